@@ -1,0 +1,47 @@
+"""Named constants of the SMPL body and the keypoint sets HMR uses.
+
+Every joint index, order and flip permutation in the project comes from here; no other
+module writes a joint index as a bare number. Orders follow ``HMR_FACTS.md``.
+"""
+
+NUM_SMPL_JOINTS = 24
+NUM_SMPL_VERTICES = 6890
+NUM_SMPL_FACES = 13776
+NUM_BETAS = 10
+NUM_POSE_PARAMS = 3 * NUM_SMPL_JOINTS        # 72, axis-angle, root first
+NUM_POSE_FEATURES = 9 * (NUM_SMPL_JOINTS - 1)  # 207, (R - I) of the 23 non-root joints
+
+SMPL_JOINT_NAMES = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
+    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
+    "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+)
+SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+
+# Left/right swap of the 24 SMPL joints; a flipped pose also negates the y and z
+# axis-angle components of every joint.
+SMPL_FLIP_PERM = (0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20, 23, 22)
+
+LSP14_NAMES = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+    "left_wrist", "neck", "head_top",
+)
+COCOPLUS19_NAMES = LSP14_NAMES + ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+COCOPLUS19_FLIP_PERM = (5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13, 14, 16, 15, 18, 17)
+
+# Human3.6M 17-joint order of J_regressor_h36m (SPIN/mmpose).
+H36M17_NAMES = (
+    "pelvis", "left_hip", "left_knee", "left_ankle", "right_hip", "right_knee",
+    "right_ankle", "spine", "thorax", "neck_nose", "head", "left_shoulder", "left_elbow",
+    "left_wrist", "right_shoulder", "right_elbow", "right_wrist",
+)
+H36M_TO_J14 = (6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10)
+
+# SMPL joints that stand for LSP joints when a model has no cocoplus regressor
+# (neck and head top approximated by SMPL neck and head).
+SMPL_TO_LSP14 = tuple(SMPL_JOINT_NAMES.index(n) for n in (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+    "left_wrist", "neck", "head"))

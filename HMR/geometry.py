@@ -1,0 +1,145 @@
+"""Rotation and camera helpers (pure MindSpore functions, differentiable, any batch size).
+
+Conventions: rotation matrices act on column vectors, axis-angle vectors are in radians,
+the 6D representation is the first two columns of R laid out
+``[R00, R01, R10, R11, R20, R21]`` (SPIN / mmpose layout).
+"""
+import mindspore as ms
+from mindspore import ops
+
+_RODRIGUES_EPS = 1e-8     # added before the norm so that a zero vector gives exactly I
+_SQRT_FLOOR = 1e-6        # keeps unselected quaternion branches finite (and their grads)
+_SMALL_ANGLE = 1e-6       # below this |sin(angle/2)| the series expansion is used
+
+
+def batch_rodrigues(rot_vecs):
+    """Axis-angle vectors to rotation matrices.
+
+    Args:
+        rot_vecs: (N, 3) float32 axis-angle, radians.
+    Returns:
+        (N, 3, 3) rotation matrices; exactly the identity for a zero vector.
+    """
+    angle = ops.sqrt(ops.sum(ops.square(rot_vecs + _RODRIGUES_EPS), -1, keepdim=True))
+    axis = rot_vecs / angle
+    cos, sin = ops.cos(angle), ops.sin(angle)
+    one_minus_cos = 1.0 - cos
+    x, y, z = axis[:, 0:1], axis[:, 1:2], axis[:, 2:3]
+    txy, txz, tyz = one_minus_cos * x * y, one_minus_cos * x * z, one_minus_cos * y * z
+    flat = ops.concat([
+        cos + one_minus_cos * x * x, txy - sin * z, txz + sin * y,
+        txy + sin * z, cos + one_minus_cos * y * y, tyz - sin * x,
+        txz - sin * y, tyz + sin * x, cos + one_minus_cos * z * z], -1)
+    return flat.reshape(-1, 3, 3)
+
+
+def rotmat_to_quaternion(rotmats):
+    """Rotation matrices to unit quaternions (w, x, y, z) with w >= 0.
+
+    Shepperd's method: of the four algebraically equal formulas the one with the largest
+    square root is taken per sample, which keeps it accurate for every angle up to pi.
+
+    Args:
+        rotmats: (N, 3, 3).
+    Returns:
+        (N, 4) quaternions, scalar first.
+    """
+    m = rotmats.reshape(-1, 9)
+    r00, r01, r02 = m[:, 0:1], m[:, 1:2], m[:, 2:3]
+    r10, r11, r12 = m[:, 3:4], m[:, 4:5], m[:, 5:6]
+    r20, r21, r22 = m[:, 6:7], m[:, 7:8], m[:, 8:9]
+    diag = ops.concat([r00 + r11 + r22, r00, r11, r22], -1)
+    root = [ops.sqrt(ops.maximum(1.0 + arg, _SQRT_FLOOR)) * 0.5 for arg in (
+        r00 + r11 + r22, r00 - r11 - r22, r11 - r00 - r22, r22 - r00 - r11)]
+    w_b, x_b, y_b, z_b = root
+    candidates = [
+        ops.concat([w_b, (r21 - r12) / (4 * w_b), (r02 - r20) / (4 * w_b), (r10 - r01) / (4 * w_b)], -1),
+        ops.concat([(r21 - r12) / (4 * x_b), x_b, (r01 + r10) / (4 * x_b), (r02 + r20) / (4 * x_b)], -1),
+        ops.concat([(r02 - r20) / (4 * y_b), (r01 + r10) / (4 * y_b), y_b, (r12 + r21) / (4 * y_b)], -1),
+        ops.concat([(r10 - r01) / (4 * z_b), (r02 + r20) / (4 * z_b), (r12 + r21) / (4 * z_b), z_b], -1),
+    ]
+    choice = ops.one_hot(ops.argmax(diag, -1), 4, ms.Tensor(1.0, ms.float32),
+                         ms.Tensor(0.0, ms.float32)).reshape(-1, 4, 1)
+    quat = ops.sum(ops.stack(candidates, 1) * choice, 1)
+    sign = ops.select(quat[:, 0:1] < 0, -ops.ones_like(quat[:, 0:1]), ops.ones_like(quat[:, 0:1]))
+    return quat * sign
+
+
+def rotmat_to_axis_angle(rotmats):
+    """Rotation matrices to axis-angle vectors, stable near angle 0 and near pi.
+
+    Args:
+        rotmats: (N, 3, 3).
+    Returns:
+        (N, 3) axis-angle in radians, angle in [0, pi].
+    """
+    quat = rotmat_to_quaternion(rotmats)
+    w, vec = quat[:, 0:1], quat[:, 1:]
+    sin_half = ops.sqrt(ops.sum(ops.square(vec), -1, keepdim=True) + 1e-20)
+    safe_sin = ops.maximum(sin_half, _SMALL_ANGLE)
+    factor_general = 2.0 * ops.atan2(sin_half, w) / safe_sin
+    # 2*atan2(s, w)/s = (2/w) * (1 - s^2 / (3 w^2) + ...) for small s (then w ~ 1); w is
+    # replaced where the branch is not used so that neither branch yields inf (nor NaN grads)
+    is_large = sin_half > _SMALL_ANGLE
+    w_small = ops.select(is_large, ops.ones_like(w), w)
+    factor_small = 2.0 / w_small * (1.0 - ops.square(sin_half) / (3.0 * ops.square(w_small)))
+    factor = ops.select(is_large, factor_general, factor_small)
+    return vec * factor
+
+
+def rot6d_to_rotmat(x):
+    """6D rotation representation to rotation matrices by Gram-Schmidt (SPIN layout).
+
+    Args:
+        x: (N, 6) or (N, 3, 2); the two columns are ``x.reshape(N, 3, 2)[:, :, 0]`` and ``[:, :, 1]``.
+    Returns:
+        (N, 3, 3) with columns b1, b2, b3 = b1 x b2.
+    """
+    x = x.reshape(-1, 3, 2)
+    a1, a2 = x[:, :, 0], x[:, :, 1]
+    b1 = a1 / ops.sqrt(ops.sum(ops.square(a1), -1, keepdim=True) + 1e-12)
+    a2 = a2 - ops.sum(b1 * a2, -1, keepdim=True) * b1
+    b2 = a2 / ops.sqrt(ops.sum(ops.square(a2), -1, keepdim=True) + 1e-12)
+    b3 = cross(b1, b2)
+    return ops.stack([b1, b2, b3], -1)
+
+
+def rotmat_to_rot6d(rotmats):
+    """Rotation matrices (N, 3, 3) to the 6D representation (N, 6) (first two columns)."""
+    return rotmats[:, :, :2].reshape(-1, 6)
+
+
+def cross(a, b):
+    """Cross product of (N, 3) vectors along the last axis."""
+    ax, ay, az = a[:, 0:1], a[:, 1:2], a[:, 2:3]
+    bx, by, bz = b[:, 0:1], b[:, 1:2], b[:, 2:3]
+    return ops.concat([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], -1)
+
+
+def weak_perspective_projection(points, cam):
+    """HMR's weak-perspective camera.
+
+    Args:
+        points: (B, K, 3) 3D points, model units (metres).
+        cam: (B, 3) as (s, tx, ty).
+    Returns:
+        (B, K, 2) image points in crop coordinates normalised to [-1, 1]:
+        ``s * (X[:, :, :2] + [tx, ty])``. Pixels in a crop of side L: ``(x + 1) * 0.5 * L``.
+    """
+    scale = cam[:, 0:1].reshape(-1, 1, 1)
+    trans = cam[:, 1:3].reshape(-1, 1, 2)
+    return scale * (points[:, :, :2] + trans)
+
+
+def weak_perspective_to_translation(cam, focal_length=5000.0, crop_size=224.0):
+    """Perspective camera translation equivalent to a weak-perspective camera.
+
+    Args:
+        cam: (B, 3) as (s, tx, ty).
+        focal_length: pixels (SPIN uses 5000).
+        crop_size: crop side in pixels.
+    Returns:
+        (B, 3) translation (tx, ty, 2 f / (crop_size * s)), metres.
+    """
+    depth = 2.0 * focal_length / (crop_size * cam[:, 0:1] + 1e-9)
+    return ops.concat([cam[:, 1:3], depth], -1)

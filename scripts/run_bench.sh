@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Benchmarks, each side by side with a reference in the same run (ratios are what count).
+# Usage: bash scripts/run_bench.sh smpl|isa|all
+#   smpl  SMPL forward ms at batch 1 and 64: this project (graph and pynative) vs smplx (PyTorch)
+#   isa   convolution net forward with oneDNN capped at AVX2 vs oneDNN's own choice
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+what="${1:-all}"
+case "$what" in smpl|isa|all) ;; *) echo "usage: bash scripts/run_bench.sh smpl|isa|all" >&2; exit 2;; esac
+bash "$ROOT/scripts/setup.sh" --test
+cd "$ROOT"
+if [ "$what" = smpl ] || [ "$what" = all ]; then python -m tests.benchmarks.bench_smpl; fi
+if [ "$what" = isa ] || [ "$what" = all ]; then python -m tests.benchmarks.bench_isa; fi

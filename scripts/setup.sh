@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtual environment in .venv and install what the project needs.
+# Idempotent: a requirements file whose content has not changed since its last install is skipped.
+# Usage: bash scripts/setup.sh [--test]     (--test adds requirements-test.txt: pytest, torch, smplx)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${HMR_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "[setup] creating $VENV with $($PYTHON --version 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+install_once() {  # install a requirements file unless the same content was installed before
+    local req="$ROOT/$1" stamp
+    stamp="$VENV/.installed-$(basename "$1").sha256"
+    if [ -f "$stamp" ] && sha256sum --status -c "$stamp" 2>/dev/null; then
+        return 0
+    fi
+    echo "[setup] installing $1 (first time, or it changed)"
+    # (this machine's pip config names local mirrors that may not hold every package: drop that noise)
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" 2>&1 \
+        | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "[setup] pip install -r $1 failed" >&2; exit 1; }
+    (cd "$ROOT" && sha256sum "$1") | sed "s#  #  $ROOT/#" > "$stamp"
+}
+
+install_once requirements.txt
+if [ "${1:-}" = "--test" ]; then
+    install_once requirements-test.txt
+fi

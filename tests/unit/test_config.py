@@ -1,0 +1,113 @@
+"""The strict config: schema from config.yaml, user file, command-line overrides."""
+import pytest
+import yaml
+
+from model_utils.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+
+SCHEMA = """\
+data_path: data
+epochs: 3
+encoder_lr: 1.0e-5
+graph_mode: true
+keypoint_weights: [1.0, 2.0]
+checkpoint_file_path: null
+---
+data_path: where data is
+epochs: how long
+encoder_lr: step size
+graph_mode: compiled or not
+keypoint_weights: per-keypoint weights
+checkpoint_file_path: optional checkpoint
+"""
+
+
+@pytest.fixture
+def schema(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(SCHEMA)
+    return str(path)
+
+
+def test_defaults_and_types(schema):
+    config = load_config([], schema)
+    assert config.epochs == 3 and config.encoder_lr == 1e-5 and config.graph_mode is True
+    assert config.keypoint_weights == [1.0, 2.0] and config.checkpoint_file_path is None
+    assert config.help("epochs") == "how long"
+
+
+def test_cli_beats_yaml(schema, tmp_path):
+    user = tmp_path / "user.yaml"
+    user.write_text("epochs: 10\nencoder_lr: 0.001\n")
+    config = load_config(["--config_path", str(user), "--epochs", "20"], schema)
+    assert config.epochs == 20                 # command line wins
+    assert config.encoder_lr == 0.001          # user file beats the default
+    assert config.sources == (schema, str(user), "command line")
+
+
+def test_cli_forms_lists_bools_and_null(schema):
+    config = load_config(["--keypoint_weights", "3,4.5", "--graph_mode=false",
+                          "--checkpoint_file_path", "a.ckpt", "--encoder_lr", "2e-4"], schema)
+    assert config.keypoint_weights == [3.0, 4.5] and config.graph_mode is False
+    assert config.checkpoint_file_path == "a.ckpt" and config.encoder_lr == 2e-4
+    assert load_config(["--keypoint_weights", "[5, 6]"], schema).keypoint_weights == [5.0, 6.0]
+    assert load_config(["--graph_mode"], schema).graph_mode is True      # bare flag
+    assert load_config(["--data_path", "123"], schema).data_path == "123"  # strings stay strings
+
+
+def test_unknown_key_on_command_line(schema):
+    with pytest.raises(ConfigError, match="unknown option '--epoch'"):
+        load_config(["--epoch", "3"], schema)
+
+
+def test_unknown_key_in_user_file(schema, tmp_path):
+    user = tmp_path / "user.yaml"
+    user.write_text("e_lr: 0.1\n")
+    with pytest.raises(ConfigError, match=r"user.yaml: unknown config key 'e_lr'"):
+        load_config(["--config_path", str(user)], schema)
+
+
+def test_wrong_types_name_the_key(schema, tmp_path):
+    with pytest.raises(ConfigError, match="key 'epochs' expects int, got 'many'"):
+        load_config(["--epochs", "many"], schema)
+    with pytest.raises(ConfigError, match="key 'graph_mode' expects bool"):
+        load_config(["--graph_mode", "maybe"], schema)
+    with pytest.raises(ConfigError, match=r"key 'keypoint_weights\[1\]' expects float"):
+        load_config(["--keypoint_weights", "1,x"], schema)
+    user = tmp_path / "user.yaml"
+    user.write_text("epochs: 2.5\n")
+    with pytest.raises(ConfigError, match="user.yaml: key 'epochs' expects int, got 2.5"):
+        load_config(["--config_path", str(user)], schema)
+
+
+def test_missing_value_and_stray_token(schema):
+    with pytest.raises(ConfigError, match="'--epochs' needs a value"):
+        load_config(["--epochs"], schema)
+    with pytest.raises(ConfigError, match="expected --KEY VALUE, got 'stray'"):
+        load_config(["stray"], schema)
+
+
+def test_missing_config_file(schema, tmp_path):
+    with pytest.raises(ConfigError, match="config file not found: .*absent.yaml"):
+        load_config(["--config_path", str(tmp_path / "absent.yaml")], schema)
+
+
+def test_saved_config_round_trips(schema, tmp_path):
+    config = load_config(["--epochs", "7", "--keypoint_weights", "1,1"], schema)
+    saved = config.save(str(tmp_path / "out" / "config.yaml"))
+    again = load_config(["--config_path", saved], schema)
+    assert again.to_dict() == config.to_dict()
+
+
+def test_config_is_read_only(schema):
+    config = load_config([], schema)
+    with pytest.raises(AttributeError):
+        config.epochs = 5
+    assert config.replace(epochs=9).epochs == 9 and config.epochs == 3
+
+
+def test_project_config_has_help_for_every_key():
+    with open(DEFAULT_CONFIG_PATH, encoding="utf-8") as handle:
+        values, help_texts = list(yaml.safe_load_all(handle))
+    assert set(values) == set(help_texts)
+    assert all(isinstance(text, str) and len(text) > 10 for text in help_texts.values())
+    load_config([])

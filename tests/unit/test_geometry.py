@@ -1,0 +1,101 @@
+"""Rotation helpers against scipy.spatial.transform.Rotation (an independent reference)."""
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+import mindspore as ms
+from HMR import geometry
+
+
+@pytest.fixture(params=["pynative", "graph"])
+def run(request):
+    """Call a geometry function eagerly or compiled with ms.jit."""
+    if request.param == "pynative":
+        return lambda fn, *args: fn(*[ms.Tensor(a) for a in args]).asnumpy()
+    return lambda fn, *args: ms.jit(fn)(*[ms.Tensor(a) for a in args]).asnumpy()
+
+
+def _hard_rotvecs(rng):
+    """Random rotations plus the delicate cases: zero, tiny angles, exactly pi and near pi."""
+    axes = rng.normal(size=(12, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    angles = np.array([0.0, 1e-7, 1e-4, 0.5, np.pi / 2, 2.0, 3.0, np.pi - 1e-3, np.pi - 1e-5, np.pi,
+                       np.pi, np.pi])
+    special = axes * angles[:, None]
+    special[-2] = [np.pi, 0, 0]
+    special[-1] = [0, 0, -np.pi]
+    random = Rotation.random(200, random_state=1).as_rotvec()
+    return np.concatenate([special, random]).astype(np.float32)
+
+
+def test_rodrigues_matches_scipy(run):
+    rotvecs = _hard_rotvecs(np.random.default_rng(0))
+    ours = run(geometry.batch_rodrigues, rotvecs)
+    np.testing.assert_allclose(ours, Rotation.from_rotvec(rotvecs.astype(np.float64)).as_matrix(), atol=2e-6)
+
+
+def test_rodrigues_zero_is_exact_identity(run):
+    ours = run(geometry.batch_rodrigues, np.zeros((3, 3), np.float32))
+    assert np.array_equal(ours, np.broadcast_to(np.eye(3, dtype=np.float32), (3, 3, 3)))
+
+
+def _same_rotation(a, b):
+    """Axis-angle vectors describe the same rotation (at pi, r and -r are equal)."""
+    return Rotation.from_rotvec(a).inv() * Rotation.from_rotvec(b)
+
+
+def test_rotmat_to_axis_angle_round_trip(run):
+    rotvecs = _hard_rotvecs(np.random.default_rng(1))
+    mats = Rotation.from_rotvec(rotvecs.astype(np.float64)).as_matrix().astype(np.float32)
+    ours = run(geometry.rotmat_to_axis_angle, mats).astype(np.float64)
+    assert np.all(np.isfinite(ours))
+    residual = _same_rotation(ours, rotvecs.astype(np.float64)).magnitude()
+    assert residual.max() < 5e-4, residual.max()
+    # away from pi the vector itself is unique and must match scipy's
+    scipy_vecs = Rotation.from_matrix(mats.astype(np.float64)).as_rotvec()
+    away = np.linalg.norm(rotvecs, axis=1) < np.pi - 1e-2
+    np.testing.assert_allclose(ours[away], scipy_vecs[away], atol=5e-6)
+    # tiny angles keep their relative accuracy (no 1 - cos cancellation)
+    np.testing.assert_allclose(ours[1], rotvecs[1], rtol=1e-3)
+    assert np.all(np.linalg.norm(ours, axis=1) <= np.pi + 1e-5)
+
+
+def test_rotmat_to_axis_angle_gradient_is_finite_at_identity_and_pi():
+    mats = Rotation.from_rotvec([[0, 0, 0], [np.pi, 0, 0], [0, np.pi - 1e-6, 0]]).as_matrix().astype(np.float32)
+    grad = ms.grad(lambda m: geometry.rotmat_to_axis_angle(m).sum())(ms.Tensor(mats)).asnumpy()
+    assert np.all(np.isfinite(grad))
+
+
+def test_rot6d_round_trip_and_layout(run):
+    mats = Rotation.random(50, random_state=2).as_matrix().astype(np.float32)
+    six = run(geometry.rotmat_to_rot6d, mats)
+    # layout [R00, R01, R10, R11, R20, R21]
+    np.testing.assert_array_equal(six[:, [0, 1, 2, 3, 4, 5]], mats[:, [0, 0, 1, 1, 2, 2], [0, 1, 0, 1, 0, 1]])
+    np.testing.assert_allclose(run(geometry.rot6d_to_rotmat, six), mats, atol=2e-6)
+
+
+def test_rot6d_gram_schmidt_of_unnormalised_input(run):
+    rng = np.random.default_rng(3)
+    raw = rng.normal(size=(20, 6)).astype(np.float32)
+    mats = run(geometry.rot6d_to_rotmat, raw).astype(np.float64)
+    np.testing.assert_allclose(mats @ mats.transpose(0, 2, 1), np.broadcast_to(np.eye(3), mats.shape), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.det(mats), 1.0, atol=1e-5)
+    first = raw.reshape(-1, 3, 2)[:, :, 0]
+    np.testing.assert_allclose(mats[:, :, 0], first / np.linalg.norm(first, axis=1, keepdims=True), atol=1e-6)
+
+
+def test_weak_perspective_projection_by_hand(run):
+    points = np.array([[[1.0, 2.0, 5.0], [-0.5, 0.0, 1.0]]], np.float32)
+    cam = np.array([[2.0, 0.1, -0.2]], np.float32)
+    expected = np.array([[[2.2, 3.6], [-0.8, -0.4]]], np.float32)
+    np.testing.assert_allclose(run(geometry.weak_perspective_projection, points, cam), expected, atol=1e-6)
+
+
+def _spin_translation(cam):
+    return geometry.weak_perspective_to_translation(cam, 5000.0, 224.0)
+
+
+def test_weak_perspective_to_translation_by_hand(run):
+    cam = np.array([[0.9, 0.1, -0.2]], np.float32)
+    out = run(_spin_translation, cam)
+    np.testing.assert_allclose(out, [[0.1, -0.2, 2 * 5000.0 / (224.0 * 0.9)]], rtol=1e-5)
