@@ -45,3 +45,22 @@ SMPL_TO_LSP14 = tuple(SMPL_JOINT_NAMES.index(n) for n in (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
     "left_wrist", "neck", "head"))
+
+# SPIN / mmpose J24 = LSP 14 + pelvis, thorax, spine, jaw, head (H36M) + face points.
+J24_NAMES = LSP14_NAMES + ("pelvis", "thorax", "spine", "jaw", "head_h36m", "nose", "left_eye", "right_eye",
+                           "left_ear", "right_ear")
+J24_FLIP_PERM = (5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13, 14, 15, 16, 17, 18, 19, 21, 20, 23, 22)
+J24_TO_LSP14 = tuple(range(14))
+J24_TO_COCOPLUS19 = tuple(range(14)) + tuple(J24_NAMES.index(n) for n in
+                                              ("nose", "left_eye", "right_eye", "left_ear", "right_ear"))
+# H36M 17 -> the J24 entries a synthetic or H36M sample fills from J_regressor_h36m
+J24_FROM_H36M17 = {J24_NAMES.index("pelvis"): H36M17_NAMES.index("pelvis"),
+                   J24_NAMES.index("thorax"): H36M17_NAMES.index("thorax"),
+                   J24_NAMES.index("spine"): H36M17_NAMES.index("spine"),
+                   J24_NAMES.index("jaw"): H36M17_NAMES.index("neck_nose"),
+                   J24_NAMES.index("head_h36m"): H36M17_NAMES.index("head")}
+LSP14_HIPS = (LSP14_NAMES.index("right_hip"), LSP14_NAMES.index("left_hip"))   # pelvis = their midpoint
+
+# Image normalisation per checkpoint family (RGB).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -4,13 +4,9 @@ import sys
 
 from model_utils.config import ConfigError, format_help, load_config
 from model_utils.device_adapter import configure_cpu_isa
+from model_utils.errors import TrainingDiverged, UserInputError
 
 logger = logging.getLogger(__name__)
-
-
-class UserInputError(ValueError):
-    """Raised for anything a user can fix: bad file, argument or data."""
-
 
 def run_entry(main, argv=None):
     """Run ``main(config)`` for a command-line tool.
@@ -23,7 +19,7 @@ def run_entry(main, argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     # user-caused errors come from the config, the body-model loader, and the tools themselves
     from HMR.smpl import SMPLModelError
-    user_errors = (ConfigError, UserInputError, SMPLModelError, FileNotFoundError)
+    user_errors = (ConfigError, UserInputError, SMPLModelError, FileNotFoundError, TrainingDiverged)
     try:
         if "-h" in argv or "--help" in argv:
             print(format_help(load_config([])))

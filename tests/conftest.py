@@ -32,3 +32,27 @@ def body_model_arrays():
     """The synthetic model as dense numpy arrays (the builder's own output)."""
     from src.synthetic.body_model import build_body_model
     return build_body_model(seed=0)
+
+
+TINY_SIZES = {"3d_train": 24, "2d_train": 8, "eval": 8, "mocap": 64}
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory):
+    """An HMR_DATA folder with the synthetic body model and tiny rendered datasets."""
+    from HMR import SMPL
+    from src.synthetic.dataset import write_synthetic_datasets
+    from src.synthetic.write_model import write_body_model
+    folder = tmp_path_factory.mktemp("HMR_DATA")
+    pkl = write_body_model(str(folder), seed=0)
+    smpl = SMPL(pkl, extra_regressors={"h36m": str(folder / "J_regressor_h36m.npy")})
+    write_synthetic_datasets(str(folder), smpl, seed=0, sizes=TINY_SIZES, workers=1)
+    return folder
+
+
+def tiny_config(data_dir, output_dir, *extra):
+    """The project config shrunk for tests: tiny encoder, 64-pixel crops, batch 4."""
+    from model_utils.config import load_config
+    return load_config(["--data_path", str(data_dir), "--output_path", str(output_dir), "--backbone_depth", "18",
+                        "--backbone_width", "8", "--img_size", "64", "--batch_size", "4", "--num_workers", "1",
+                        "--progress_bar", "false", "--encoder_lr", "1e-3", *extra])

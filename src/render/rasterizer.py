@@ -17,7 +17,8 @@ def project_points(points, focal_length, principal_point):
     return points[:, :2] / z * focal_length + np.asarray(principal_point, np.float64)
 
 
-def render_mesh(image, vertices, faces, focal_length, principal_point, color=(200, 170, 150), face_ids=None):
+def render_mesh(image, vertices, faces, focal_length, principal_point, color=(200, 170, 150), face_ids=None,
+                light_direction=LIGHT_DIRECTION):
     """Draw a mesh into ``image`` in place.
 
     Args:
@@ -27,14 +28,15 @@ def render_mesh(image, vertices, faces, focal_length, principal_point, color=(20
         focal_length: pixels; principal_point: (cx, cy) pixels.
         color: base RGB colour.
         face_ids: optional (H, W) int32 array; receives the index of the visible face per
-            pixel (-1 where the mesh is not drawn is left untouched).
+            pixel (pixels the mesh does not cover are left untouched).
+        light_direction: (3,) direction towards the light, camera space.
     Returns:
         image.
     """
     tri = vertices[faces]                                            # (F, 3, 3)
     normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     normals /= np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12
-    light = LIGHT_DIRECTION / np.linalg.norm(LIGHT_DIRECTION)
+    light = np.asarray(light_direction, np.float64) / np.linalg.norm(light_direction)
     # two-sided Lambert: the renderer must not depend on the winding of a foreign mesh
     shade = AMBIENT + (1.0 - AMBIENT) * np.abs(normals @ light)
     pix = project_points(vertices, focal_length, principal_point)

@@ -40,9 +40,6 @@ def main(config):
     from src.utils.mesh_io import read_json, write_json, write_obj
 
     out_dir = os.path.join(config.output_path, "demo")
-    setup_logging(out_dir)
-    ms.set_context(mode=ms.GRAPH_MODE if config.graph_mode else ms.PYNATIVE_MODE)
-    ms.set_device(config.device_target)
     if not config.smpl_model_path and not any(os.path.isfile(os.path.join(config.data_path, c)) for c in SMPL_CANDIDATES):
         write_body_model(config.data_path, seed=config.synthetic_seed)
     files = resolve_model_files(config)
@@ -74,5 +71,12 @@ def main(config):
     return summary
 
 
+def _entry(config):
+    from src.builders import set_mindspore_context
+    setup_logging(os.path.join(config.output_path, "demo"))
+    set_mindspore_context(config)
+    return main(config)
+
+
 if __name__ == "__main__":
-    run_entry(main)
+    run_entry(_entry)

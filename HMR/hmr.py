@@ -1,0 +1,66 @@
+"""The full HMR model: encoder -> iterative regressor -> SMPL -> weak-perspective keypoints.
+
+One class serves training, evaluation and export, at any batch size.
+"""
+from mindspore import nn
+
+from HMR.backbone import ResNet
+from HMR.constants import NUM_SMPL_JOINTS, SMPL_TO_LSP14
+from HMR.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle, weak_perspective_projection
+from HMR.regressor import AxisAngleRegressor, Rot6dRegressor
+
+POSE_HEADS = ("axis_angle", "rot6d")
+
+
+class HMR(nn.Cell):
+    """HMR (Kanazawa et al. 2018), with the original or the SPIN/mmpose pose head.
+
+    Args:
+        smpl: :class:`HMR.smpl.SMPL` layer (its constants are not parameters).
+        backbone_depth, backbone_width: ResNet encoder (50 and 64 for HMR).
+        pose_head: ``axis_angle`` or ``rot6d``.
+        mean_params: for ``axis_angle`` a dict with ``theta`` (85,); for ``rot6d`` a dict
+            with ``pose`` (144,), ``shape`` (10,), ``cam`` (3,).
+        num_iterations: regressor iterations (3).
+    Input:
+        images (B, 3, H, W) normalised RGB; noise (I, 2, B, 1024) uniform for dropout, or None.
+    Output (tuple):
+        cam (B, 3) as (s, tx, ty); pose (B, 72) axis-angle; betas (B, 10);
+        rotmats (B, 24, 3, 3); vertices (B, 6890, 3) metres; joints3d (B, K, 3) the model's
+        keypoint set in metres (cocoplus 19 when the body model has that regressor, else
+        LSP 14 from SMPL joints; the first 14 are LSP 14 either way); keypoints2d (B, K, 2)
+        in normalised crop coordinates [-1, 1].
+    """
+
+    def __init__(self, smpl, backbone_depth=50, backbone_width=64, pose_head="axis_angle", mean_params=None,
+                 num_iterations=3):
+        super().__init__()
+        if pose_head not in POSE_HEADS:
+            raise ValueError(f"pose_head must be one of {POSE_HEADS}, got {pose_head!r}")
+        self.encoder = ResNet(backbone_depth, backbone_width)
+        if pose_head == "axis_angle":
+            self.regressor = AxisAngleRegressor(self.encoder.feature_dim, mean_params["theta"], num_iterations)
+        else:
+            self.regressor = Rot6dRegressor(self.encoder.feature_dim, mean_params["pose"], mean_params["shape"],
+                                            mean_params["cam"], num_iterations)
+        self.smpl = smpl
+        self.pose_head = pose_head
+        self.use_cocoplus = "cocoplus" in smpl.regressor_names
+        self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
+
+    def construct(self, images, noise=None):
+        features = self.encoder(images)
+        cam, pose_params, betas = self.regressor(features, noise)
+        if self.pose_head == "axis_angle":
+            pose = pose_params
+            rotmats = batch_rodrigues(pose_params.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
+        else:
+            rotmats = rot6d_to_rotmat(pose_params).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
+            pose = rotmat_to_axis_angle(rotmats.reshape(-1, 3, 3)).reshape(-1, NUM_SMPL_JOINTS * 3)
+        vertices, smpl_joints = self.smpl(betas, rotmats)
+        if self.use_cocoplus:
+            joints3d = self.smpl.regress(vertices, "cocoplus")
+        else:
+            joints3d = smpl_joints[:, list(SMPL_TO_LSP14)]
+        keypoints2d = weak_perspective_projection(joints3d, cam)
+        return cam, pose, betas, rotmats, vertices, joints3d, keypoints2d

@@ -1,0 +1,68 @@
+"""Named builders: config -> the objects a run needs (config flows one way, into constructors)."""
+import logging
+
+import numpy as np
+
+from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
+from src.model_files import load_mean_params, resolve_model_files
+
+logger = logging.getLogger(__name__)
+
+AUGMENT_KEYS = ("flip_prob", "scale_jitter", "rotation_jitter", "rotation_prob", "colour_jitter")
+
+
+def set_mindspore_context(config):
+    """Execution mode, device and seed for a run."""
+    import mindspore as ms
+    ms.set_context(mode=ms.GRAPH_MODE if config.graph_mode else ms.PYNATIVE_MODE)
+    ms.set_device(config.device_target)
+    ms.set_seed(config.seed)
+
+
+def build_smpl(config):
+    """The SMPL layer with the cocoplus (from the file) and H36M (if found) regressors."""
+    from HMR import SMPL
+    files = resolve_model_files(config)
+    extra = {"h36m": files["h36m_regressor"]} if files["h36m_regressor"] else {}
+    return SMPL(files["smpl"], extra_regressors=extra)
+
+
+def build_model(config, smpl):
+    """The HMR network described by the config."""
+    from HMR.hmr import HMR
+    return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
+               pose_head=config.pose_head, mean_params=load_mean_params(config, config.pose_head),
+               num_iterations=config.regressor_iterations)
+
+
+def keypoint_indices(model):
+    """J24 indices of the model's 2D keypoint set (cocoplus 19 or LSP 14)."""
+    return J24_TO_COCOPLUS19 if model.use_cocoplus else J24_TO_LSP14
+
+
+def dataset_paths(config, names):
+    """Dataset npz paths: absolute, or relative to data_path."""
+    import os
+    return [n if os.path.isabs(n) else os.path.join(config.data_path, n) for n in names]
+
+
+def build_train_source(config, model, num_steps, rank=0, world_size=1):
+    from src.datasets.sources import TrainSource
+    augment = {k: getattr(config, k) for k in AUGMENT_KEYS} if config.augment else None
+    return TrainSource(dataset_paths(config, config.train_datasets), config.train_dataset_ratios,
+                       dataset_paths(config, [config.mocap_dataset])[0], config.batch_size, num_steps,
+                       config.img_size, config.image_normalization, keypoint_indices(model), seed=config.seed,
+                       augment=augment, rank=rank, world_size=world_size)
+
+
+def build_eval_source(config, model, path):
+    from src.datasets.sources import EvalSource
+    return EvalSource(dataset_paths(config, [path])[0], config.img_size, config.image_normalization,
+                      keypoint_indices(model))
+
+
+def dropout_noise(config, step, rank, batch_size):
+    """Uniform noise (I, 2, B, 1024) of a training step: seeded by (seed, rank, step)."""
+    from HMR.regressor import HIDDEN
+    rng = np.random.default_rng([config.seed, rank, step, 0xD40])
+    return rng.random((config.regressor_iterations, 2, batch_size, HIDDEN), dtype=np.float32)

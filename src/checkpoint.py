@@ -1,0 +1,149 @@
+"""Training checkpoints: encoder, discriminator, both optimisers and the step, in one file.
+
+Files are ``hmr-step00001000.ckpt`` in the run folder, written atomically (temporary file,
+then rename), the newest ``keep`` kept. Parameter names carry a prefix per part
+(``model.``, ``disc.``, ``opt_e.``, ``opt_d.``); :func:`load_model_weights` also accepts a
+plain model checkpoint without prefixes (exported or converted weights).
+
+Network weights are named by their attribute path (``encoder.layer1.0.conv1.weight``),
+not by ``Parameter.name``, which MindSpore rewrites when a network is wrapped in a
+training cell; so any fresh model loads them. Optimiser state (moments, step, powers) is
+stored by position (``opt_e.00012.<name>``), as those names change the same way; it is only
+restored into an identically built training set-up. The learning-rate schedule is not
+stored: it follows the configuration of the resumed run.
+"""
+import glob
+import logging
+import os
+import re
+
+import mindspore as ms
+
+from model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+PATTERN = re.compile(r"^hmr-step(\d{8})\.ckpt$")
+PARTS = ("model", "disc", "opt_e", "opt_d")
+
+
+def checkpoint_path(folder, step):
+    return os.path.join(folder, f"hmr-step{step:08d}.ckpt")
+
+
+def list_checkpoints(folder):
+    """[(step, path)] of the training checkpoints in ``folder``, oldest first."""
+    found = []
+    for path in glob.glob(os.path.join(folder, "hmr-step*.ckpt")):
+        match = PATTERN.match(os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def structural_parameters(cell):
+    """{attribute path: Parameter} of every parameter under ``cell`` (first path wins)."""
+    out, seen = {}, set()
+    for path, sub in cell.cells_and_names():
+        for attr, param in sub._params.items():  # pylint: disable=protected-access
+            if param is not None and id(param) not in seen:
+                seen.add(id(param))
+                out[f"{path}.{attr}" if path else attr] = param
+    return out
+
+
+def optimizer_state(optimizer, network_ids):
+    """The optimiser's own parameters in a fixed order (no network weights, no learning rate)."""
+    return [p for p in optimizer.get_parameters()
+            if id(p) not in network_ids and not p.name.endswith("learning_rate")]
+
+
+def _part_records(name, cell, network_ids):
+    if name in ("model", "disc"):
+        return [{"name": f"{name}.{path}", "data": p} for path, p in structural_parameters(cell).items()]
+    return [{"name": f"{name}.{i:05d}.{p.name}", "data": p} for i, p in enumerate(optimizer_state(cell, network_ids))]
+
+
+def save_training_checkpoint(folder, step, parts, keep, extra=None):
+    """Write the checkpoint of ``step`` atomically and delete all but the newest ``keep``.
+
+    Args:
+        parts: dict with Cells ``model``, ``disc``, ``opt_e``, ``opt_d``; the optimisers'
+            own state only (moments, step, powers) is stored under their prefix.
+        extra: dict of int/float/str/bool saved alongside (epoch, config path, ...).
+    Returns:
+        the checkpoint path.
+    """
+    os.makedirs(folder, exist_ok=True)
+    network_ids = {id(p) for name in ("model", "disc") for p in parts[name].get_parameters()}
+    records = [r for name in PARTS for r in _part_records(name, parts[name], network_ids)]
+    final = checkpoint_path(folder, step)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(final)}")
+    ms.save_checkpoint(records, tmp, append_dict=dict(extra or {}, step=int(step)))
+    os.replace(tmp, final)
+    for _, old in list_checkpoints(folder)[:-keep] if keep > 0 else []:
+        os.remove(old)
+    return final
+
+
+def _read(path):
+    if not os.path.isfile(path):
+        raise UserInputError(f"checkpoint not found: {path}")
+    try:
+        return ms.load_checkpoint(path)
+    except Exception as err:
+        raise UserInputError(f"{path}: not a readable MindSpore checkpoint ({type(err).__name__}: {err})") from err
+
+
+def _load_network(cell, params, path, part):
+    """Copy ``params`` ({attribute path: value}) into ``cell``; every parameter must be present."""
+    targets = structural_parameters(cell)
+    missing = [n for n in targets if n not in params]
+    if missing:
+        raise UserInputError(f"{path}: {part} weights missing {len(missing)} parameter(s), e.g. {missing[:3]} "
+                             "(was it written for another backbone or pose head?)")
+    for name, param in targets.items():
+        value = params[name]
+        if tuple(value.shape) != tuple(param.shape):
+            raise UserInputError(f"{path}: {part} parameter '{name}' has shape {tuple(value.shape)}, "
+                                 f"the model expects {tuple(param.shape)}")
+        param.set_data(value.astype(param.dtype) if value.dtype != param.dtype else value)
+
+
+def _load_optimizer(cell, params, path, part, network_ids):
+    """Restore optimiser state saved by position (see the module docstring)."""
+    by_index = {int(k.split(".", 1)[0]): v for k, v in params.items()}
+    targets = optimizer_state(cell, network_ids)
+    if sorted(by_index) != list(range(len(targets))):
+        raise UserInputError(f"{path}: {part} holds {len(by_index)} state tensors, this optimiser has {len(targets)} "
+                             "(was it written for another model or optimiser?)")
+    for i, param in enumerate(targets):
+        value = by_index[i]
+        if tuple(value.shape) != tuple(param.shape):
+            raise UserInputError(f"{path}: {part} state {i} ({param.name}) has shape {tuple(value.shape)}, "
+                                 f"expected {tuple(param.shape)}")
+        param.set_data(value.astype(param.dtype) if value.dtype != param.dtype else value)
+
+
+def load_training_checkpoint(path, parts):
+    """Restore every part from ``path``. Returns the saved ``step``."""
+    data = _read(path)
+    if "step" not in data:
+        raise UserInputError(f"{path}: not a training checkpoint (no 'step'); use it as --checkpoint_file_path")
+    network_ids = {id(p) for name in ("model", "disc") for p in parts[name].get_parameters()}
+    for name in PARTS:
+        prefix = name + "."
+        sub = {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
+        if name in ("model", "disc"):
+            _load_network(parts[name], sub, path, name)
+        else:
+            _load_optimizer(parts[name], sub, path, name, network_ids)
+    return int(data["step"].asnumpy() if hasattr(data["step"], "asnumpy") else data["step"])
+
+
+def load_model_weights(path, model):
+    """Load only the model's weights, from a training checkpoint or a plain one."""
+    data = _read(path)
+    sub = {k[len("model."):]: v for k, v in data.items() if k.startswith("model.")}
+    _load_network(model, sub or {k: v for k, v in data.items() if k != "step"}, path, "model")
+    logger.info("model weights loaded from %s", path)

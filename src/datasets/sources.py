@@ -1,0 +1,214 @@
+"""Random-access sample sources for ``mindspore.dataset.GeneratorDataset``.
+
+Training samples are a pure function of ``(seed, position)``: position ``p`` is slot
+``p % batch_size`` of step ``p // batch_size``; each slot belongs to one dataset by the
+configured mixing ratios, takes the next index of that dataset's seeded permutation stream,
+and draws its augmentation from ``default_rng([seed, rank, p])``. Data order and
+augmentation are therefore identical with any number of workers, and a resumed run
+continues exactly where it stopped. Ranks of a distributed run read disjoint parts of
+every stream.
+
+An unreadable image is not fatal: the sample comes back with ``valid = 0`` (all its loss
+terms masked out), a warning is logged, and the training loop counts it.
+"""
+import logging
+import os
+from collections import OrderedDict
+
+import cv2
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from HMR.constants import IMAGENET_MEAN, IMAGENET_STD, J24_FLIP_PERM, J24_TO_LSP14, SMPL_FLIP_PERM
+from src.datasets.crop import crop_image, crop_matrix, in_plane_rotation, transform_points
+from src.datasets.schema import load_dataset_npz, load_mocap_npz
+
+logger = logging.getLogger(__name__)
+
+TRAIN_COLUMNS = ("image", "keypoints", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid",
+                 "mocap_pose", "mocap_betas")
+EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index")
+MOCAP_STREAM = 1000   # permutation-stream id of the mocap file (datasets use 0, 1, ...)
+
+
+def normalize_image(image, normalization):
+    """RGB (H, W, 3) in 0..255 -> float32 (3, H, W): ``hmr`` to [-1, 1], ``imagenet`` mean/std."""
+    x = image.astype(np.float32) / 255.0
+    if normalization == "hmr":
+        x = x * 2.0 - 1.0
+    elif normalization == "imagenet":
+        x = (x - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(IMAGENET_STD, np.float32)
+    else:
+        raise ValueError(f"image normalization must be 'hmr' or 'imagenet', got {normalization!r}")
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def read_rgb(path):
+    """Read an image as RGB uint8, or None (with a warning) when it is missing or corrupt."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        logger.warning("skipping unreadable image %s", path)
+        return None
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def flip_pose(pose):
+    """Mirror an SMPL axis-angle pose (72,): swap left/right joints, negate y and z."""
+    flipped = pose.reshape(24, 3)[list(SMPL_FLIP_PERM)].copy()
+    flipped[:, 1:] *= -1.0
+    return flipped.reshape(72)
+
+
+class _Dataset:
+    """One npz dataset with its image root."""
+
+    def __init__(self, path, image_root=None):
+        self.path = path
+        self.data = load_dataset_npz(path)
+        self.image_root = image_root or os.path.dirname(os.path.abspath(path))
+        self.size = len(self.data["imgname"])
+        if self.size == 0:
+            raise ValueError(f"{path}: dataset holds no samples")
+
+    def image_path(self, index):
+        return os.path.join(self.image_root, self.data["imgname"][index])
+
+
+def _sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None):
+    """Crop, augment and normalise one sample. ``aug``: dict(scale, rotation, flip, colour) or None."""
+    d = dataset.data
+    aug = aug or {"scale": 1.0, "rotation": 0.0, "flip": False, "colour": np.ones(3, np.float32)}
+    image = read_rgb(dataset.image_path(index))
+    valid = image is not None
+    matrix = crop_matrix(d["center"][index], d["scale"][index] * aug["scale"], image_size, aug["rotation"], aug["flip"])
+    if valid:
+        crop = crop_image(image, matrix, image_size).astype(np.float32) * aug["colour"]
+        crop = np.clip(crop, 0, 255)
+    else:
+        crop = np.zeros((image_size, image_size, 3), np.float32)
+    part = d["part"][index].copy()
+    part[:, :2] = transform_points(part[:, :2], matrix) / image_size * 2.0 - 1.0
+    joints = d["S"][index].copy()
+    pose = d["pose"][index].copy()
+    if aug["rotation"] != 0.0:
+        rot = in_plane_rotation(aug["rotation"])
+        joints[:, :3] = joints[:, :3] @ rot.T
+        pose[:3] = (Rotation.from_matrix(rot) * Rotation.from_rotvec(pose[:3].astype(np.float64))).as_rotvec()
+    if aug["flip"]:
+        part = part[list(J24_FLIP_PERM)]
+        joints = joints[list(J24_FLIP_PERM)]
+        joints[:, 0] *= -1.0
+        pose = flip_pose(pose)
+    image_array = normalize_image(crop, normalization)
+    has_3d = float(joints[list(J24_TO_LSP14), 3].sum() > 0)
+    return {
+        "image": image_array,
+        "keypoints": part[list(keypoint_indices)].astype(np.float32),
+        "joints3d": joints[list(J24_TO_LSP14)].astype(np.float32),
+        "pose": pose.astype(np.float32),
+        "betas": d["shape"][index].astype(np.float32),
+        "has_smpl": np.float32(d["has_smpl"][index]),
+        "has_3d": np.float32(has_3d),
+        "valid": np.float32(valid),
+    }
+
+
+class TrainSource:
+    """Mixed, augmented training samples (see the module docstring).
+
+    Args:
+        dataset_paths: npz files; ratios: their share of every batch (normalised).
+        mocap_path: npz with ``pose``/``shape`` for the discriminator.
+        batch_size: per-rank batch; num_steps: length of the position space.
+        keypoint_indices: J24 indices of the model's keypoint set.
+        augment: dict with ``flip_prob``, ``scale_jitter``, ``rotation_jitter`` (deg),
+            ``rotation_prob``, ``colour_jitter``; None disables augmentation.
+    """
+
+    def __init__(self, dataset_paths, ratios, mocap_path, batch_size, num_steps, image_size, normalization,
+                 keypoint_indices, seed=0, augment=None, rank=0, world_size=1):
+        if len(dataset_paths) != len(ratios) or not dataset_paths:
+            raise ValueError(f"need one ratio per training dataset, got {len(dataset_paths)} files, {len(ratios)} ratios")
+        self.datasets = [_Dataset(p) for p in dataset_paths]
+        self.mocap = load_mocap_npz(mocap_path)
+        self.counts = self._slot_counts(ratios, batch_size)
+        self.slot_dataset = np.repeat(np.arange(len(self.counts)), self.counts)
+        self.slot_offset = np.concatenate([np.arange(c) for c in self.counts]) if batch_size else np.zeros(0, int)
+        self.batch_size, self.num_steps = batch_size, num_steps
+        self.image_size, self.normalization = image_size, normalization
+        self.keypoint_indices = tuple(keypoint_indices)
+        self.seed, self.augment = seed, augment
+        self.rank, self.world_size = rank, world_size
+        self._perm_cache = OrderedDict()
+
+    @staticmethod
+    def _slot_counts(ratios, batch_size):
+        """Samples per dataset in every batch: largest remainder rounding of the ratios."""
+        ratios = np.asarray(ratios, np.float64)
+        if np.any(ratios < 0) or ratios.sum() <= 0:
+            raise ValueError(f"dataset ratios must be >= 0 with a positive sum, got {list(ratios)}")
+        exact = ratios / ratios.sum() * batch_size
+        counts = np.floor(exact).astype(int)
+        counts[np.argsort(-(exact - counts))[: batch_size - counts.sum()]] += 1
+        return counts
+
+    def __len__(self):
+        return self.num_steps * self.batch_size
+
+    def _stream_index(self, stream, size, position):
+        """Element ``position`` of an endless sequence of seeded permutations of range(size)."""
+        cycle, offset = divmod(int(position), size)
+        key = (stream, cycle)
+        if key not in self._perm_cache:
+            self._perm_cache[key] = np.random.default_rng([self.seed, stream, cycle]).permutation(size)
+            if len(self._perm_cache) > 16:
+                self._perm_cache.popitem(last=False)
+        return int(self._perm_cache[key][offset])
+
+    def locate(self, position):
+        """(dataset number, sample index) of a training position."""
+        step, slot = divmod(int(position), self.batch_size)
+        d = int(self.slot_dataset[slot])
+        global_step = step * self.world_size + self.rank
+        return d, self._stream_index(d, self.datasets[d].size, global_step * self.counts[d] + self.slot_offset[slot])
+
+    def _augmentation(self, rng):
+        a = self.augment
+        if not a:
+            return None
+        return {
+            "scale": float(np.clip(1.0 + rng.normal() * a["scale_jitter"], 1 - a["scale_jitter"], 1 + a["scale_jitter"])),
+            "rotation": float(np.clip(rng.normal() * a["rotation_jitter"], -2 * a["rotation_jitter"], 2 * a["rotation_jitter"]))
+            if rng.random() < a["rotation_prob"] else 0.0,
+            "flip": bool(rng.random() < a["flip_prob"]),
+            "colour": rng.uniform(1 - a["colour_jitter"], 1 + a["colour_jitter"], 3).astype(np.float32),
+        }
+
+    def __getitem__(self, position):
+        d, index = self.locate(position)
+        rng = np.random.default_rng([self.seed, self.rank, int(position)])
+        sample = _sample_arrays(self.datasets[d], index, self.image_size, self.normalization,
+                                self.keypoint_indices, self._augmentation(rng))
+        step, slot = divmod(int(position), self.batch_size)
+        mocap_position = (step * self.world_size + self.rank) * self.batch_size + slot
+        m = self._stream_index(MOCAP_STREAM, len(self.mocap["pose"]), mocap_position)
+        sample["mocap_pose"] = self.mocap["pose"][m]
+        sample["mocap_betas"] = self.mocap["shape"][m]
+        return tuple(sample[c] for c in TRAIN_COLUMNS)
+
+
+class EvalSource:
+    """Deterministic evaluation samples of one dataset: fixed crop, no augmentation, in file order."""
+
+    def __init__(self, dataset_path, image_size, normalization, keypoint_indices):
+        self.dataset = _Dataset(dataset_path)
+        self.image_size, self.normalization = image_size, normalization
+        self.keypoint_indices = tuple(keypoint_indices)
+
+    def __len__(self):
+        return self.dataset.size
+
+    def __getitem__(self, index):
+        sample = _sample_arrays(self.dataset, int(index), self.image_size, self.normalization, self.keypoint_indices)
+        sample["index"] = np.int32(index)
+        return tuple(sample[c] for c in EVAL_COLUMNS)

@@ -1,0 +1,68 @@
+"""The demo's main job on the embedded default: data -> untrained eval -> train -> trained eval.
+
+``python -m src.synthetic.demo_job [--KEY VALUE ...]`` (``scripts/run_demo.sh`` passes
+``--config_path src/synthetic/demo_config.yaml``). Builds the synthetic body model and
+datasets under ``data_path`` when they are missing, evaluates the untrained model (its
+prediction is the mean pose), trains (resuming if a previous demo was interrupted),
+evaluates the result, renders a preview of the body model, and writes
+``<output_path>/demo/summary.json``.
+"""
+import logging
+import os
+
+from model_utils.entry import run_entry
+from model_utils.logger import setup_logging
+
+logger = logging.getLogger("demo")
+
+
+def prepare_embedded_default(config):
+    """Write the synthetic body model and datasets into ``data_path`` unless a body model is there."""
+    from src.builders import build_smpl
+    from src.model_files import SMPL_CANDIDATES
+    from src.synthetic.dataset import write_synthetic_datasets
+    from src.synthetic.write_model import write_body_model
+    if not config.smpl_model_path and not any(os.path.isfile(os.path.join(config.data_path, c)) for c in SMPL_CANDIDATES):
+        write_body_model(config.data_path, seed=config.synthetic_seed)
+    smpl = build_smpl(config)
+    write_synthetic_datasets(config.data_path, smpl, seed=config.synthetic_seed)
+    return smpl
+
+
+def main(config):
+    from src.builders import build_eval_source, build_model, set_mindspore_context
+    from src.checkpoint import load_model_weights
+    from src.evaluate import evaluate
+    from src.synthetic import preview
+    from src.trainer import train
+    from src.utils.mesh_io import read_json, write_json
+
+    out_dir = os.path.join(config.output_path, "demo")
+    setup_logging(out_dir)
+    set_mindspore_context(config)
+    smpl = prepare_embedded_default(config)
+    untrained_model = build_model(config, smpl)
+    source = build_eval_source(config, untrained_model, config.eval_dataset)
+    untrained = evaluate(untrained_model, source, config.eval_batch_size, config.num_workers)
+    logger.info("untrained: MPJPE %.1f mm, PA-MPJPE %.1f mm", untrained["mpjpe"], untrained["pa_mpjpe"])
+    result = train(config)
+    trained_model = build_model(config, smpl)
+    load_model_weights(result["checkpoint"], trained_model)
+    trained = evaluate(trained_model, source, config.eval_batch_size, config.num_workers)
+    logger.info("trained: MPJPE %.1f mm, PA-MPJPE %.1f mm", trained["mpjpe"], trained["pa_mpjpe"])
+    preview.main(config)
+    summary_path = os.path.join(out_dir, "summary.json")
+    summary = read_json(summary_path, {})
+    summary.update({
+        "synthetic": bool(smpl.synthetic), "untrained": untrained, "trained": trained,
+        "trained_over_untrained_mpjpe": round(trained["mpjpe"] / untrained["mpjpe"], 4),
+        "checkpoint": result["checkpoint"], "config": result["config"], "train_steps": result["steps"],
+        "eval_dataset": config.eval_dataset,
+    })
+    write_json(summary_path, summary)
+    logger.info("summary: %s", summary_path)
+    return summary
+
+
+if __name__ == "__main__":
+    run_entry(main)

@@ -1,0 +1,135 @@
+"""Training-step speed at batch 8, 224 px, ResNet-50, all in one run (``bash scripts/run_bench.sh train``):
+
+(a) the full HMR step of this project (encoder + discriminator updates, SMPL in the graph);
+(b) a bare ResNet-50 classification step in this project (same framework, same encoder);
+(c) the same HMR step written in PyTorch eager (tests/reference/torch_hmr.py, smplx SMPL).
+"""
+import os
+import platform
+import tempfile
+
+import numpy as np
+
+from model_utils.device_adapter import configure_cpu_isa
+
+BATCH, SIDE = 8, 224
+
+
+def _mindspore_steps(model_path, rng):
+    import mindspore as ms
+    from mindspore import nn, ops
+
+    from HMR import SMPL
+    from HMR.discriminator import Discriminator
+    from HMR.hmr import HMR
+    from HMR.regressor import default_mean_params
+    from src.train_step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    pose, shape, cam = default_mean_params()
+    model = HMR(SMPL(model_path), 50, 64, "axis_angle", {"theta": np.concatenate([cam, pose, shape])})
+    disc = Discriminator()
+    step = HMRTrainStep(EncoderLoss(model, disc, 60.0, 60.0, 60.0, 1.0), DiscriminatorLoss(disc, 1.0),
+                        nn.Adam(model.trainable_params(), 1e-5), nn.Adam(disc.trainable_params(), 1e-4))
+    step.set_train(True)
+    keypoints = np.concatenate([rng.uniform(-1, 1, (BATCH, 19, 2)), np.ones((BATCH, 19, 1))], 2)
+    joints = np.concatenate([rng.normal(0, 0.3, (BATCH, 14, 3)), np.ones((BATCH, 14, 1))], 2)
+    batch = [rng.normal(size=(BATCH, 3, SIDE, SIDE)), keypoints, joints, rng.normal(0, 0.2, (BATCH, 72)),
+             rng.normal(size=(BATCH, 10)), np.ones(BATCH), np.ones(BATCH), np.ones(BATCH),
+             rng.normal(0, 0.2, (BATCH, 72)), rng.normal(size=(BATCH, 10)), rng.random((3, 2, BATCH, 1024))]
+    batch = [ms.Tensor(np.asarray(b, np.float32)) for b in batch]
+
+    def hmr_step():
+        return step(*batch).asnumpy()
+
+    from HMR.backbone import ResNet
+
+    class Classifier(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.fc = ResNet(50), nn.Dense(2048, 1000)
+
+        def construct(self, x):
+            return self.fc(self.encoder(x))
+
+    classifier = Classifier()
+    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    optimizer = nn.Adam(classifier.trainable_params(), 1e-4)
+    grad_fn = ms.value_and_grad(lambda x, y: loss_fn(classifier(x), y), None, optimizer.parameters)
+
+    @ms.jit
+    def classify_step(x, y):
+        loss, grads = grad_fn(x, y)
+        return ops.depend(loss, optimizer(grads))
+
+    classifier.set_train(True)
+    labels = ms.Tensor(rng.integers(0, 1000, BATCH).astype(np.int32))
+
+    def resnet_step():
+        return classify_step(batch[0], labels).asnumpy()
+
+    return hmr_step, resnet_step
+
+
+def _torch_step(model_path, cocoplus, rng):
+    import torch
+
+    from HMR.regressor import default_mean_params
+    from tests.reference.torch_hmr import Discriminator, TorchHMR, rodrigues
+
+    pose, shape, cam = default_mean_params()
+    model = TorchHMR(model_path, cocoplus, np.concatenate([cam, pose, shape]))
+    disc = Discriminator()
+    model.train()
+    opt_e = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-5)
+    opt_d = torch.optim.Adam(disc.parameters(), 1e-4)
+    t = lambda a: torch.as_tensor(np.asarray(a, np.float32))  # noqa: E731
+    images, kp = t(rng.normal(size=(BATCH, 3, SIDE, SIDE))), t(rng.uniform(-1, 1, (BATCH, 19, 2)))
+    joints3d, gt_pose, gt_betas = t(rng.normal(0, 0.3, (BATCH, 14, 3))), t(rng.normal(0, 0.2, (BATCH, 72))), t(rng.normal(size=(BATCH, 10)))
+    mocap_rot = rodrigues(t(rng.normal(0, 0.2, (BATCH * 24, 3)))).reshape(BATCH, 24, 3, 3)
+    mocap_betas = t(rng.normal(size=(BATCH, 10)))
+
+    def centre(x):
+        return x - (x[:, 2:3] + x[:, 3:4]) / 2
+
+    def step():
+        rotmats, betas, joints, keypoints = model(images)
+        gt_rot = rodrigues(gt_pose.reshape(-1, 3)).reshape(BATCH, 24, 3, 3)
+        loss_kp = (keypoints - kp).abs().mean()
+        loss_3d = 0.5 * ((centre(joints[:, :14]) - centre(joints3d)) ** 2).mean()
+        loss_smpl = 0.5 * torch.cat([((rotmats - gt_rot) ** 2).reshape(BATCH, -1), (betas - gt_betas) ** 2], 1).mean()
+        loss_adv = ((disc(rotmats, betas) - 1) ** 2).sum(1).mean()
+        loss = 60 * (loss_kp + loss_3d + loss_smpl) + loss_adv
+        opt_e.zero_grad()
+        loss.backward()
+        opt_e.step()
+        d_loss = ((disc(mocap_rot, mocap_betas) - 1) ** 2).sum(1).mean() + (disc(rotmats.detach(), betas.detach()) ** 2).sum(1).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        return float(loss)
+
+    return step, torch.get_num_threads()
+
+
+def main(rounds=3, repeat=3):
+    configure_cpu_isa()
+    from src.synthetic.body_model import build_body_model
+    from src.synthetic.write_model import write_body_model
+    from tests.benchmarks.timing import interleaved, print_table
+
+    path = write_body_model(tempfile.mkdtemp(prefix="bench_train_"))
+    rng = np.random.default_rng(0)
+    hmr_step, resnet_step = _mindspore_steps(path, rng)
+    torch_step, threads = _torch_step(path, build_body_model(0)["cocoplus_regressor"], rng)
+    times = interleaved({"hmr": hmr_step, "resnet": resnet_step, "torch": torch_step}, rounds, repeat)
+    print_table(f"Training step, batch {BATCH}, {SIDE}x{SIDE}, ResNet-50, ms (median), "
+                f"{platform.machine()}, {os.cpu_count()} cores, torch threads {threads}",
+                ("(a) HMR step, this project", "(b) ResNet-50 classification step, this project",
+                 "(c) HMR step, PyTorch eager", "(a)/(b)", "(a)/(c)"),
+                [(f"{times['hmr']:.0f}", f"{times['resnet']:.0f}", f"{times['torch']:.0f}",
+                  f"{times['hmr'] / times['resnet']:.2f}", f"{times['hmr'] / times['torch']:.2f}")])
+
+
+if __name__ == "__main__":
+    main()

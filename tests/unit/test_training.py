@@ -1,0 +1,158 @@
+"""Training: updates, learning on a fixed batch, checkpoints, exact resume, divergence, bad data."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import mindspore as ms
+from conftest import tiny_config
+from model_utils.errors import TrainingDiverged
+from src import builders
+from src.checkpoint import (list_checkpoints, load_training_checkpoint, optimizer_state, save_training_checkpoint,
+                            structural_parameters)
+from src.trainer import build_training, train
+
+
+@pytest.fixture(autouse=True)
+def graph_mode():
+    ms.set_context(mode=ms.GRAPH_MODE)
+    yield
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
+def _fixed_batch(parts, config):
+    source = parts["source"]
+    columns = list(zip(*[source[p] for p in range(config.batch_size)]))
+    return [ms.Tensor(np.stack(c)) for c in columns]
+
+
+def _snapshot(cell):
+    return {k: p.asnumpy().copy() for k, p in structural_parameters(cell).items()}
+
+
+def test_one_step_changes_encoder_and_discriminator(tiny_data_dir, tmp_path):
+    config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1")
+    ms.set_seed(0)
+    parts = build_training(config)
+    before_model, before_disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
+    batch = _fixed_batch(parts, config)
+    parts["step"](*batch, ms.Tensor(builders.dropout_noise(config, 0, 0, config.batch_size)))
+    after_model, after_disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
+    for name in ("encoder.conv1.weight", "encoder.layer4.1.conv2.weight", "regressor.dec.weight"):
+        assert not np.array_equal(before_model[name], after_model[name]), name
+    assert np.array_equal(before_model["regressor.init_theta"], after_model["regressor.init_theta"])
+    for name in ("joint_fc1.weight", "pose_out.weight", "shape_out.weight", "joint_head_weight"):
+        assert not np.array_equal(before_disc[name], after_disc[name]), name
+
+
+def test_loss_falls_on_a_fixed_batch(tiny_data_dir, tmp_path):
+    config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1", "--steps_per_epoch", "12", "--augment", "false")
+    ms.set_seed(0)
+    parts = build_training(config)
+    batch = _fixed_batch(parts, config)
+    losses = [parts["step"](*batch, None).asnumpy() for _ in range(12)]
+    supervised = [l[1] * 60 + l[2] * 60 + l[3] * 60 for l in losses]       # the encoder's data terms
+    assert supervised[-1] < 0.7 * supervised[0], supervised
+
+
+def test_checkpoint_round_trip(tiny_data_dir, tmp_path):
+    config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1")
+    ms.set_seed(0)
+    parts = build_training(config)
+    batch = _fixed_batch(parts, config)
+    parts["step"](*batch, None)
+    path = save_training_checkpoint(str(tmp_path / "ck"), 1, parts, keep=2)
+    ms.set_seed(5)
+    fresh = build_training(config)
+    assert load_training_checkpoint(path, fresh) == 1
+    for part in ("model", "disc"):
+        a, b = _snapshot(parts[part]), _snapshot(fresh[part])
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    for opt in ("opt_e", "opt_d"):
+        ids = [{id(p) for n in ("model", "disc") for p in setup[n].get_parameters()} for setup in (parts, fresh)]
+        state, fresh_state = optimizer_state(parts[opt], ids[0]), optimizer_state(fresh[opt], ids[1])
+        assert len(state) > 3 and len(state) == len(fresh_state)
+        assert any(np.abs(p.asnumpy()).sum() > 0 for p in state)                 # moments were updated
+        assert all(np.array_equal(p.asnumpy(), q.asnumpy()) for p, q in zip(state, fresh_state))
+    assert int(fresh["opt_e"].global_step.asnumpy()) == int(parts["opt_e"].global_step.asnumpy()) == 1
+    # the next step from either copy is identical
+    out_a, out_b = parts["step"](*batch, None).asnumpy(), fresh["step"](*batch, None).asnumpy()
+    np.testing.assert_array_equal(out_a, out_b)
+
+
+def test_keeps_only_the_newest_checkpoints(tiny_data_dir, tmp_path):
+    config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1")
+    parts = build_training(config)
+    for step in range(1, 5):
+        save_training_checkpoint(str(tmp_path / "ck"), step, parts, keep=2)
+    assert [s for s, _ in list_checkpoints(str(tmp_path / "ck"))] == [3, 4]
+    assert not [f for f in os.listdir(tmp_path / "ck") if f.startswith(".tmp")]
+
+
+def _log(folder):
+    with open(os.path.join(folder, "train_log.jsonl"), encoding="utf-8") as handle:
+        return {r["step"]: r for r in map(json.loads, handle)}
+
+
+def test_resume_continues_the_loss_curve_exactly(tiny_data_dir, tmp_path):
+    common = ("--epochs", "1", "--steps_per_epoch", "6", "--save_every", "2", "--num_workers", "2")
+    ms.set_seed(0)
+    full = train(tiny_config(tiny_data_dir, tmp_path / "full", *common))
+    ms.set_seed(0)
+    first = train(tiny_config(tiny_data_dir, tmp_path / "cut", *common, "--stop_after_steps", "3"))
+    assert first["steps"] == 3 and first["checkpoint"].endswith("hmr-step00000003.ckpt")
+    ms.set_seed(123)            # a resumed process does not share the first one's seed state
+    resumed = train(tiny_config(tiny_data_dir, tmp_path / "cut", *common, "--resume", "true"))
+    assert resumed["steps"] == 6
+    a, b = _log(tmp_path / "full" / "train"), _log(tmp_path / "cut" / "train")
+    assert sorted(a) == sorted(b) == list(range(6))
+    for step in range(6):
+        for key in ("encoder_total", "keypoint_2d", "joint_3d", "smpl_params", "discriminator_total"):
+            assert a[step][key] == b[step][key], (step, key, a[step][key], b[step][key])
+
+
+def test_existing_run_needs_resume(tiny_data_dir, tmp_path):
+    from model_utils.errors import UserInputError
+    common = ("--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2")
+    train(tiny_config(tiny_data_dir, tmp_path, *common))
+    with pytest.raises(UserInputError, match="already holds checkpoints; pass --resume"):
+        train(tiny_config(tiny_data_dir, tmp_path, *common))
+
+
+def _copy_data(tiny_data_dir, tmp_path):
+    folder = tmp_path / "data"
+    shutil.copytree(tiny_data_dir, folder)
+    return folder
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data_dir, tmp_path):
+    data = _copy_data(tiny_data_dir, tmp_path)
+    npz = data / "synthetic" / "synthetic_3d_train.npz"
+    arrays = dict(np.load(npz))
+    arrays["S"][:, :, 0] = np.nan            # every 3D sample is poisoned
+    np.savez(npz, **arrays)
+    config = tiny_config(data, tmp_path / "out", "--epochs", "1", "--steps_per_epoch", "4", "--save_every", "1",
+                         "--train_dataset_ratios", "0,1")
+    first = train(config)                     # 2D-only batches: fine
+    assert first["steps"] == 4
+    config = tiny_config(data, tmp_path / "out", "--epochs", "2", "--steps_per_epoch", "4", "--save_every", "1",
+                         "--train_dataset_ratios", "1,1", "--resume", "true")
+    with pytest.raises(TrainingDiverged, match=r"non-finite loss at step 4: .*last good checkpoint: .*hmr-step00000004.ckpt"):
+        train(config)
+    assert [s for s, _ in list_checkpoints(str(tmp_path / "out" / "train"))][-1] == 4
+
+
+def test_corrupt_image_is_skipped_and_counted(tiny_data_dir, tmp_path, caplog):
+    import logging
+    data = _copy_data(tiny_data_dir, tmp_path)
+    names = np.load(data / "synthetic" / "synthetic_2d_train.npz")["imgname"]
+    for name in names[:2]:
+        (data / "synthetic" / name).write_bytes(b"\x00garbage")
+    config = tiny_config(data, tmp_path / "out", "--epochs", "1", "--steps_per_epoch", "4", "--save_every", "4",
+                         "--train_dataset_ratios", "1,1")
+    with caplog.at_level(logging.WARNING):
+        result = train(config)
+    assert result["steps"] == 4 and result["skipped_samples"] >= 2
+    assert "had unreadable images" in caplog.text
