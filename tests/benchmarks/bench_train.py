@@ -52,17 +52,23 @@ def _mindspore_steps(model_path, rng):
         def construct(self, x):
             return self.fc(self.encoder(x))
 
+    class ClassifierStep(nn.Cell):
+        def __init__(self, net, optimizer):
+            super().__init__(auto_prefix=False)
+            self.net, self.optimizer = net, optimizer
+            self.loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+            self.grad_fn = ms.value_and_grad(self.forward, None, optimizer.parameters)
+
+        def forward(self, x, y):
+            return self.loss_fn(self.net(x), y)
+
+        def construct(self, x, y):
+            loss, grads = self.grad_fn(x, y)
+            return ops.depend(loss, self.optimizer(grads))
+
     classifier = Classifier()
-    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
-    optimizer = nn.Adam(classifier.trainable_params(), 1e-4)
-    grad_fn = ms.value_and_grad(lambda x, y: loss_fn(classifier(x), y), None, optimizer.parameters)
-
-    @ms.jit
-    def classify_step(x, y):
-        loss, grads = grad_fn(x, y)
-        return ops.depend(loss, optimizer(grads))
-
-    classifier.set_train(True)
+    classify_step = ClassifierStep(classifier, nn.Adam(classifier.trainable_params(), 1e-4))
+    classify_step.set_train(True)
     labels = ms.Tensor(rng.integers(0, 1000, BATCH).astype(np.int32))
 
     def resnet_step():
@@ -107,7 +113,7 @@ def _torch_step(model_path, cocoplus, rng):
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
-        return float(loss)
+        return loss.item()
 
     return step, torch.get_num_threads()
 
