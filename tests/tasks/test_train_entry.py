@@ -61,3 +61,22 @@ def test_standalone_script_usage():
     result = subprocess.run(["bash", "scripts/run_standalone_train.sh"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == "usage: bash scripts/run_standalone_train.sh DATA_PATH [CKPT] [--KEY VALUE ...]"
+
+
+def test_eval_entry_writes_metrics(tiny_data_dir, tmp_path):
+    steps = ["--steps_per_epoch", "4", "--save_every", "4"]
+    trained = subprocess.run(_cmd(tiny_data_dir, tmp_path, *steps), cwd=ROOT, env=_env(), capture_output=True,
+                             text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    checkpoint = tmp_path / "train" / "hmr-step00000004.ckpt"
+    result = subprocess.run([sys.executable, "eval.py", "--data_path", str(tiny_data_dir), "--output_path", str(tmp_path),
+                             *TINY, "--checkpoint_file_path", str(checkpoint)], cwd=ROOT, env=_env(),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["num_samples"] == 8 and metrics["checkpoint"] == str(checkpoint)
+    assert 0 < metrics["pa_mpjpe"] < metrics["mpjpe"] < 2000      # mm
+    missing = subprocess.run([sys.executable, "eval.py", "--data_path", str(tiny_data_dir), "--output_path",
+                              str(tmp_path), *TINY], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1] == "error: --checkpoint_file_path is required (a training or a plain model checkpoint)"
