@@ -1,5 +1,6 @@
 """Named builders: config -> the objects a run needs (config flows one way, into constructors)."""
 import logging
+import os
 
 import numpy as np
 
@@ -42,7 +43,6 @@ def keypoint_indices(model):
 
 def dataset_paths(config, names):
     """Dataset npz paths: absolute, or relative to data_path."""
-    import os
     return [n if os.path.isabs(n) else os.path.join(config.data_path, n) for n in names]
 
 

@@ -17,7 +17,6 @@ METRES_TO_MM = 1000.0
 
 def predict_joints(model, source, batch_size, num_workers=1):
     """Run ``model`` over an EvalSource. Returns (pred (N,14,3), gt (N,14,4), valid (N,)) in metres."""
-    import mindspore as ms
     from tqdm import tqdm
 
     from src.datasets.pipeline import create_eval_dataset

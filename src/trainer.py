@@ -98,11 +98,13 @@ def train(config, rank=0, world_size=1, reducers=(None, None)):
     end = total if not config.stop_after_steps else min(total, start + config.stop_after_steps)
     logger.info("training steps %d..%d of %d (%d per epoch), batch %d x %d rank(s)", start, end, total,
                 parts["steps_per_epoch"], config.batch_size, world_size)
-    dataset = create_train_dataset(parts["source"], start, config.num_workers)
+    # (an empty GeneratorDataset crashes MindSpore 2.10: a finished run builds none)
+    batches = create_train_dataset(parts["source"], start, config.num_workers).create_tuple_iterator() \
+        if start < end else []
     step, last, skipped, last_ckpt = start, None, 0, existing[-1][1] if existing else None
     progress = tqdm(total=end - start, disable=not (is_main and config.progress_bar), desc="train", unit="step")
     tick = time.perf_counter()
-    for batch in dataset.create_tuple_iterator():
+    for batch in batches:
         if step >= end:
             break
         noise = ms.Tensor(builders.dropout_noise(config, step, rank, config.batch_size))

@@ -19,11 +19,9 @@ logger = logging.getLogger("demo")
 def prepare_embedded_default(config):
     """Write the synthetic body model and datasets into ``data_path`` unless a body model is there."""
     from src.builders import build_smpl
-    from src.model_files import SMPL_CANDIDATES
     from src.synthetic.dataset import write_synthetic_datasets
-    from src.synthetic.write_model import write_body_model
-    if not config.smpl_model_path and not any(os.path.isfile(os.path.join(config.data_path, c)) for c in SMPL_CANDIDATES):
-        write_body_model(config.data_path, seed=config.synthetic_seed)
+    from src.synthetic.write_model import ensure_body_model
+    ensure_body_model(config)
     smpl = build_smpl(config)
     write_synthetic_datasets(config.data_path, smpl, seed=config.synthetic_seed)
     return smpl

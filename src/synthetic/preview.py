@@ -34,14 +34,13 @@ def _render_panel(vertices, faces, size):
 def main(config):
     import mindspore as ms
     from HMR import SMPL
-    from src.model_files import SMPL_CANDIDATES, resolve_model_files
+    from src.model_files import resolve_model_files
     from src.synthetic.poses import sample_betas, sample_body_poses
-    from src.synthetic.write_model import write_body_model
+    from src.synthetic.write_model import ensure_body_model
     from src.utils.mesh_io import read_json, write_json, write_obj
 
     out_dir = os.path.join(config.output_path, "demo")
-    if not config.smpl_model_path and not any(os.path.isfile(os.path.join(config.data_path, c)) for c in SMPL_CANDIDATES):
-        write_body_model(config.data_path, seed=config.synthetic_seed)
+    ensure_body_model(config)
     files = resolve_model_files(config)
     smpl = SMPL(files["smpl"])
     rng = np.random.default_rng(config.seed)

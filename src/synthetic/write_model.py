@@ -42,6 +42,15 @@ def write_body_model(output_dir, seed=0, overwrite=False):
     return pkl_path
 
 
+def ensure_body_model(config):
+    """Write the synthetic body model into ``data_path`` unless the config names a model file
+    or ``data_path`` already holds one (real files are never replaced)."""
+    from src.model_files import SMPL_CANDIDATES
+    if config.smpl_model_path or any(os.path.isfile(os.path.join(config.data_path, c)) for c in SMPL_CANDIDATES):
+        return None
+    return write_body_model(config.data_path, seed=config.synthetic_seed)
+
+
 def write_body_model_npz(path, model):
     """Write ``model`` (dense arrays) as an npz of the SMPL keys."""
     keys = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f",

@@ -99,7 +99,7 @@ def _log(folder):
 def test_resume_continues_the_loss_curve_exactly(tiny_data_dir, tmp_path):
     common = ("--epochs", "1", "--steps_per_epoch", "6", "--save_every", "2", "--num_workers", "2")
     ms.set_seed(0)
-    full = train(tiny_config(tiny_data_dir, tmp_path / "full", *common))
+    train(tiny_config(tiny_data_dir, tmp_path / "full", *common))
     ms.set_seed(0)
     first = train(tiny_config(tiny_data_dir, tmp_path / "cut", *common, "--stop_after_steps", "3"))
     assert first["steps"] == 3 and first["checkpoint"].endswith("hmr-step00000003.ckpt")
@@ -156,3 +156,10 @@ def test_corrupt_image_is_skipped_and_counted(tiny_data_dir, tmp_path, caplog):
         result = train(config)
     assert result["steps"] == 4 and result["skipped_samples"] >= 2
     assert "had unreadable images" in caplog.text
+
+
+def test_resuming_a_finished_run_does_nothing(tiny_data_dir, tmp_path):
+    common = ("--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2")
+    first = train(tiny_config(tiny_data_dir, tmp_path, *common))
+    again = train(tiny_config(tiny_data_dir, tmp_path, *common, "--resume", "true"))
+    assert again["steps"] == first["steps"] == 2 and again["checkpoint"] == first["checkpoint"]
