@@ -6,6 +6,7 @@ from mindspore import nn
 
 from HMR.backbone import ResNet
 from HMR.constants import NUM_SMPL_JOINTS, SMPL_TO_LSP14
+from HMR.lbs import take
 from HMR.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle, weak_perspective_projection
 from HMR.regressor import AxisAngleRegressor, Rot6dRegressor
 
@@ -61,6 +62,6 @@ class HMR(nn.Cell):
         if self.use_cocoplus:
             joints3d = self.smpl.regress(vertices, "cocoplus")
         else:
-            joints3d = smpl_joints[:, list(SMPL_TO_LSP14)]
+            joints3d = take(smpl_joints, SMPL_TO_LSP14)
         keypoints2d = weak_perspective_projection(joints3d, cam)
         return cam, pose, betas, rotmats, vertices, joints3d, keypoints2d

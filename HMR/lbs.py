@@ -18,7 +18,7 @@ All functions are pure: tensors in, tensors out; constants are prepared once in 
 :func:`prepare_lbs_constants`.
 """
 import numpy as np
-from mindspore import ops
+from mindspore import Tensor, int32, ops
 
 
 def kinematic_levels(parents):
@@ -47,6 +47,12 @@ def kinematic_levels(parents):
         levels.append((start, len(order), parent_pos))
         prev = members
     return tuple(order), tuple(levels)
+
+
+def take(x, indices):
+    """``x[:, indices]`` for a constant tuple of indices (an explicit Gather: list indexing of
+    tensors mis-infers shapes in dynamic-batch exported graphs)."""
+    return ops.gather(x, Tensor(np.asarray(indices, np.int32), int32), 1)
 
 
 def prepare_lbs_constants(v_template, shapedirs, posedirs, j_regressor, weights, num_betas):
@@ -82,7 +88,7 @@ def blend_vertices(betas, rotmats, template, blend_dirs):
         v_posed, coordinate-major (3, B, V), model units.
     """
     num_joints = rotmats.shape[1]
-    eye = ops.eye(3, 3, rotmats.dtype)
+    eye = Tensor(np.eye(3, dtype=np.float32))          # a constant (ONNX has no Eye operator)
     pose_feature = (rotmats[:, 1:] - eye).reshape(-1, 9 * (num_joints - 1))
     feature = ops.concat([betas, pose_feature], 1)
     return template + ops.matmul(feature, blend_dirs)
@@ -104,16 +110,16 @@ def rigid_chain(rotmats, joints, parents, levels):
         posed_joints (B, J, 3) and skinning transforms ``A`` (B, J, 3, 4), where
         ``A_j = G_j @ translate(-J_j)``.
     """
-    parent_joints = ops.concat([ops.zeros_like(joints[:, :1]), joints[:, list(parents[1:])]], 1)
+    parent_joints = ops.concat([ops.zeros_like(joints[:, :1]), take(joints, parents[1:])], 1)
     rel = joints - parent_joints
     local = ops.concat([rotmats, ops.expand_dims(rel, -1)], -1)                      # (B, J, 3, 4)
-    bottom = ops.broadcast_to(ops.eye(4, 4, rotmats.dtype)[3:], local[:, :, :1].shape)
+    bottom = ops.zeros_like(local[:, :, :1]) + Tensor(np.array([[0, 0, 0, 1]], np.float32))   # (B, J, 1, 4)
     local = ops.concat([local, bottom], 2)                                           # (B, J, 4, 4)
     world = [local[:, levels[0][0]:levels[0][1]]]
     for start, end, parent_pos in levels[1:]:
         prev = world[-1]
         if prev.shape[1] != 1 and tuple(parent_pos) != tuple(range(end - start)):
-            prev = prev[:, list(parent_pos)]
+            prev = take(prev, parent_pos)
         world.append(ops.matmul(prev, local[:, start:end]))
     world = ops.concat(world, 1)                                                     # (B, J, 4, 4)
     world34 = world[:, :, :3]
@@ -135,8 +141,9 @@ def skin_vertices(v_posed, transforms, weights_t):
     num_joints, num_verts = weights_t.shape
     per_joint = ops.transpose(transforms, (3, 2, 0, 1)).reshape(-1, num_joints)        # (4*3*B, J)
     blended = ops.matmul(per_joint, weights_t).reshape(4, 3, -1, num_verts)            # (4, 3, B, V)
-    col_x, col_y, col_z, col_t = ops.unstack(blended, 0)                                # (3, B, V) each
-    x, y, z = ops.unstack(v_posed, 0)                                                   # (B, V) each
+    # first-axis splits (not Unstack, which ONNX export lacks), reshaped (free) to drop the axis
+    col_x, col_y, col_z, col_t = (c.reshape(3, -1, num_verts) for c in ops.split(blended, 1, 0))  # (3, B, V)
+    x, y, z = (c.reshape(-1, num_verts) for c in ops.split(v_posed, 1, 0))                         # (B, V)
     verts = col_x * x + col_y * y + col_z * z + col_t                                   # (3, B, V)
     return ops.transpose(verts, (1, 2, 0))
 

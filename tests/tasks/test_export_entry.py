@@ -1,0 +1,72 @@
+"""export.py: the exported MINDIR (dynamic batch) and ONNX graphs give the model's outputs."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "--batch_size", "4",
+        "--num_workers", "1", "--progress_bar", "false", "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2"]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_data_dir, tmp_path_factory):
+    from conftest import tiny_config
+    from src.trainer import train
+    out = tmp_path_factory.mktemp("export_run")
+    config = tiny_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2")
+    return config, train(config)["checkpoint"]
+
+
+def _export(tiny_data_dir, out, checkpoint, *extra):
+    return subprocess.run([sys.executable, "export.py", "--data_path", str(tiny_data_dir), "--output_path", str(out),
+                           *TINY, "--checkpoint_file_path", checkpoint, *extra], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
+
+
+def _reference(config, checkpoint, images):
+    import mindspore as ms
+    from HMR.export_net import HMRExportNet
+    from src.builders import build_model, build_smpl
+    from src.checkpoint import load_model_weights
+    model = build_model(config, build_smpl(config))
+    load_model_weights(checkpoint, model)
+    net = HMRExportNet(model)
+    net.set_train(False)
+    return [o.asnumpy() for o in net(ms.Tensor(images))]
+
+
+def test_dynamic_batch_mindir(trained, tiny_data_dir, tmp_path):
+    import mindspore as ms
+    from mindspore import nn
+    config, checkpoint = trained
+    result = _export(tiny_data_dir, tmp_path, checkpoint)
+    assert result.returncode == 0, result.stderr[-2000:]
+    graph = nn.GraphCell(ms.load(str(tmp_path / "export" / "hmr.mindir")))
+    for batch in (1, 3):
+        images = np.random.default_rng(batch).normal(size=(batch, 3, 64, 64)).astype(np.float32)
+        outputs = [o.asnumpy() for o in graph(ms.Tensor(images))]
+        expected = _reference(config, checkpoint, images)
+        assert [o.shape for o in outputs] == [(batch, 85), (batch, 6890, 3), (batch, 19, 3), (batch, 19, 2)]
+        for got, want in zip(outputs, expected):
+            np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_onnx_runs_in_onnxruntime(trained, tiny_data_dir, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    config, checkpoint = trained
+    result = _export(tiny_data_dir, tmp_path, checkpoint, "--file_format", "ONNX", "--export_batch_size", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    session = ort.InferenceSession(str(tmp_path / "export" / "hmr.onnx"))
+    images = np.random.default_rng(0).normal(size=(2, 3, 64, 64)).astype(np.float32)
+    outputs = session.run(None, {session.get_inputs()[0].name: images})
+    for got, want in zip(outputs, _reference(config, checkpoint, images)):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_air_off_ascend_is_one_line_error(trained, tiny_data_dir, tmp_path):
+    result = _export(tiny_data_dir, tmp_path, trained[1], "--file_format", "AIR")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: AIR export needs an Ascend device")
