@@ -22,12 +22,12 @@ def run_entry(main, argv=None):
     user_errors = (ConfigError, UserInputError, SMPLModelError, FileNotFoundError, TrainingDiverged)
     try:
         if "-h" in argv or "--help" in argv:
-            print(format_help(load_config([])))
+            sys.stdout.write(format_help(load_config([])) + "\n")
             return 0
         return main(load_config(argv))
     except user_errors as err:
-        print(f"error: {err}", file=sys.stderr)
+        sys.stderr.write(f"error: {err}\n")      # the one line a user sees
         sys.exit(2)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        sys.stderr.write("error: interrupted\n")
         sys.exit(130)
