@@ -48,9 +48,9 @@ def build_training(config, rank=0, world_size=1, reducers=(None, None)):
     smpl = builders.build_smpl(config)
     model = builders.build_model(config, smpl)
     discriminator = Discriminator()
-    probe = builders.build_train_source(config, model, 1, rank, world_size)
-    steps_per_epoch, total_steps = _steps(config, probe)
-    source = builders.build_train_source(config, model, total_steps, rank, world_size)
+    source = builders.build_train_source(config, model, 0, rank, world_size)
+    steps_per_epoch, total_steps = _steps(config, source)
+    source.num_steps = total_steps          # the length of the position space, known once sizes are read
     schedule = {name: build_lr_schedule(config.lr_schedule, lr, total_steps, config.warmup_steps,
                                         config.lr_decay_steps, config.lr_decay_rate)
                 for name, lr in (("encoder", config.encoder_lr), ("discriminator", config.discriminator_lr))}

@@ -133,7 +133,7 @@ class TrainSource:
         self.mocap = load_mocap_npz(mocap_path)
         self.counts = self._slot_counts(ratios, batch_size)
         self.slot_dataset = np.repeat(np.arange(len(self.counts)), self.counts)
-        self.slot_offset = np.concatenate([np.arange(c) for c in self.counts]) if batch_size else np.zeros(0, int)
+        self.slot_offset = np.concatenate([np.arange(c) for c in self.counts])
         self.batch_size, self.num_steps = batch_size, num_steps
         self.image_size, self.normalization = image_size, normalization
         self.keypoint_indices = tuple(keypoint_indices)
