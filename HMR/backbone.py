@@ -24,6 +24,13 @@ def _bn(channels):
     return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
+def _downsample(in_ch, out_ch, stride):
+    """The projection shortcut (``downsample.0`` conv 1x1, ``downsample.1`` BN), or None."""
+    if stride == 1 and in_ch == out_ch:
+        return None
+    return nn.SequentialCell([_conv(in_ch, out_ch, 1, stride), _bn(out_ch)])
+
+
 class BasicBlock(nn.Cell):
     """Two 3x3 convolutions with a residual (ResNet-18/34)."""
     expansion = 1
@@ -33,9 +40,7 @@ class BasicBlock(nn.Cell):
         self.conv1, self.bn1 = _conv(in_ch, width, 3, stride), _bn(width)
         self.conv2, self.bn2 = _conv(width, width, 3), _bn(width)
         self.relu = nn.ReLU()
-        self.downsample = None
-        if stride != 1 or in_ch != width:
-            self.downsample = nn.SequentialCell([_conv(in_ch, width, 1, stride), _bn(width)])
+        self.downsample = _downsample(in_ch, width, stride)
 
     def construct(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -54,9 +59,7 @@ class Bottleneck(nn.Cell):
         self.conv2, self.bn2 = _conv(width, width, 3, stride), _bn(width)
         self.conv3, self.bn3 = _conv(width, out_ch, 1), _bn(out_ch)
         self.relu = nn.ReLU()
-        self.downsample = None
-        if stride != 1 or in_ch != out_ch:
-            self.downsample = nn.SequentialCell([_conv(in_ch, out_ch, 1, stride), _bn(out_ch)])
+        self.downsample = _downsample(in_ch, out_ch, stride)
 
     def construct(self, x):
         identity = x if self.downsample is None else self.downsample(x)

@@ -38,6 +38,7 @@ def resolve_model_files(config):
     logger.info("body model: %s; H36M regressor: %s", smpl, h36m or "none")
     return {"smpl": smpl, "h36m_regressor": h36m}
 
+
 MEAN_PARAM_CANDIDATES = ("neutral_smpl_mean_params.h5", "smpl_mean_params.npz", os.path.join("smpl", "smpl_mean_params.npz"))
 
 

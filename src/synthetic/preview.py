@@ -31,7 +31,8 @@ def _render_panel(vertices, faces, size):
     return panel
 
 
-def main(config):
+def main(config, smpl=None):
+    """Render the preview; ``smpl`` is reused when the caller has already built the layer."""
     import mindspore as ms
     from HMR import SMPL
     from src.model_files import resolve_model_files
@@ -40,9 +41,9 @@ def main(config):
     from src.utils.mesh_io import read_json, write_json, write_obj
 
     out_dir = os.path.join(config.output_path, "demo")
-    ensure_body_model(config)
-    files = resolve_model_files(config)
-    smpl = SMPL(files["smpl"])
+    if smpl is None:
+        ensure_body_model(config)
+        smpl = SMPL(resolve_model_files(config)["smpl"])
     rng = np.random.default_rng(config.seed)
     n = config.preview_bodies
     betas = sample_betas(rng, n)
@@ -61,7 +62,7 @@ def main(config):
     summary = read_json(summary_path, {})
     summary["synthetic"] = bool(smpl.synthetic) or summary.get("synthetic", False)
     summary["body_model"] = {
-        "path": files["smpl"], "synthetic": bool(smpl.synthetic), "vertices": int(smpl.num_vertices),
+        "path": smpl.model_path, "synthetic": bool(smpl.synthetic), "vertices": int(smpl.num_vertices),
         "faces": int(len(smpl.faces)), "joints": int(smpl.num_joints), "regressors": list(smpl.regressor_names),
         "rest_height_m": round(float(heights[0]), 4), "preview": image_path, "template_obj": obj_path,
     }
