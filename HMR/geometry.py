@@ -124,7 +124,8 @@ def weak_perspective_projection(points, cam):
         cam: (B, 3) as (s, tx, ty).
     Returns:
         (B, K, 2) image points in crop coordinates normalised to [-1, 1]:
-        ``s * (X[:, :, :2] + [tx, ty])``. Pixels in a crop of side L: ``(x + 1) * 0.5 * L``.
+        ``s * (X[:, :, :2] + [tx, ty])``. Pixels in a crop of side L (pixel centres at
+        integers): ``((x + 1) * L - 1) / 2``.
     """
     scale = cam[:, 0:1].reshape(-1, 1, 1)
     trans = cam[:, 1:3].reshape(-1, 1, 2)

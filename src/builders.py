@@ -9,7 +9,7 @@ from src.model_files import load_mean_params, resolve_model_files
 
 logger = logging.getLogger(__name__)
 
-AUGMENT_KEYS = ("flip_prob", "scale_jitter", "rotation_jitter", "rotation_prob", "colour_jitter")
+AUGMENT_KEYS = ("flip_prob", "scale_jitter", "rotation_jitter", "rotation_prob", "translation_jitter", "colour_jitter")
 
 
 def set_mindspore_context(config):
@@ -52,13 +52,15 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
     return TrainSource(dataset_paths(config, config.train_datasets), config.train_dataset_ratios,
                        dataset_paths(config, [config.mocap_dataset])[0], config.batch_size, num_steps,
                        config.img_size, config.image_normalization, keypoint_indices(model), seed=config.seed,
-                       augment=augment, rank=rank, world_size=world_size)
+                       augment=augment, rank=rank, world_size=world_size,
+                       image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots])
 
 
 def build_eval_source(config, model, path):
     from src.datasets.sources import EvalSource
+    root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
     return EvalSource(dataset_paths(config, [path])[0], config.img_size, config.image_normalization,
-                      keypoint_indices(model))
+                      keypoint_indices(model), image_root=root)
 
 
 def dropout_noise(config, step, rank, batch_size):

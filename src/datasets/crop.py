@@ -1,7 +1,9 @@
 """Crops around a person box, with the same affine map for the image and its keypoints.
 
-Pixel convention: OpenCV's (pixel i's centre at coordinate i). A crop of side ``L`` maps
-to normalised coordinates ``x_n = 2 x / L - 1`` in [-1, 1] (HMR's weak-perspective frame).
+Pixel convention: OpenCV's (pixel i's centre at coordinate i, so a crop of side ``L``
+spans [-0.5, L - 0.5] and its centre is (L - 1) / 2). Crop pixels map to normalised
+coordinates ``x_n = (2 x + 1) / L - 1`` in [-1, 1] (HMR's weak-perspective frame): the box
+centre lands on 0 and a horizontal flip (``x -> L - 1 - x``) is exactly ``x_n -> -x_n``.
 """
 import cv2
 import numpy as np
@@ -23,7 +25,7 @@ def crop_matrix(center, scale, out_size, rotation_deg=0.0, flip=False):
     angle = np.deg2rad(rotation_deg)
     c, s = np.cos(angle), np.sin(angle)
     linear = zoom * np.array([[c, s], [-s, c]])
-    offset = out_size / 2.0 - linear @ np.asarray(center, np.float64)
+    offset = (out_size - 1) / 2.0 - linear @ np.asarray(center, np.float64)
     matrix = np.concatenate([linear, offset[:, None]], 1)
     if flip:
         matrix = np.array([[-1.0, 0.0, out_size - 1.0], [0.0, 1.0, 0.0]]) @ np.vstack([matrix, [0, 0, 1]])
@@ -39,6 +41,16 @@ def crop_image(image, matrix, out_size):
 def transform_points(points, matrix):
     """Apply a 2x3 affine map to (K, 2) points."""
     return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def to_normalized(points, size):
+    """Crop pixels (..., 2) -> normalised crop coordinates in [-1, 1]."""
+    return (2.0 * np.asarray(points) + 1.0) / size - 1.0
+
+
+def to_pixels(points, size):
+    """Normalised crop coordinates (..., 2) -> crop pixels (inverse of :func:`to_normalized`)."""
+    return ((np.asarray(points) + 1.0) * size - 1.0) / 2.0
 
 
 def in_plane_rotation(rotation_deg):

@@ -20,7 +20,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from HMR.constants import IMAGENET_MEAN, IMAGENET_STD, J24_FLIP_PERM, J24_TO_LSP14, SMPL_FLIP_PERM
-from src.datasets.crop import crop_image, crop_matrix, in_plane_rotation, transform_points
+from src.datasets.crop import BOX_UNIT, crop_image, crop_matrix, in_plane_rotation, to_normalized, transform_points
+from model_utils.errors import UserInputError
 from src.datasets.schema import load_dataset_npz, load_mocap_npz
 
 logger = logging.getLogger(__name__)
@@ -62,10 +63,13 @@ def flip_pose(pose):
 class _Dataset:
     """One npz dataset with its image root."""
 
-    def __init__(self, path, image_root=None):
+    def __init__(self, path, image_root=""):
         self.path = path
         self.data = load_dataset_npz(path)
         self.image_root = image_root or os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(self.image_root):
+            raise UserInputError(f"{path}: image folder not found: {self.image_root} "
+                                 "(set train_image_roots / eval_image_root to the dataset's image folder)")
         self.size = len(self.data["imgname"])
         if self.size == 0:
             raise ValueError(f"{path}: dataset holds no samples")
@@ -74,20 +78,29 @@ class _Dataset:
         return os.path.join(self.image_root, self.data["imgname"][index])
 
 
-def _sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None):
-    """Crop, augment and normalise one sample. ``aug``: dict(scale, rotation, flip, colour) or None."""
+NO_AUGMENTATION = {"scale": 1.0, "rotation": 0.0, "flip": False, "translation": np.zeros(2),
+                   "colour": np.ones(3, np.float32)}
+
+
+def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None):
+    """Crop, augment and normalise one sample.
+
+    ``aug``: None or dict with ``scale`` (box-side factor), ``rotation`` (degrees),
+    ``flip`` (bool), ``translation`` ((2,) centre shift in box sides) and ``colour`` ((3,) gains).
+    """
     d = dataset.data
-    aug = aug or {"scale": 1.0, "rotation": 0.0, "flip": False, "colour": np.ones(3, np.float32)}
+    aug = aug or NO_AUGMENTATION
     image = read_rgb(dataset.image_path(index))
     valid = image is not None
-    matrix = crop_matrix(d["center"][index], d["scale"][index] * aug["scale"], image_size, aug["rotation"], aug["flip"])
+    center = d["center"][index] + np.asarray(aug["translation"]) * d["scale"][index] * BOX_UNIT
+    matrix = crop_matrix(center, d["scale"][index] * aug["scale"], image_size, aug["rotation"], aug["flip"])
     if valid:
         crop = crop_image(image, matrix, image_size).astype(np.float32) * aug["colour"]
         crop = np.clip(crop, 0, 255)
     else:
         crop = np.zeros((image_size, image_size, 3), np.float32)
     part = d["part"][index].copy()
-    part[:, :2] = transform_points(part[:, :2], matrix) / image_size * 2.0 - 1.0
+    part[:, :2] = to_normalized(transform_points(part[:, :2], matrix), image_size)
     joints = d["S"][index].copy()
     pose = d["pose"][index].copy()
     if aug["rotation"] != 0.0:
@@ -118,6 +131,7 @@ class TrainSource:
 
     Args:
         dataset_paths: npz files; ratios: their share of every batch (normalised).
+        image_roots: image folder per dataset ('' = the npz's folder); None = all ''.
         mocap_path: npz with ``pose``/``shape`` for the discriminator.
         batch_size: per-rank batch; num_steps: length of the position space.
         keypoint_indices: J24 indices of the model's keypoint set.
@@ -126,10 +140,14 @@ class TrainSource:
     """
 
     def __init__(self, dataset_paths, ratios, mocap_path, batch_size, num_steps, image_size, normalization,
-                 keypoint_indices, seed=0, augment=None, rank=0, world_size=1):
+                 keypoint_indices, seed=0, augment=None, rank=0, world_size=1, image_roots=None):
         if len(dataset_paths) != len(ratios) or not dataset_paths:
             raise ValueError(f"need one ratio per training dataset, got {len(dataset_paths)} files, {len(ratios)} ratios")
-        self.datasets = [_Dataset(p) for p in dataset_paths]
+        image_roots = list(image_roots or [""] * len(dataset_paths))
+        if len(image_roots) != len(dataset_paths):
+            raise ValueError(f"need one image root per training dataset, got {len(dataset_paths)} files, "
+                             f"{len(image_roots)} roots")
+        self.datasets = [_Dataset(p, r) for p, r in zip(dataset_paths, image_roots)]
         self.mocap = load_mocap_npz(mocap_path)
         self.counts = self._slot_counts(ratios, batch_size)
         self.slot_dataset = np.repeat(np.arange(len(self.counts)), self.counts)
@@ -181,13 +199,15 @@ class TrainSource:
             "rotation": float(np.clip(rng.normal() * a["rotation_jitter"], -2 * a["rotation_jitter"], 2 * a["rotation_jitter"]))
             if rng.random() < a["rotation_prob"] else 0.0,
             "flip": bool(rng.random() < a["flip_prob"]),
+            "translation": np.clip(rng.normal(size=2) * a["translation_jitter"], -2 * a["translation_jitter"],
+                                   2 * a["translation_jitter"]),
             "colour": rng.uniform(1 - a["colour_jitter"], 1 + a["colour_jitter"], 3).astype(np.float32),
         }
 
     def __getitem__(self, position):
         d, index = self.locate(position)
         rng = np.random.default_rng([self.seed, self.rank, int(position)])
-        sample = _sample_arrays(self.datasets[d], index, self.image_size, self.normalization,
+        sample = sample_arrays(self.datasets[d], index, self.image_size, self.normalization,
                                 self.keypoint_indices, self._augmentation(rng))
         step, slot = divmod(int(position), self.batch_size)
         mocap_position = (step * self.world_size + self.rank) * self.batch_size + slot
@@ -200,8 +220,8 @@ class TrainSource:
 class EvalSource:
     """Deterministic evaluation samples of one dataset: fixed crop, no augmentation, in file order."""
 
-    def __init__(self, dataset_path, image_size, normalization, keypoint_indices):
-        self.dataset = _Dataset(dataset_path)
+    def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root=""):
+        self.dataset = _Dataset(dataset_path, image_root)
         self.image_size, self.normalization = image_size, normalization
         self.keypoint_indices = tuple(keypoint_indices)
 
@@ -209,6 +229,6 @@ class EvalSource:
         return self.dataset.size
 
     def __getitem__(self, index):
-        sample = _sample_arrays(self.dataset, int(index), self.image_size, self.normalization, self.keypoint_indices)
+        sample = sample_arrays(self.dataset, int(index), self.image_size, self.normalization, self.keypoint_indices)
         sample["index"] = np.int32(index)
         return tuple(sample[c] for c in EVAL_COLUMNS)

@@ -9,7 +9,8 @@ from model_utils.errors import UserInputError
 from src.datasets.schema import load_dataset_npz, load_mocap_npz
 from src.datasets.sources import TRAIN_COLUMNS, EvalSource, TrainSource
 
-AUGMENT = dict(flip_prob=0.5, scale_jitter=0.25, rotation_jitter=30.0, rotation_prob=0.6, colour_jitter=0.4)
+AUGMENT = dict(flip_prob=0.5, scale_jitter=0.25, rotation_jitter=30.0, rotation_prob=0.6, translation_jitter=0.05,
+               colour_jitter=0.4)
 
 
 def _source(data_dir, paths=("synthetic_3d_train.npz", "synthetic_2d_train.npz"), ratios=(0.75, 0.25), **kw):
@@ -41,6 +42,12 @@ def test_schema_errors_name_file_and_key(tmp_path):
     np.savez(path, pose=np.zeros((3, 72)))
     with pytest.raises(UserInputError, match=r"not a mocap npz, missing key\(s\) \['shape'\]"):
         load_mocap_npz(str(path))
+
+
+def test_missing_image_folder_names_dataset_and_path(tiny_data_dir, tmp_path):
+    path = str(tiny_data_dir / "synthetic" / "synthetic_eval.npz")
+    with pytest.raises(UserInputError, match=r"synthetic_eval.npz: image folder not found: .*nowhere"):
+        EvalSource(path, 64, "hmr", J24_TO_COCOPLUS19, image_root=str(tmp_path / "nowhere"))
 
 
 def test_batches_mix_datasets_by_ratio(tiny_data_dir):
