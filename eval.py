@@ -1,36 +1,42 @@
-"""Evaluate an HMR checkpoint: ``python eval.py --checkpoint_file_path CKPT [--eval_dataset FILE]``.
+"""Evaluate HMR on a benchmark protocol:
+``python eval.py --dataset h36m-p1|h36m-p2|mpi-inf-3dhp|3dpw|synthetic [--source ckpt|mindir|onnx|results]``.
 
-Writes ``<output_path>/eval/metrics.json`` (mpjpe, pa_mpjpe in mm, num_samples, checkpoint).
+``--source ckpt --checkpoint_file_path CKPT`` (default), ``--source mindir|onnx --model_file FILE``
+or ``--source results --result_path DIR`` (the C++ runner's files): one metric code path.
+Writes ``<output_path>/eval/metrics.json`` (mpjpe, pa_mpjpe in mm, num_samples, protocol, ...),
+``breakdown.md`` (per action / sequence) and the resolved ``config.yaml``.
 """
 import logging
 import os
 
 from model_utils.entry import run_entry
-from model_utils.errors import UserInputError
 from model_utils.logger import setup_logging
 
 logger = logging.getLogger("eval")
 
 
 def main(config):
-    from src.builders import build_eval_source, build_model, build_smpl, set_mindspore_context
-    from src.checkpoint import load_model_weights
-    from src.evaluate import evaluate
+    from src.builders import build_smpl, set_mindspore_context
+    from src.eval_runner import breakdown_table, evaluate_from_config
+    from src.utils.atomic import atomic_write
     from src.utils.mesh_io import write_json
     out_dir = os.path.join(config.output_path, "eval")
     setup_logging(out_dir)
-    if not config.checkpoint_file_path:
-        raise UserInputError("--checkpoint_file_path is required (a training or a plain model checkpoint)")
     set_mindspore_context(config)
-    model = build_model(config, build_smpl(config))
-    load_model_weights(config.checkpoint_file_path, model)
-    metrics = evaluate(model, build_eval_source(config, model, config.eval_dataset), config.eval_batch_size,
-                       config.num_workers)
-    metrics.update(checkpoint=config.checkpoint_file_path, dataset=config.eval_dataset)
-    write_json(os.path.join(out_dir, "metrics.json"), metrics)
-    logger.info("MPJPE %.1f mm, PA-MPJPE %.1f mm on %d samples", metrics["mpjpe"], metrics["pa_mpjpe"],
-                metrics["num_samples"])
-    return metrics
+    summary = evaluate_from_config(config, build_smpl(config))
+    summary["config"] = config.save(os.path.join(out_dir, "config.yaml"))
+    write_json(os.path.join(out_dir, "metrics.json"), summary)
+    table = breakdown_table(summary)
+    if table:
+        with atomic_write(os.path.join(out_dir, "breakdown.md"), "w") as handle:
+            handle.write(table)
+        logger.info("breakdown:\n%s", table)
+    extra = "".join(f", {k.upper()} {summary[k]:.3f}" for k in ("pck", "auc") if k in summary)
+    extra += f", PVE {summary['pve']:.1f} mm" if "pve" in summary else ""
+    logger.info("%s (%s joints, %s): MPJPE %.1f mm, PA-MPJPE %.1f mm%s on %d samples -> %s", summary["protocol"],
+                summary["joint_set"], summary["source"], summary["mpjpe"], summary["pa_mpjpe"], extra,
+                summary["num_samples"], os.path.join(out_dir, "metrics.json"))
+    return summary
 
 
 if __name__ == "__main__":

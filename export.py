@@ -5,7 +5,8 @@
 The graph (``HMR/export_net.py``) includes SMPL and outputs theta, vertices, 3D joints and
 2D keypoints. ``--export_batch_size 0`` (default) exports MINDIR with a dynamic batch
 dimension; ONNX export needs a fixed batch (0 means 1 there). AIR can only be written on
-an Ascend device.
+an Ascend device. ``<file>.json`` beside the graph records its batch, crop size and image
+normalisation for the runners.
 """
 import logging
 import os
@@ -26,6 +27,8 @@ def export_model(config, model, file_name):
     import numpy as np
 
     from HMR.export_net import HMRExportNet
+    from src.backends import GRAPH_OUTPUTS
+    from src.utils.mesh_io import write_json
     fmt = config.file_format.upper()
     if fmt not in FORMATS:
         raise UserInputError(f"--file_format must be one of {FORMATS}, got {config.file_format!r}")
@@ -52,6 +55,10 @@ def export_model(config, model, file_name):
         raise UserInputError(f"MindSpore could not export {fmt}: {str(err).strip().splitlines()[0]}") from err
     path = base + SUFFIX[fmt]
     os.replace(tmp + SUFFIX[fmt], path)
+    write_json(base + ".json", {"format": fmt, "batch": batch or None, "img_size": config.img_size,
+                                "image_normalization": config.image_normalization, "pose_head": config.pose_head,
+                                "outputs": list(GRAPH_OUTPUTS), "checkpoint": config.checkpoint_file_path,
+                                "synthetic_body_model": bool(model.smpl.synthetic)})
     logger.info("exported %s (input %s) -> %s", fmt, ["B" if d is None else d for d in shape], path)
     return path
 

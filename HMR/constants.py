@@ -38,6 +38,9 @@ H36M17_NAMES = (
     "left_wrist", "right_shoulder", "right_elbow", "right_wrist",
 )
 H36M_TO_J14 = (6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10)
+# MPI-INF-3DHP's 17 evaluation joints: the 14 above + pelvis, spine, neck/nose (H36M order).
+H36M_TO_J17 = H36M_TO_J14 + (0, 7, 9)
+H36M_PELVIS = H36M17_NAMES.index("pelvis")
 
 # SMPL joints that stand for LSP joints when a model has no cocoplus regressor
 # (neck and head top approximated by SMPL neck and head).
@@ -60,6 +63,9 @@ J24_FROM_H36M17 = {J24_NAMES.index("pelvis"): H36M17_NAMES.index("pelvis"),
                    J24_NAMES.index("jaw"): H36M17_NAMES.index("neck_nose"),
                    J24_NAMES.index("head_h36m"): H36M17_NAMES.index("head")}
 LSP14_HIPS = (LSP14_NAMES.index("right_hip"), LSP14_NAMES.index("left_hip"))   # pelvis = their midpoint
+# J24 slots holding the J17 evaluation joints (H36M_TO_J17 order) and the H36M pelvis
+J24_TO_J17 = tuple(range(14)) + tuple(J24_NAMES.index(n) for n in ("pelvis", "spine", "jaw"))
+J24_PELVIS = J24_NAMES.index("pelvis")
 
 # Image normalisation per checkpoint family (RGB).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

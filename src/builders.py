@@ -16,7 +16,12 @@ def set_mindspore_context(config):
     """Execution mode, device and seed for a run."""
     import mindspore as ms
     ms.set_context(mode=ms.GRAPH_MODE if config.graph_mode else ms.PYNATIVE_MODE)
-    ms.set_device(config.device_target)
+    try:
+        ms.set_device(config.device_target)
+    except RuntimeError:
+        # the process already ran kernels (e.g. a second tool in one process): fine if on this device
+        if ms.get_context("device_target") != config.device_target:
+            raise
     ms.set_seed(config.seed)
 
 
@@ -56,11 +61,11 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
                        image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots])
 
 
-def build_eval_source(config, model, path):
+def build_eval_source(config, path):
+    """Deterministic crops of a test file (fixed box, no augmentation, file order)."""
     from src.datasets.sources import EvalSource
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
-    return EvalSource(dataset_paths(config, [path])[0], config.img_size, config.image_normalization,
-                      keypoint_indices(model), image_root=root)
+    return EvalSource(path, config.img_size, config.image_normalization, J24_TO_LSP14, image_root=root)
 
 
 def dropout_noise(config, step, rank, batch_size):

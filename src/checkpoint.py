@@ -95,18 +95,29 @@ def _read(path):
         raise UserInputError(f"{path}: not a readable MindSpore checkpoint ({type(err).__name__}: {err})") from err
 
 
+def _config_hint(path):
+    saved = os.path.join(os.path.dirname(os.path.abspath(path)), "config.yaml")
+    return f" (the run's config is {saved}: pass --config_path {saved})" if os.path.isfile(saved) else \
+        " (was it written for another backbone or pose head?)"
+
+
 def _load_network(cell, params, path, part):
-    """Copy ``params`` ({attribute path: value}) into ``cell``; every parameter must be present."""
+    """Copy ``params`` ({attribute path: value}) into ``cell``; every parameter must be present.
+
+    The first parameter (in the model's order) whose shape differs is reported with both
+    shapes; then any missing ones.
+    """
     targets = structural_parameters(cell)
+    for name, param in targets.items():
+        if name in params and tuple(params[name].shape) != tuple(param.shape):
+            raise UserInputError(f"{path}: {part} parameter '{name}' has shape {tuple(params[name].shape)} in the "
+                                 f"checkpoint, the model expects {tuple(param.shape)}{_config_hint(path)}")
     missing = [n for n in targets if n not in params]
     if missing:
-        raise UserInputError(f"{path}: {part} weights missing {len(missing)} parameter(s), e.g. {missing[:3]} "
-                             "(was it written for another backbone or pose head?)")
+        raise UserInputError(f"{path}: {part} weights missing {len(missing)} parameter(s), e.g. {missing[:3]}"
+                             f"{_config_hint(path)}")
     for name, param in targets.items():
         value = params[name]
-        if tuple(value.shape) != tuple(param.shape):
-            raise UserInputError(f"{path}: {part} parameter '{name}' has shape {tuple(value.shape)}, "
-                                 f"the model expects {tuple(param.shape)}")
         param.set_data(value.astype(param.dtype) if value.dtype != param.dtype else value)
 
 

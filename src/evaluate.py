@@ -1,50 +1,80 @@
-"""Evaluation on a dataset in the uniform schema: 3D joint errors in millimetres.
+"""One evaluation loop for every prediction source (see ``src/backends.py``).
 
-HMR's protocol for models with the cocoplus regressor: the 14 LSP joints, both sides
-aligned at the mid-hip pelvis; MPJPE, and PA-MPJPE after per-sample Procrustes.
+Predictions arrive as batches ``(indices, vertices, joints, valid)``; ground truth comes
+from the test file (``S`` labels, or meshes of its SMPL parameters for 3DPW and the
+embedded default); ``src/eval_protocols.py`` turns both into per-sample metrics, which
+``src.metrics.Evaluator`` averages overall and per action / sequence.
 """
 import logging
 
 import numpy as np
 
-from HMR.constants import LSP14_HIPS
-from src.metrics import align_by_pelvis, mpjpe, pa_mpjpe
+from src.eval_protocols import JointSet, batch_metrics, choose_joint_set, group_labels
+from src.metrics import Evaluator
 
 logger = logging.getLogger(__name__)
 
-METRES_TO_MM = 1000.0
+GENDERS = {"m": "male", "male": "male", "f": "female", "female": "female"}
 
 
-def predict_joints(model, source, batch_size, num_workers=1):
-    """Run ``model`` over an EvalSource. Returns (pred (N,14,3), gt (N,14,4), valid (N,)) in metres."""
-    from tqdm import tqdm
+class GroundTruthMeshes:
+    """Meshes of ground-truth SMPL parameters: gendered layers when given, else the neutral one."""
 
-    from src.datasets.pipeline import create_eval_dataset
-    model.set_train(False)
-    preds, gts, valid = [], [], []
-    dataset = create_eval_dataset(source, batch_size, num_workers)
-    for batch in tqdm(dataset.create_tuple_iterator(), total=dataset.get_dataset_size(), desc="eval", unit="batch",
-                      disable=len(source) < 4 * batch_size):
-        outputs = model(batch[0])
-        preds.append(outputs[5].asnumpy()[:, :14])
-        gts.append(batch[1].asnumpy())
-        valid.append(batch[6].asnumpy())
-    return np.concatenate(preds), np.concatenate(gts), np.concatenate(valid)
+    def __init__(self, neutral, gendered=None):
+        self.layers = {"neutral": neutral, **(gendered or {})}
 
-
-def joint_errors(pred, gt, valid):
-    """Per-sample MPJPE and PA-MPJPE (mm) of the samples with a readable image and 3D ground truth."""
-    keep = (valid > 0) & (gt[:, :, 3].sum(1) > 0)
-    pred_aligned = align_by_pelvis(pred[keep], LSP14_HIPS)
-    gt_aligned = align_by_pelvis(gt[keep, :, :3], LSP14_HIPS)
-    return {"mpjpe": mpjpe(pred_aligned, gt_aligned) * METRES_TO_MM,
-            "pa_mpjpe": pa_mpjpe(pred_aligned, gt_aligned) * METRES_TO_MM, "skipped": int((~keep).sum())}
+    def __call__(self, pose, betas, genders=None):
+        """pose (B, 72), betas (B, 10), genders (B,) or None -> vertices (B, V, 3), joints (B, 24, 3)."""
+        import mindspore as ms
+        keys = np.array(["neutral"] * len(pose) if genders is None else
+                        [GENDERS.get(str(g).lower(), "neutral") for g in genders])
+        vertices = np.zeros((len(pose), self.layers["neutral"].num_vertices, 3), np.float32)
+        joints = np.zeros((len(pose), 24, 3), np.float32)
+        for key in set(keys.tolist()):
+            rows = keys == key
+            v, j = self.layers.get(key, self.layers["neutral"])(ms.Tensor(betas[rows].astype(np.float32)),
+                                                                 ms.Tensor(pose[rows].astype(np.float32)))
+            vertices[rows], joints[rows] = v.asnumpy(), j.asnumpy()
+        return vertices, joints
 
 
-def evaluate(model, source, batch_size, num_workers=1):
-    """Mean metrics over a dataset: ``{"mpjpe", "pa_mpjpe", "num_samples", "skipped"}`` (mm)."""
-    errors = joint_errors(*predict_joints(model, source, batch_size, num_workers))
-    if len(errors["mpjpe"]) == 0:
-        raise ValueError(f"{source.dataset.path}: no sample with a readable image and 3D ground truth")
-    return {"mpjpe": float(errors["mpjpe"].mean()), "pa_mpjpe": float(errors["pa_mpjpe"].mean()),
-            "num_samples": int(len(errors["mpjpe"])), "skipped": errors["skipped"]}
+def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_meshes=None):
+    """Evaluate prediction batches against a test file's arrays.
+
+    Args:
+        protocol: a dict from ``eval_protocols.get_protocol``.
+        predictions: iterable of (indices, vertices (B,V,3), joints (B,K,3), valid (B,)), metres.
+        data: the test file's arrays (``schema.load_dataset_npz``).
+        smpl: the SMPL layer (its regressors define the joint sets).
+        gt_meshes: GroundTruthMeshes for protocols with SMPL ground truth (default: neutral).
+    Returns:
+        dict: mean metrics (mm; PCK/AUC as fractions), ``num_samples``, ``skipped``,
+        ``joint_set`` and ``breakdown`` tables.
+    """
+    name = choose_joint_set(protocol, joint_set_name, smpl.regressor_names)
+    joint_set = JointSet(name, {n: smpl.regressor(n).asnumpy().astype(np.float64) for n in smpl.regressor_names})
+    meshes = gt_meshes or GroundTruthMeshes(smpl)
+    has_truth = data["has_smpl"] > 0 if protocol["ground_truth"] == "smpl" else data["S"][:, :14, 3].sum(1) > 0
+    evaluator, skipped = Evaluator(), 0
+    for indices, vertices, joints, valid in predictions:
+        indices = np.asarray(indices, np.int64)
+        keep = (np.asarray(valid) > 0) & has_truth[indices]
+        skipped += int((~keep).sum())
+        if not keep.any():
+            continue
+        rows = indices[keep]
+        if protocol["ground_truth"] == "smpl":
+            gt_vertices, gt_joints = meshes(data["pose"][rows], data["shape"][rows],
+                                            data["gender"][rows] if "gender" in data else None)
+            truth = {"vertices": gt_vertices.astype(np.float64), "smpl_joints": gt_joints}
+        else:
+            truth = {"S": data["S"][rows].astype(np.float64)}
+        prediction = {"vertices": vertices[keep].astype(np.float64), "joints": joints[keep].astype(np.float64)}
+        labels = group_labels(protocol, data, rows)
+        evaluator.add(batch_metrics(protocol, joint_set, prediction, truth),
+                      {protocol["group"]: labels} if labels is not None else None)
+    summary = evaluator.summary()
+    if summary["num_samples"] == 0:
+        raise ValueError("no sample with a readable image and ground truth was evaluated")
+    summary.update(skipped=skipped, joint_set=name, protocol=protocol["name"])
+    return summary

@@ -26,6 +26,23 @@ def _find(explicit, data_path, candidates, what, required):
     return None
 
 
+GENDERED_CANDIDATES = {
+    "male": (os.path.join("smpl", "SMPL_MALE.pkl"), "SMPL_MALE.pkl", "basicModel_m_lbs_10_207_0_v1.0.0.pkl"),
+    "female": (os.path.join("smpl", "SMPL_FEMALE.pkl"), "SMPL_FEMALE.pkl", "basicModel_f_lbs_10_207_0_v1.0.0.pkl"),
+}
+
+
+def resolve_gendered_models(config):
+    """{gender: path} of the male/female SMPL files found (config keys, then data_path); may be empty."""
+    found = {}
+    for gender, explicit in (("male", config.smpl_male_path), ("female", config.smpl_female_path)):
+        path = _find(explicit, config.data_path, GENDERED_CANDIDATES[gender], f"{gender} SMPL model", False)
+        if path:
+            found[gender] = path
+    logger.info("gendered SMPL models: %s", found or "none (ground-truth meshes use the neutral model)")
+    return found
+
+
 def resolve_model_files(config):
     """Paths of the SMPL model and the optional H36M regressor for ``config``.
 

@@ -46,20 +46,28 @@ def _open_npz(path):
         raise UserInputError(f"{path}: not a readable npz file ({type(err).__name__}: {err})") from err
 
 
-def load_dataset_npz(path):
+EXTRAS = ("subject", "action", "camera", "sequence", "gender")   # optional per-sample labels, kept as str
+
+
+def load_dataset_npz(path, need_keypoints=True):
     """Read and validate a dataset npz.
 
+    Args:
+        need_keypoints: False for test files, which may lack ``part`` (SPIN's 3DPW file).
     Returns:
         dict of arrays with every schema key present: missing optional 3D/SMPL fields are
         filled with zeros (confidence 0, ``has_smpl`` 0), so 2D-only datasets mix with 3D ones.
+        Labels in ``EXTRAS`` are kept when present.
     Raises:
         UserInputError naming the file and key.
     """
     data = _open_npz(path)
+    n = len(data["imgname"]) if "imgname" in data else 0
+    if not need_keypoints and "part" not in data:
+        data["part"] = np.zeros((n, NUM_J24, 3), np.float32)
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise UserInputError(f"{path}: not a dataset npz, missing key(s) {missing}; found {sorted(data)}")
-    n = len(data["imgname"])
     for key, expected in {**REQUIRED, **OPTIONAL}.items():
         if key in data:
             _check_shape(path, key, data[key], expected, n)
@@ -72,6 +80,9 @@ def load_dataset_npz(path):
         "pose": data["pose"].astype(np.float32) if "pose" in data else np.zeros((n, 72), np.float32),
         "shape": data["shape"].astype(np.float32) if "shape" in data else np.zeros((n, 10), np.float32),
     }
+    for key in EXTRAS:
+        if key in data and len(data[key]) == n:
+            out[key] = data[key].astype(str)
     if "has_smpl" in data:
         out["has_smpl"] = data["has_smpl"].astype(np.float32)
     else:

@@ -63,9 +63,9 @@ def flip_pose(pose):
 class _Dataset:
     """One npz dataset with its image root."""
 
-    def __init__(self, path, image_root=""):
+    def __init__(self, path, image_root="", need_keypoints=True):
         self.path = path
-        self.data = load_dataset_npz(path)
+        self.data = load_dataset_npz(path, need_keypoints)
         self.image_root = image_root or os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(self.image_root):
             raise UserInputError(f"{path}: image folder not found: {self.image_root} "
@@ -221,7 +221,7 @@ class EvalSource:
     """Deterministic evaluation samples of one dataset: fixed crop, no augmentation, in file order."""
 
     def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root=""):
-        self.dataset = _Dataset(dataset_path, image_root)
+        self.dataset = _Dataset(dataset_path, image_root, need_keypoints=False)
         self.image_size, self.normalization = image_size, normalization
         self.keypoint_indices = tuple(keypoint_indices)
 

@@ -28,9 +28,9 @@ def prepare_embedded_default(config):
 
 
 def main(config):
-    from src.builders import build_eval_source, build_model, set_mindspore_context
+    from src.builders import build_model, set_mindspore_context
     from src.checkpoint import load_model_weights
-    from src.evaluate import evaluate
+    from src.eval_runner import evaluate_from_config
     from src.synthetic import preview
     from src.trainer import train
     from src.utils.mesh_io import read_json, write_json
@@ -40,12 +40,11 @@ def main(config):
     set_mindspore_context(config)
     smpl = prepare_embedded_default(config)
     model = build_model(config, smpl)
-    source = build_eval_source(config, model, config.eval_dataset)
-    untrained = evaluate(model, source, config.eval_batch_size, config.num_workers)
+    untrained = evaluate_from_config(config, smpl, model)
     logger.info("untrained: MPJPE %.1f mm, PA-MPJPE %.1f mm", untrained["mpjpe"], untrained["pa_mpjpe"])
     result = train(config)
     load_model_weights(result["checkpoint"], model)         # every weight is overwritten
-    trained = evaluate(model, source, config.eval_batch_size, config.num_workers)
+    trained = evaluate_from_config(config, smpl, model)
     logger.info("trained: MPJPE %.1f mm, PA-MPJPE %.1f mm", trained["mpjpe"], trained["pa_mpjpe"])
     preview.main(config, smpl)
     summary_path = os.path.join(out_dir, "summary.json")
@@ -54,7 +53,7 @@ def main(config):
         "synthetic": bool(smpl.synthetic), "untrained": untrained, "trained": trained,
         "trained_over_untrained_mpjpe": round(trained["mpjpe"] / untrained["mpjpe"], 4),
         "checkpoint": result["checkpoint"], "config": result["config"], "train_steps": result["steps"],
-        "eval_dataset": config.eval_dataset,
+        "eval_protocol": config.dataset,
     })
     write_json(summary_path, summary)
     logger.info("summary: %s", summary_path)

@@ -79,4 +79,4 @@ def test_eval_entry_writes_metrics(tiny_data_dir, tmp_path):
     missing = subprocess.run([sys.executable, "eval.py", "--data_path", str(tiny_data_dir), "--output_path",
                               str(tmp_path), *TINY], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2
-    assert missing.stderr.strip().splitlines()[-1] == "error: --checkpoint_file_path is required (a training or a plain model checkpoint)"
+    assert missing.stderr.strip().splitlines()[-1] == "error: --checkpoint_file_path is required for --source ckpt"

@@ -1,0 +1,37 @@
+"""Test set -> ``.bin`` inputs for the Ascend 310 runner (or its CPU fallback).
+
+``python preprocess.py --dataset PROTOCOL --data_path DATA --infer_input_path DIR [--export_batch_size N]``
+writes ``DIR/images/hmr_NNNNNN.bin`` (batches of normalised crops, the last one padded)
+and ``DIR/preprocess.json`` (see ``src/infer_io.py``). The batch must match a
+static-batch graph; 0 (dynamic graph) uses ``eval_batch_size``.
+"""
+import logging
+import os
+
+from model_utils.entry import run_entry
+from model_utils.errors import UserInputError
+from model_utils.logger import setup_logging
+
+logger = logging.getLogger("preprocess")
+
+
+def main(config):
+    from src.builders import build_eval_source
+    from src.eval_protocols import get_protocol, protocol_file
+    from src.infer_io import write_inputs
+    if not config.infer_input_path:
+        raise UserInputError("--infer_input_path is required (the folder to write the .bin inputs to)")
+    setup_logging(None)
+    protocol = get_protocol(config.dataset)
+    test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
+    batch = config.export_batch_size or config.eval_batch_size
+    meta = write_inputs(build_eval_source(config, test_file), config.infer_input_path, batch, config.num_workers,
+                        {"dataset": config.dataset, "test_file": os.path.abspath(test_file),
+                         "img_size": config.img_size, "image_normalization": config.image_normalization})
+    logger.info("%d samples of %s in %d file(s) of batch %d -> %s", meta["num_samples"], config.dataset,
+                len(meta["batches"]), batch, config.infer_input_path)
+    return meta
+
+
+if __name__ == "__main__":
+    run_entry(main)

@@ -1,0 +1,142 @@
+"""Where predictions come from: a checkpoint, an exported MINDIR or ONNX graph, or result files.
+
+Every backend yields the same batches -- ``(indices (B,), vertices (B, V, 3), joints (B, K, 3),
+valid (B,))`` in metres -- so evaluation has one metric code path whatever ran the model.
+
+Exported graphs (``export.py``) take normalised images (B, 3, S, S) and return
+``theta (B, 85), vertices, joints3d, keypoints2d``; a static-batch graph gets its last
+batch padded. ``export.py`` writes ``<graph>.json`` beside each graph (batch, image size,
+normalisation); a graph that disagrees with the evaluation's config is refused.
+"""
+import json
+import logging
+import os
+
+import numpy as np
+
+from model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("ckpt", "mindir", "onnx", "results")
+GRAPH_OUTPUTS = ("theta", "vertices", "joints3d", "keypoints2d")
+
+
+def read_graph_info(model_file):
+    """The sidecar ``<graph>.json`` written by export.py, or {} when there is none."""
+    path = os.path.splitext(model_file)[0] + ".json"
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def check_graph_info(model_file, info, img_size, normalization):
+    """Refuse a graph exported for another crop size or image normalisation."""
+    for key, want in (("img_size", img_size), ("image_normalization", normalization)):
+        if key in info and info[key] != want:
+            raise UserInputError(f"{model_file}: exported with {key}={info[key]!r}, but this run uses {want!r} "
+                                 f"(pass --{key} {info[key]})")
+
+
+class CheckpointPredictor:
+    """The HMR Cell itself (GRAPH_MODE when configured). Any batch size."""
+
+    fixed_batch = None
+
+    def __init__(self, model):
+        self.model = model
+        model.set_train(False)
+
+    def __call__(self, images):
+        import mindspore as ms
+        outputs = self.model(ms.Tensor(images))
+        return outputs[4].asnumpy(), outputs[5].asnumpy()
+
+
+class MindirPredictor:
+    """An exported MINDIR run by ``mindspore.load`` + ``nn.GraphCell`` (the CPU fallback runner)."""
+
+    def __init__(self, model_file, fixed_batch=None):
+        import mindspore as ms
+        from mindspore import nn
+        if not os.path.isfile(model_file):
+            raise UserInputError(f"--model_file not found: {model_file}")
+        self.graph = nn.GraphCell(ms.load(model_file))
+        self.fixed_batch = fixed_batch
+
+    def run_all(self, images):
+        """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
+        import mindspore as ms
+        return [o.asnumpy() for o in self.graph(ms.Tensor(images))]
+
+    def __call__(self, images):
+        outputs = self.run_all(images)
+        return outputs[1], outputs[2]
+
+
+class OnnxPredictor:
+    """An exported ONNX graph run by onnxruntime (CPU)."""
+
+    def __init__(self, model_file, threads=0):
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise UserInputError("--source onnx needs onnxruntime (pip install onnxruntime)") from err
+        if not os.path.isfile(model_file):
+            raise UserInputError(f"--model_file not found: {model_file}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(model_file, options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        batch = self.session.get_inputs()[0].shape[0]
+        self.fixed_batch = batch if isinstance(batch, int) else None
+
+    def run_all(self, images):
+        """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
+        return self.session.run(None, {self.input_name: images})
+
+    def __call__(self, images):
+        outputs = self.run_all(images)
+        return outputs[1], outputs[2]
+
+
+def graph_predictor(model_file, fixed_batch=None):
+    """MINDIR or ONNX predictor by file suffix."""
+    if model_file.endswith(".onnx"):
+        return OnnxPredictor(model_file)
+    return MindirPredictor(model_file, fixed_batch)
+
+
+def build_predictor(config, model=None):
+    """The predictor for ``config.source`` (``ckpt`` needs the built ``model``)."""
+    if config.source == "ckpt":
+        return CheckpointPredictor(model)
+    if not config.model_file:
+        raise UserInputError(f"--source {config.source} needs --model_file (the exported graph)")
+    info = read_graph_info(config.model_file)
+    check_graph_info(config.model_file, info, config.img_size, config.image_normalization)
+    if config.source == "mindir":
+        return MindirPredictor(config.model_file, info.get("batch"))
+    if config.source == "onnx":
+        return OnnxPredictor(config.model_file)
+    raise UserInputError(f"--source must be one of {SOURCES}, got {config.source!r}")
+
+
+def predict_dataset(predictor, source, batch_size, num_workers=1):
+    """Run ``predictor`` over an EvalSource in file order; yields (indices, vertices, joints, valid)."""
+    from tqdm import tqdm
+
+    from src.datasets.pipeline import create_eval_dataset
+    batch_size = predictor.fixed_batch or batch_size
+    dataset = create_eval_dataset(source, batch_size, num_workers)
+    for batch in tqdm(dataset.create_tuple_iterator(output_numpy=True), total=dataset.get_dataset_size(),
+                      desc="eval", unit="batch", disable=len(source) < 4 * batch_size):
+        images, valid, indices = batch[0], batch[6], batch[7]
+        count = len(images)
+        if predictor.fixed_batch and count < predictor.fixed_batch:
+            images = np.concatenate([images, np.zeros((predictor.fixed_batch - count,) + images.shape[1:],
+                                                      images.dtype)])
+        vertices, joints = predictor(images)
+        yield indices, vertices[:count], joints[:count], valid

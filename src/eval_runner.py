@@ -1,0 +1,72 @@
+"""Config -> an evaluation: protocol, test file, prediction source, ground-truth meshes, metrics."""
+import logging
+import os
+
+from model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+
+def build_gt_meshes(config, smpl, protocol, data):
+    """Ground-truth mesh layers: gendered models for test files with genders (3DPW), else neutral."""
+    from src.evaluate import GroundTruthMeshes
+    if protocol["ground_truth"] != "smpl" or "gender" not in data:
+        return GroundTruthMeshes(smpl)
+    from HMR import SMPL
+    from src.model_files import resolve_gendered_models
+    return GroundTruthMeshes(smpl, {g: SMPL(p) for g, p in resolve_gendered_models(config).items()})
+
+
+def prediction_batches(config, smpl, test_file, model=None):
+    """(batches, test arrays, description of the source) for ``config.source``."""
+    from src.backends import build_predictor, predict_dataset
+    from src.builders import build_eval_source
+    from src.datasets.schema import load_dataset_npz
+    if config.source == "results":
+        from src.infer_io import read_results
+        if not config.result_path:
+            raise UserInputError("--source results needs --result_path (the runner's result folder)")
+        input_dir = config.infer_input_path or os.path.join(os.path.dirname(os.path.abspath(config.result_path)),
+                                                            "preprocess_Result")
+        return (read_results(config.result_path, input_dir), load_dataset_npz(test_file, need_keypoints=False),
+                {"source": "results", "result_path": config.result_path})
+    if config.source == "ckpt" and model is None:
+        from src.builders import build_model
+        from src.checkpoint import load_model_weights
+        if not config.checkpoint_file_path:
+            raise UserInputError("--checkpoint_file_path is required for --source ckpt")
+        model = build_model(config, smpl)
+        load_model_weights(config.checkpoint_file_path, model)
+    source = build_eval_source(config, test_file)
+    predictor = build_predictor(config, model)
+    described = {"source": config.source}
+    described.update({"checkpoint": config.checkpoint_file_path} if config.source == "ckpt" else
+                     {"model_file": config.model_file})
+    return predict_dataset(predictor, source, config.eval_batch_size, config.num_workers), source.dataset.data, \
+        described
+
+
+def evaluate_from_config(config, smpl, model=None):
+    """Evaluate ``config.source`` on ``config.dataset``; ``model`` overrides the checkpoint (demo)."""
+    from src.eval_protocols import get_protocol, protocol_file
+    from src.evaluate import run_evaluation
+    protocol = get_protocol(config.dataset)
+    test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
+    batches, data, described = prediction_batches(config, smpl, test_file, model)
+    summary = run_evaluation(protocol, batches, data, smpl, config.eval_joint_set,
+                             build_gt_meshes(config, smpl, protocol, data))
+    summary.update(described, test_file=test_file, synthetic=bool(smpl.synthetic))
+    return summary
+
+
+def breakdown_table(summary):
+    """Markdown tables of the per-action / per-sequence breakdown ('' when there is none)."""
+    lines = []
+    for key, table in summary.get("breakdown", {}).items():
+        metrics = [m for m in next(iter(table.values())) if m != "num_samples"]
+        lines += [f"| {key} | " + " | ".join(metrics) + " | samples |", "|---" * (len(metrics) + 2) + "|"]
+        for label, row in table.items():
+            lines.append(f"| {label} | " + " | ".join(f"{row[m]:.1f}" if m not in ("pck", "auc") else
+                                                      f"{row[m]:.3f}" for m in metrics) + f" | {row['num_samples']} |")
+        lines.append("")
+    return "\n".join(lines)

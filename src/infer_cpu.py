@@ -1,0 +1,46 @@
+"""The CPU fallback of the Ascend 310 runner: same ``.bin`` inputs, same result files.
+
+``python -m src.infer_cpu --model_file hmr.mindir|hmr.onnx --infer_input_path DIR --result_path DIR``
+runs an exported graph over every input file of ``preprocess.py`` -- a MINDIR through
+``mindspore.load`` + ``nn.GraphCell``, an ONNX file through onnxruntime -- and writes
+``<stem>_<i>.bin`` per output, as ``ascend310_infer/out/main`` does, plus the mean latency
+per batch (the C++ runner's report line).
+"""
+import logging
+import os
+import time
+
+from model_utils.entry import run_entry
+from model_utils.errors import UserInputError
+from model_utils.logger import setup_logging
+
+logger = logging.getLogger("infer_cpu")
+
+
+def main(config):
+    from src.backends import graph_predictor
+    from src.infer_io import INPUT_FOLDER, read_input, read_meta, write_results
+    setup_logging(None)
+    for key in ("model_file", "infer_input_path", "result_path"):
+        if not getattr(config, key):
+            raise UserInputError(f"--{key} is required")
+    if not os.path.isfile(config.model_file):
+        raise UserInputError(f"--model_file not found: {config.model_file}")
+    meta = read_meta(config.infer_input_path)
+    runner = graph_predictor(config.model_file, meta["batch"])
+    times = []
+    for entry in meta["batches"]:
+        images = read_input(os.path.join(config.infer_input_path, INPUT_FOLDER, entry["file"]), meta["batch"],
+                            meta["img_size"])
+        start = time.perf_counter()
+        outputs = runner.run_all(images)
+        times.append((time.perf_counter() - start) * 1e3)
+        write_results(config.result_path, entry["file"], outputs)
+    mean = sum(times) / len(times)
+    logger.info("NN inference cost average time: %.3f ms of infer_count %d (batch %d) -> %s", mean, len(times),
+                meta["batch"], config.result_path)
+    return {"mean_ms": mean, "count": len(times)}
+
+
+if __name__ == "__main__":
+    run_entry(main)

@@ -1,0 +1,118 @@
+"""eval.py: one metric path for checkpoint, MINDIR, ONNX and runner result files; protocol errors."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "--batch_size", "4",
+        "--num_workers", "1", "--progress_bar", "false", "--eval_batch_size", "3"]
+
+
+def _config(data, out, *extra):
+    from model_utils.config import load_config
+    return load_config(["--data_path", str(data), "--output_path", str(out), *TINY, *extra])
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_data_dir, tmp_path_factory):
+    """A briefly trained checkpoint, its dynamic-batch MINDIR and a batch-3 ONNX graph."""
+    import export
+    from src.trainer import train
+    out = tmp_path_factory.mktemp("eval_run")
+    checkpoint = train(_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "3", "--save_every", "3",
+                               "--encoder_lr", "1e-3"))["checkpoint"]
+    mindir = export.main(_config(tiny_data_dir, out, "--checkpoint_file_path", checkpoint))
+    onnx = export.main(_config(tiny_data_dir, out, "--checkpoint_file_path", checkpoint, "--file_format", "ONNX",
+                               "--export_batch_size", "3"))
+    return {"out": out, "checkpoint": checkpoint, "mindir": mindir, "onnx": onnx}
+
+
+def _eval(data, out, *extra):
+    import eval as evaluation
+    summary = evaluation.main(_config(data, out, *extra))
+    on_disk = json.loads((out / "eval" / "metrics.json").read_text())
+    assert on_disk["mpjpe"] == pytest.approx(summary["mpjpe"])
+    return summary
+
+
+def test_every_backend_gives_the_same_numbers(exported, tiny_data_dir, tmp_path):
+    ckpt = _eval(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path", exported["checkpoint"])
+    assert ckpt["num_samples"] == 8 and ckpt["protocol"] == "synthetic" and ckpt["joint_set"] == "h36m14"
+    assert 0 < ckpt["pa_mpjpe"] < ckpt["mpjpe"] < 2000 and ckpt["pve"] > 0
+    assert ckpt["synthetic"] is True and os.path.isfile(ckpt["config"])
+    for source in ("mindir", "onnx"):
+        other = _eval(tiny_data_dir, tmp_path / source, "--source", source, "--model_file", exported[source])
+        for key in ("mpjpe", "pa_mpjpe", "pve"):
+            assert abs(other[key] - ckpt[key]) < 0.1, (source, key, other[key], ckpt[key])
+        assert other["num_samples"] == 8
+    lsp = _eval(tiny_data_dir, tmp_path / "lsp", "--checkpoint_file_path", exported["checkpoint"],
+                "--eval_joint_set", "lsp14")
+    assert lsp["joint_set"] == "lsp14" and lsp["mpjpe"] != ckpt["mpjpe"]
+
+
+def test_runner_result_files_give_the_same_numbers(exported, tiny_data_dir, tmp_path):
+    """preprocess.py -> the CPU fallback runner -> postprocess.py (acc.log) equals eval.py."""
+    import postprocess
+    import preprocess
+    from src import infer_cpu
+    ckpt = _eval(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path", exported["checkpoint"])
+    work = tmp_path / "infer"
+    meta = preprocess.main(_config(tiny_data_dir, tmp_path, "--infer_input_path", str(work / "preprocess_Result")))
+    assert [len(b["indices"]) for b in meta["batches"]] == [3, 3, 2]
+    assert os.path.getsize(work / "preprocess_Result" / "images" / "hmr_000002.bin") == 3 * 3 * 64 * 64 * 4
+    for model in ("mindir", "onnx"):
+        results = work / f"result_{model}"
+        infer_cpu.main(_config(tiny_data_dir, tmp_path, "--model_file", exported[model], "--infer_input_path",
+                               str(work / "preprocess_Result"), "--result_path", str(results)))
+        assert sorted(os.listdir(results))[:4] == [f"hmr_000000_{i}.bin" for i in range(4)]
+        cwd = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            summary = postprocess.main(_config(tiny_data_dir, tmp_path / model, "--result_path", str(results),
+                                               "--infer_input_path", str(work / "preprocess_Result")))
+        finally:
+            os.chdir(cwd)
+        assert abs(summary["mpjpe"] - ckpt["mpjpe"]) < 0.1 and abs(summary["pa_mpjpe"] - ckpt["pa_mpjpe"]) < 0.1
+        acc = dict(line.split(": ", 1) for line in (tmp_path / "acc.log").read_text().splitlines())
+        assert float(acc["mpjpe"]) == pytest.approx(summary["mpjpe"], abs=0.01) and acc["num_samples"] == "8"
+
+
+def test_checkpoint_of_another_configuration_names_parameter_and_shapes(exported, tiny_data_dir, tmp_path):
+    result = subprocess.run([sys.executable, "eval.py", "--data_path", str(tiny_data_dir), "--output_path",
+                             str(tmp_path), *TINY, "--backbone_width", "16", "--checkpoint_file_path",
+                             exported["checkpoint"]], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {exported['checkpoint']}: model parameter 'encoder.conv1.weight' has shape "
+                           "(8, 3, 7, 7) in the checkpoint, the model expects (16, 3, 7, 7)"), line
+    assert "config.yaml" in line
+
+
+def test_missing_test_file_names_protocol_and_path(tiny_data_dir, tmp_path):
+    from model_utils.errors import UserInputError
+    import eval as evaluation
+    with pytest.raises(UserInputError, match=r"h36m-p2: test file not found; expected .*/h36m_valid_protocol2.npz or "
+                                             r".*/npz/h36m_valid_protocol2.npz"):
+        evaluation.main(_config(tiny_data_dir, tmp_path, "--dataset", "h36m-p2", "--checkpoint_file_path", "x"))
+    with pytest.raises(UserInputError, match=r"--dataset must be one of"):
+        evaluation.main(_config(tiny_data_dir, tmp_path, "--dataset", "h36m", "--checkpoint_file_path", "x"))
+
+
+def test_run_eval_script_picks_the_newest_checkpoint_and_its_config(exported, tiny_data_dir, tmp_path):
+    """As users type it: no CKPT -> the newest checkpoint under the output folder, with its run's config."""
+    out = exported["out"]
+    result = subprocess.run(["bash", "scripts/run_eval.sh", str(tiny_data_dir), "--output_path", str(out),
+                             "--progress_bar", "false"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"evaluating the newest checkpoint {exported['checkpoint']}" in result.stderr
+    assert "with its run's configuration" in result.stderr          # backbone 18 x 8 at 64 px, not config.yaml's
+    metrics = json.loads((out / "eval" / "metrics.json").read_text())
+    assert metrics["checkpoint"] == exported["checkpoint"] and metrics["num_samples"] == 8
+    bad = subprocess.run(["bash", "scripts/run_eval.sh", str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.splitlines()[0] == f"error: DATA_PATH is not a folder: {tmp_path}/nowhere"
