@@ -1,9 +1,10 @@
 """Test set -> ``.bin`` inputs for the Ascend 310 runner (or its CPU fallback).
 
-``python preprocess.py --dataset PROTOCOL --data_path DATA --infer_input_path DIR [--export_batch_size N]``
+``python preprocess.py --dataset PROTOCOL --data_path DATA --infer_input_path DIR [--model_file GRAPH]``
 writes ``DIR/images/hmr_NNNNNN.bin`` (batches of normalised crops, the last one padded)
-and ``DIR/preprocess.json`` (see ``src/infer_io.py``). The batch must match a
-static-batch graph; 0 (dynamic graph) uses ``eval_batch_size``.
+and ``DIR/preprocess.json`` (see ``src/infer_io.py``). With ``--model_file``, the crop size,
+normalisation and batch come from the graph's ``.json`` (export.py writes it); otherwise from
+``img_size``, ``image_normalization`` and ``export_batch_size`` (0 = ``eval_batch_size``).
 """
 import logging
 import os
@@ -22,6 +23,13 @@ def main(config):
     if not config.infer_input_path:
         raise UserInputError("--infer_input_path is required (the folder to write the .bin inputs to)")
     setup_logging(None)
+    if config.model_file:
+        from src.backends import read_graph_info
+        info = read_graph_info(config.model_file)
+        config = config.replace(**{k: info[k] for k in ("img_size", "image_normalization") if k in info},
+                                export_batch_size=info.get("batch") or config.export_batch_size)
+        logger.info("inputs for %s: %d px, %s normalisation, batch %s", config.model_file, config.img_size,
+                    config.image_normalization, config.export_batch_size or "dynamic")
     protocol = get_protocol(config.dataset)
     test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
     batch = config.export_batch_size or config.eval_batch_size

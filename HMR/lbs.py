@@ -110,10 +110,11 @@ def rigid_chain(rotmats, joints, parents, levels):
         posed_joints (B, J, 3) and skinning transforms ``A`` (B, J, 3, 4), where
         ``A_j = G_j @ translate(-J_j)``.
     """
-    parent_joints = ops.concat([ops.zeros_like(joints[:, :1]), take(joints, parents[1:])], 1)
+    # (x * 0 rather than zeros_like/ones_like: exporters fold those into batch-sized constants)
+    parent_joints = ops.concat([joints[:, :1] * 0.0, take(joints, parents[1:])], 1)
     rel = joints - parent_joints
     local = ops.concat([rotmats, ops.expand_dims(rel, -1)], -1)                      # (B, J, 3, 4)
-    bottom = ops.zeros_like(local[:, :, :1]) + Tensor(np.array([[0, 0, 0, 1]], np.float32))   # (B, J, 1, 4)
+    bottom = local[:, :, :1] * 0.0 + Tensor(np.array([[0, 0, 0, 1]], np.float32))   # (B, J, 1, 4)
     local = ops.concat([local, bottom], 2)                                           # (B, J, 4, 4)
     world = [local[:, levels[0][0]:levels[0][1]]]
     for start, end, parent_pos in levels[1:]:
@@ -124,7 +125,7 @@ def rigid_chain(rotmats, joints, parents, levels):
     world = ops.concat(world, 1)                                                     # (B, J, 4, 4)
     world34 = world[:, :, :3]
     posed_joints = world34[:, :, :, 3]
-    neg_joints = ops.concat([-joints, ops.ones_like(joints[:, :, :1])], -1)          # (B, J, 4)
+    neg_joints = ops.concat([-joints, joints[:, :, :1] * 0.0 + 1.0], -1)             # (B, J, 4)
     offset = ops.sum(world34 * ops.expand_dims(neg_joints, 2), -1)            # (B, J, 3)
     transforms = ops.concat([world34[:, :, :, :3], ops.expand_dims(offset, -1)], -1)
     return posed_joints, transforms

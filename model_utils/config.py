@@ -138,6 +138,10 @@ def _parse_cli_value(text, default):
     return _parse_scalar(text, default)
 
 
+# Short command-line spellings of keys (the demo's documented ``--model FILE``).
+CLI_ALIASES = {"model": "model_file"}
+
+
 def _cli_overrides(argv, schema):
     """Turn ``--KEY VALUE`` / ``--KEY=VALUE`` / bare ``--BOOL`` tokens into a dict."""
     overrides, i = {}, 0
@@ -146,6 +150,7 @@ def _cli_overrides(argv, schema):
         if not token.startswith("--") or token == "--":
             raise ConfigError(f"command line: expected --KEY VALUE, got '{token}'")
         key, has_value, value = token[2:].partition("=")
+        key = CLI_ALIASES.get(key, key)
         if key not in schema:
             raise ConfigError(f"command line: unknown option '--{key}' (see config.yaml for the keys)")
         if not has_value:

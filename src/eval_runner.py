@@ -59,6 +59,32 @@ def evaluate_from_config(config, smpl, model=None):
     return summary
 
 
+ACC_KEYS = ("protocol", "joint_set", "num_samples", "mpjpe", "pa_mpjpe", "pck", "auc", "pve")
+
+
+def write_acc_log(summary, path):
+    """``acc.log``: one ``key: value`` line per headline metric (the model zoo's inference report)."""
+    from src.utils.atomic import atomic_write
+    lines = [f"{k}: {summary[k]:.2f}" if isinstance(summary[k], float) else f"{k}: {summary[k]}"
+             for k in ACC_KEYS if k in summary]
+    with atomic_write(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return lines
+
+
+def read_acc_log(path):
+    """acc.log -> {key: float or str}."""
+    with open(path, encoding="utf-8") as handle:
+        pairs = [line.split(": ", 1) for line in handle.read().splitlines() if ": " in line]
+    out = {}
+    for key, value in pairs:
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
 def breakdown_table(summary):
     """Markdown tables of the per-action / per-sequence breakdown ('' when there is none)."""
     lines = []

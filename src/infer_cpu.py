@@ -17,29 +17,33 @@ from model_utils.logger import setup_logging
 logger = logging.getLogger("infer_cpu")
 
 
-def main(config):
+def run_graph_on_inputs(model_file, input_dir, result_dir):
+    """Run ``model_file`` over every input of ``input_dir``; write results; returns mean ms per batch."""
     from src.backends import graph_predictor
     from src.infer_io import INPUT_FOLDER, read_input, read_meta, write_results
+    if not os.path.isfile(model_file):
+        raise UserInputError(f"--model_file not found: {model_file}")
+    meta = read_meta(input_dir)
+    runner = graph_predictor(model_file, meta["batch"])
+    times = []
+    for entry in meta["batches"]:
+        images = read_input(os.path.join(input_dir, INPUT_FOLDER, entry["file"]), meta["batch"], meta["img_size"])
+        start = time.perf_counter()
+        outputs = runner.run_all(images)
+        times.append((time.perf_counter() - start) * 1e3)
+        write_results(result_dir, entry["file"], outputs)
+    mean = sum(times) / len(times)
+    logger.info("NN inference cost average time: %.3f ms of infer_count %d (batch %d) -> %s", mean, len(times),
+                meta["batch"], result_dir)
+    return {"mean_ms": mean, "count": len(times)}
+
+
+def main(config):
     setup_logging(None)
     for key in ("model_file", "infer_input_path", "result_path"):
         if not getattr(config, key):
             raise UserInputError(f"--{key} is required")
-    if not os.path.isfile(config.model_file):
-        raise UserInputError(f"--model_file not found: {config.model_file}")
-    meta = read_meta(config.infer_input_path)
-    runner = graph_predictor(config.model_file, meta["batch"])
-    times = []
-    for entry in meta["batches"]:
-        images = read_input(os.path.join(config.infer_input_path, INPUT_FOLDER, entry["file"]), meta["batch"],
-                            meta["img_size"])
-        start = time.perf_counter()
-        outputs = runner.run_all(images)
-        times.append((time.perf_counter() - start) * 1e3)
-        write_results(config.result_path, entry["file"], outputs)
-    mean = sum(times) / len(times)
-    logger.info("NN inference cost average time: %.3f ms of infer_count %d (batch %d) -> %s", mean, len(times),
-                meta["batch"], config.result_path)
-    return {"mean_ms": mean, "count": len(times)}
+    return run_graph_on_inputs(config.model_file, config.infer_input_path, config.result_path)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 ``--config_path src/synthetic/demo_config.yaml``). Builds the synthetic body model and
 datasets under ``data_path`` when they are missing, evaluates the untrained model (its
 prediction is the mean pose), trains (resuming if a previous demo was interrupted),
-evaluates the result, renders a preview of the body model, and writes
-``<output_path>/demo/summary.json``.
+evaluates the result, renders a preview of the body model, exports MINDIR and ONNX, runs
+CPU inference on ``.bin`` files as ``run_infer_310.sh --device cpu`` does, draws overlays of
+a few eval images, and writes ``<output_path>/demo/summary.json``.
 """
 import logging
 import os
@@ -32,6 +33,7 @@ def main(config):
     from src.checkpoint import load_model_weights
     from src.eval_runner import evaluate_from_config
     from src.synthetic import preview
+    from src.synthetic.demo_deploy import deploy
     from src.trainer import train
     from src.utils.mesh_io import read_json, write_json
 
@@ -47,13 +49,14 @@ def main(config):
     trained = evaluate_from_config(config, smpl, model)
     logger.info("trained: MPJPE %.1f mm, PA-MPJPE %.1f mm", trained["mpjpe"], trained["pa_mpjpe"])
     preview.main(config, smpl)
+    deployed = deploy(config, smpl, model, out_dir)
     summary_path = os.path.join(out_dir, "summary.json")
     summary = read_json(summary_path, {})
     summary.update({
         "synthetic": bool(smpl.synthetic), "untrained": untrained, "trained": trained,
         "trained_over_untrained_mpjpe": round(trained["mpjpe"] / untrained["mpjpe"], 4),
         "checkpoint": result["checkpoint"], "config": result["config"], "train_steps": result["steps"],
-        "eval_protocol": config.dataset,
+        "eval_protocol": config.dataset, **deployed,
     })
     write_json(summary_path, summary)
     logger.info("summary: %s", summary_path)

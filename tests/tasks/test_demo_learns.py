@@ -24,6 +24,11 @@ def test_demo_trains_and_lowers_3d_error(tmp_path):
     assert summary["trained"]["mpjpe"] <= MAX_RATIO * summary["untrained"]["mpjpe"], summary
     assert os.path.isfile(summary["checkpoint"]) and os.path.isfile(summary["config"])
     assert os.path.isfile(tmp_path / "out" / "demo" / "bodies.png")
+    # deployment: exported graphs, CPU inference on .bin files (acc.log) equal to eval, overlays
+    assert os.path.isfile(summary["mindir"]) and os.path.isfile(summary["onnx"])
+    assert abs(summary["infer"]["mpjpe"] - summary["trained"]["mpjpe"]) < 0.1
+    assert abs(summary["infer"]["pa_mpjpe"] - summary["trained"]["pa_mpjpe"]) < 0.1
+    assert len(summary["overlays"]) == 4 and all(os.path.isfile(p) for p in summary["overlays"])
     # the job is resumable/idempotent: a second run reuses data and the finished training
     again = _run_demo_job(tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]

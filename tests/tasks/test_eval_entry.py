@@ -69,15 +69,10 @@ def test_runner_result_files_give_the_same_numbers(exported, tiny_data_dir, tmp_
         infer_cpu.main(_config(tiny_data_dir, tmp_path, "--model_file", exported[model], "--infer_input_path",
                                str(work / "preprocess_Result"), "--result_path", str(results)))
         assert sorted(os.listdir(results))[:4] == [f"hmr_000000_{i}.bin" for i in range(4)]
-        cwd = os.getcwd()
-        os.chdir(tmp_path)
-        try:
-            summary = postprocess.main(_config(tiny_data_dir, tmp_path / model, "--result_path", str(results),
-                                               "--infer_input_path", str(work / "preprocess_Result")))
-        finally:
-            os.chdir(cwd)
+        summary = postprocess.main(_config(tiny_data_dir, tmp_path / model, "--result_path", str(results),
+                                           "--infer_input_path", str(work / "preprocess_Result")))
         assert abs(summary["mpjpe"] - ckpt["mpjpe"]) < 0.1 and abs(summary["pa_mpjpe"] - ckpt["pa_mpjpe"]) < 0.1
-        acc = dict(line.split(": ", 1) for line in (tmp_path / "acc.log").read_text().splitlines())
+        acc = dict(line.split(": ", 1) for line in (tmp_path / model / "acc.log").read_text().splitlines())
         assert float(acc["mpjpe"]) == pytest.approx(summary["mpjpe"], abs=0.01) and acc["num_samples"] == "8"
 
 
@@ -116,3 +111,18 @@ def test_run_eval_script_picks_the_newest_checkpoint_and_its_config(exported, ti
     bad = subprocess.run(["bash", "scripts/run_eval.sh", str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.splitlines()[0] == f"error: DATA_PATH is not a folder: {tmp_path}/nowhere"
+
+
+def test_run_infer_310_on_cpu_matches_eval(exported, tiny_data_dir, tmp_path):
+    """The user's command without Ascend: preprocess -> CPU fallback runner -> postprocess -> acc.log."""
+    ckpt = _eval(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path", exported["checkpoint"])
+    result = subprocess.run(["bash", "scripts/run_infer_310.sh", exported["mindir"], "synthetic", str(tiny_data_dir),
+                             "0", "--output_path", str(tmp_path / "out"), "--progress_bar", "false"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "device cpu (detected" in result.stderr
+    acc = dict(line.split(": ", 1) for line in (tmp_path / "out" / "infer" / "acc.log").read_text().splitlines())
+    assert acc["protocol"] == "synthetic" and acc["num_samples"] == "8"
+    assert abs(float(acc["mpjpe"]) - ckpt["mpjpe"]) < 0.1 and abs(float(acc["pa_mpjpe"]) - ckpt["pa_mpjpe"]) < 0.1
+    usage = subprocess.run(["bash", "scripts/run_infer_310.sh"], cwd=ROOT, capture_output=True, text=True)
+    assert usage.returncode == 2 and usage.stderr.startswith("usage: bash scripts/run_infer_310.sh MINDIR")
