@@ -4,7 +4,8 @@
 
 The graph includes SMPL and outputs theta, vertices, 3D joints and 2D keypoints
 (``src/export_graph.py``). ``--export_batch_size 0`` (default) exports a dynamic batch (MINDIR
-natively, ONNX by freeing the batch axis). AIR can only be written on an Ascend device.
+natively, ONNX by freeing the batch axis). AIR can only be written on an Ascend device. A MINDIR
+export also writes its ONNX twin (``--onnx_twin``), which the CPU fallback runner prefers.
 """
 import logging
 import os
@@ -27,7 +28,12 @@ def main(config):
     set_mindspore_context(config.replace(graph_mode=True))
     model = build_model(config, build_smpl(config))
     load_model_weights(config.checkpoint_file_path, model)
-    return export_model(config, model, config.file_name or os.path.join(out_dir, "hmr"))
+    base = config.file_name or os.path.join(out_dir, "hmr")
+    path = export_model(config, model, base)
+    if config.file_format.upper() == "MINDIR" and config.onnx_twin:
+        twin = export_model(config.replace(file_format="ONNX"), model, os.path.splitext(path)[0])
+        logger.info("ONNX twin for the CPU fallback runner: %s", twin)
+    return path
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 The graph (``HMR/export_net.py``) includes SMPL and outputs theta, vertices, 3D joints and
 2D keypoints. Batch 0 means dynamic: natively for MINDIR; for ONNX by freeing the batch axis
-of a static export. AIR can only be written on an Ascend device. ``<file>.json`` beside the
-graph records its batch, crop size and image normalisation for the runners.
+of a static export. AIR can only be written on an Ascend device. ``<graph file>.json`` records the graph's batch,
+crop size, image normalisation and a digest of its weights for the runners.
 """
 import logging
 import os
@@ -48,6 +48,16 @@ def make_onnx_batch_dynamic(path, probe_batch=ONNX_PROBE_BATCH, name="batch"):
     onnx.save(model, path)
 
 
+def weights_digest(model):
+    """SHA-1 over every parameter of ``model`` (name and bytes): identifies the weights a graph holds."""
+    import hashlib
+    digest = hashlib.sha1()
+    for param in sorted(model.get_parameters(), key=lambda p: p.name):
+        digest.update(param.name.encode())
+        digest.update(param.asnumpy().tobytes())
+    return digest.hexdigest()
+
+
 def export_model(config, model, file_name):
     """Export ``model`` in ``config.file_format``; returns the written path."""
     import mindspore as ms
@@ -86,9 +96,10 @@ def export_model(config, model, file_name):
         make_onnx_batch_dynamic(tmp + SUFFIX[fmt])
         batch = 0
     os.replace(tmp + SUFFIX[fmt], path)
-    write_json(base + ".json", {"format": fmt, "batch": batch or None, "img_size": config.img_size,
+    write_json(path + ".json", {"format": fmt, "batch": batch or None, "img_size": config.img_size,
                                 "image_normalization": config.image_normalization, "pose_head": config.pose_head,
                                 "outputs": list(GRAPH_OUTPUTS), "checkpoint": config.checkpoint_file_path,
+                                "weights_sha1": weights_digest(model),
                                 "synthetic_body_model": bool(model.smpl.synthetic)})
     logger.info("exported %s (input %s) -> %s", fmt, ["B" if d is None else d for d in shape], path)
     return path

@@ -32,7 +32,7 @@ def deploy(config, smpl, model, out_dir):
     write_inputs(build_eval_source(config, test_file), inputs, config.eval_batch_size, config.num_workers,
                  {"dataset": config.dataset, "test_file": test_file, "img_size": config.img_size,
                   "image_normalization": config.image_normalization})
-    infer_cpu.run_graph_on_inputs(mindir, inputs, results)
+    infer_cpu.run_graph_on_inputs(mindir, inputs, results, config.cpu_backend)
     summary = evaluate_from_config(config.replace(source="results", result_path=results, infer_input_path=inputs),
                                    smpl)
     write_acc_log(summary, os.path.join(work, "acc.log"))

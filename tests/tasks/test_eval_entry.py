@@ -27,7 +27,7 @@ def exported(tiny_data_dir, tmp_path_factory):
                                "--encoder_lr", "1e-3"))["checkpoint"]
     mindir = export.main(_config(tiny_data_dir, out, "--checkpoint_file_path", checkpoint))
     onnx = export.main(_config(tiny_data_dir, out, "--checkpoint_file_path", checkpoint, "--file_format", "ONNX",
-                               "--export_batch_size", "3"))
+                               "--export_batch_size", "3", "--file_name", str(out / "export" / "hmr_b3")))
     return {"out": out, "checkpoint": checkpoint, "mindir": mindir, "onnx": onnx}
 
 
@@ -64,10 +64,11 @@ def test_runner_result_files_give_the_same_numbers(exported, tiny_data_dir, tmp_
     meta = preprocess.main(_config(tiny_data_dir, tmp_path, "--infer_input_path", str(work / "preprocess_Result")))
     assert [len(b["indices"]) for b in meta["batches"]] == [3, 3, 2]
     assert os.path.getsize(work / "preprocess_Result" / "images" / "hmr_000002.bin") == 3 * 3 * 64 * 64 * 4
-    for model in ("mindir", "onnx"):
+    for model, backend in (("mindir", "mindspore"), ("onnx", "auto")):
         results = work / f"result_{model}"
         infer_cpu.main(_config(tiny_data_dir, tmp_path, "--model_file", exported[model], "--infer_input_path",
-                               str(work / "preprocess_Result"), "--result_path", str(results)))
+                               str(work / "preprocess_Result"), "--result_path", str(results),
+                               "--cpu_backend", backend))
         assert sorted(os.listdir(results))[:4] == [f"hmr_000000_{i}.bin" for i in range(4)]
         summary = postprocess.main(_config(tiny_data_dir, tmp_path / model, "--result_path", str(results),
                                            "--infer_input_path", str(work / "preprocess_Result")))
@@ -121,6 +122,7 @@ def test_run_infer_310_on_cpu_matches_eval(exported, tiny_data_dir, tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "device cpu (detected" in result.stderr
+    assert "through its ONNX twin" in result.stderr                    # the CPU fallback's fast path
     acc = dict(line.split(": ", 1) for line in (tmp_path / "out" / "infer" / "acc.log").read_text().splitlines())
     assert acc["protocol"] == "synthetic" and acc["num_samples"] == "8"
     assert abs(float(acc["mpjpe"]) - ckpt["mpjpe"]) < 0.1 and abs(float(acc["pa_mpjpe"]) - ckpt["pa_mpjpe"]) < 0.1

@@ -67,8 +67,10 @@ def test_static_batch_mindir(trained, tiny_data_dir, tmp_path):
     config, checkpoint = trained
     result = _export(tiny_data_dir, tmp_path, checkpoint, "--export_batch_size", "3")
     assert result.returncode == 0, result.stderr[-2000:]
-    info = json.loads((tmp_path / "export" / "hmr.json").read_text())
+    info = json.loads((tmp_path / "export" / "hmr.mindir.json").read_text())
     assert info["batch"] == 3 and info["img_size"] == 64 and info["image_normalization"] == "hmr"
+    twin = json.loads((tmp_path / "export" / "hmr.onnx.json").read_text())       # written beside it
+    assert twin["weights_sha1"] == info["weights_sha1"] and twin["format"] == "ONNX"
     graph = nn.GraphCell(ms.load(str(tmp_path / "export" / "hmr.mindir")))
     images = np.random.default_rng(7).normal(size=(3, 3, 64, 64)).astype(np.float32)
     for got, want in zip(graph(ms.Tensor(images)), _reference(config, checkpoint, images)):

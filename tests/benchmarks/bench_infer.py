@@ -1,0 +1,56 @@
+"""Inference latency per image (``bash scripts/run_bench.sh infer``), all in one run:
+
+the HMR model (ResNet-50, 224 px, SMPL in the graph) as (a) the checkpoint's Cell in GRAPH_MODE,
+(b) the exported MINDIR through ``mindspore.load`` + ``nn.GraphCell`` and (c) the exported ONNX
+through onnxruntime (2 threads), and (d) the CPU fallback runner's default for a MINDIR
+(``cpu_backend auto``: its ONNX twin), at batch 1 and 8.
+"""
+import os
+import platform
+import tempfile
+
+import numpy as np
+
+from model_utils.device_adapter import configure_cpu_isa
+
+SIDE = 224
+BATCHES = (1, 8)
+
+
+def main(rounds=3, repeat=3):
+    configure_cpu_isa()
+    import mindspore as ms
+
+    from model_utils.config import load_config
+    from src.backends import CheckpointPredictor, MindirPredictor, OnnxPredictor, graph_predictor
+    from src.builders import build_model, build_smpl, set_mindspore_context
+    from src.export_graph import export_model
+    from src.synthetic.write_model import write_body_model
+    from tests.benchmarks.timing import interleaved, print_table
+
+    folder = tempfile.mkdtemp(prefix="bench_infer_")
+    write_body_model(folder)
+    config = load_config(["--data_path", folder, "--output_path", folder])
+    set_mindspore_context(config)
+    model = build_model(config, build_smpl(config))
+    mindir = export_model(config.replace(file_format="MINDIR", export_batch_size=0), model, os.path.join(folder, "h"))
+    onnx = export_model(config.replace(file_format="ONNX", export_batch_size=0), model, os.path.join(folder, "h"))
+    predictors = {"ckpt": CheckpointPredictor(model), "mindir": MindirPredictor(mindir),
+                  "onnx": OnnxPredictor(onnx, threads=os.cpu_count()),
+                  "fallback": graph_predictor(mindir, cpu_backend="auto")}
+    rows = []
+    for batch in BATCHES:
+        images = np.random.default_rng(batch).normal(size=(batch, 3, SIDE, SIDE)).astype(np.float32)
+        calls = {name: (lambda p=p: p(images)) for name, p in predictors.items()}
+        times = {k: v / batch for k, v in interleaved(calls, rounds, repeat).items()}
+        rows.append((batch, f"{times['ckpt']:.1f}", f"{times['mindir']:.1f}", f"{times['onnx']:.1f}",
+                     f"{times['fallback']:.1f}", f"{times['mindir'] / times['onnx']:.2f}",
+                     f"{times['fallback'] / times['onnx']:.2f}"))
+    print_table(f"Inference, HMR ResNet-50 {SIDE}x{SIDE} with SMPL, ms per image (median), {platform.machine()}, "
+                f"{os.cpu_count()} cores, MindSpore {ms.__version__}",
+                ("batch", "(a) checkpoint, graph mode", "(b) MINDIR, GraphCell", "(c) ONNX, onnxruntime",
+                 "(d) CPU fallback default", "(b)/(c)", "(d)/(c)"), rows)
+
+
+if __name__ == "__main__":
+    main()
