@@ -13,6 +13,15 @@ configure_cpu_isa()
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def pynative_after_each_test():
+    """Entry points called in-process switch to GRAPH_MODE; later tests start from the default."""
+    yield
+    if "mindspore" in sys.modules:
+        import mindspore as ms
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
 @pytest.fixture(scope="session")
 def body_model_dir(tmp_path_factory):
     """A folder with the synthetic model written in the HMR_DATA layout (built once)."""
