@@ -1,4 +1,8 @@
-"""Train HMR on one device: ``python train.py [--config_path FILE] [--KEY VALUE ...]``."""
+"""Train HMR: ``python train.py [--config_path FILE] [--KEY VALUE ...]``.
+
+One device by default; ``--distributed true`` (set by ``scripts/run_distributed_train.sh``)
+runs one data-parallel rank (see ``src/distributed.py``).
+"""
 import logging
 
 from model_utils.entry import run_entry
@@ -9,10 +13,12 @@ logger = logging.getLogger("train")
 
 def main(config):
     from src.builders import set_mindspore_context
+    from src.distributed import init_distributed
     from src.trainer import run_folder, train
-    setup_logging(run_folder(config))
     set_mindspore_context(config)
-    summary = train(config)
+    rank, world, make_reducer = init_distributed(config)
+    setup_logging(run_folder(config) if rank == 0 else None, rank=rank)
+    summary = train(config, rank, world, make_reducer)
     logger.info("done: %d steps, last checkpoint %s", summary["steps"], summary["checkpoint"])
     return summary
 

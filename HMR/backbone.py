@@ -105,3 +105,16 @@ class ResNet(nn.Cell):
         x = self.maxpool(self.pad(self.relu(self.bn1(self.conv1(x)))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return ops.mean(x, (2, 3))
+
+
+def freeze_batchnorm(cell):
+    """Make every BatchNorm in ``cell`` normalise with its running statistics, also in training.
+
+    Its scale and shift stay trainable; the running statistics are no longer updated. The
+    usual choice for fine-tuning with small per-device batches, and what makes a
+    data-parallel step equal to one step over the combined batch.
+    """
+    for _, sub in cell.cells_and_names():
+        if isinstance(sub, nn.BatchNorm2d):
+            sub.use_batch_statistics = False
+    return cell

@@ -2,7 +2,6 @@
 import logging
 import os
 
-import numpy as np
 
 from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
 from src.model_files import load_mean_params, resolve_model_files
@@ -13,11 +12,16 @@ AUGMENT_KEYS = ("flip_prob", "scale_jitter", "rotation_jitter", "rotation_prob",
 
 
 def set_mindspore_context(config):
-    """Execution mode, device and seed for a run."""
+    """Execution mode, device (``DEVICE_ID`` from the environment on Ascend/GPU) and seed for a run."""
     import mindspore as ms
+
+    from model_utils.device_adapter import get_device_id
     ms.set_context(mode=ms.GRAPH_MODE if config.graph_mode else ms.PYNATIVE_MODE)
     try:
-        ms.set_device(config.device_target)
+        if config.device_target == "CPU":
+            ms.set_device("CPU")
+        else:
+            ms.set_device(config.device_target, get_device_id())
     except RuntimeError:
         # the process already ran kernels (e.g. a second tool in one process): fine if on this device
         if ms.get_context("device_target") != config.device_target:
@@ -52,13 +56,16 @@ def dataset_paths(config, names):
 
 
 def build_train_source(config, model, num_steps, rank=0, world_size=1):
+    """Training samples of this rank, with the regressor's dropout noise as the last column."""
+    from HMR.regressor import HIDDEN
     from src.datasets.sources import TrainSource
     augment = {k: getattr(config, k) for k in AUGMENT_KEYS} if config.augment else None
     return TrainSource(dataset_paths(config, config.train_datasets), config.train_dataset_ratios,
                        dataset_paths(config, [config.mocap_dataset])[0], config.batch_size, num_steps,
                        config.img_size, config.image_normalization, keypoint_indices(model), seed=config.seed,
                        augment=augment, rank=rank, world_size=world_size,
-                       image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots])
+                       image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots],
+                       noise_shape=(config.regressor_iterations, 2, HIDDEN))
 
 
 def build_eval_source(config, path):
@@ -66,10 +73,3 @@ def build_eval_source(config, path):
     from src.datasets.sources import EvalSource
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
     return EvalSource(path, config.img_size, config.image_normalization, J24_TO_LSP14, image_root=root)
-
-
-def dropout_noise(config, step, rank, batch_size):
-    """Uniform noise (I, 2, B, 1024) of a training step: seeded by (seed, rank, step)."""
-    from HMR.regressor import HIDDEN
-    rng = np.random.default_rng([config.seed, rank, step, 0xD40])
-    return rng.random((config.regressor_iterations, 2, batch_size, HIDDEN), dtype=np.float32)

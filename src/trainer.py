@@ -10,6 +10,7 @@ import numpy as np
 from model_utils.errors import TrainingDiverged, UserInputError
 from src import builders
 from src.checkpoint import list_checkpoints, load_model_weights, load_training_checkpoint, save_training_checkpoint
+from src.datasets.sources import TRAIN_COLUMNS
 from src.train_step import LOSS_NAMES
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ def _truncate_log(path, start_step):
         handle.writelines(kept)
 
 
-def build_training(config, rank=0, world_size=1, reducers=(None, None)):
-    """Model, discriminator, optimisers, train step and data source of a run."""
+def build_training(config, rank=0, world_size=1, make_reducer=None):
+    """Model, discriminator, optimisers, train step and data source of a run.
+
+    ``make_reducer(parameters)``: the gradient all-reduce of a data-parallel run (None: one device).
+    """
     from mindspore import nn
 
     from HMR.discriminator import Discriminator
@@ -47,6 +51,9 @@ def build_training(config, rank=0, world_size=1, reducers=(None, None)):
 
     smpl = builders.build_smpl(config)
     model = builders.build_model(config, smpl)
+    if config.freeze_batchnorm:
+        from HMR.backbone import freeze_batchnorm
+        freeze_batchnorm(model.encoder)
     discriminator = Discriminator()
     source = builders.build_train_source(config, model, 0, rank, world_size)
     steps_per_epoch, total_steps = _steps(config, source)
@@ -60,6 +67,7 @@ def build_training(config, rank=0, world_size=1, reducers=(None, None)):
                        weight_decay=config.weight_decay)
     encoder_loss = EncoderLoss(model, discriminator, config.keypoint_loss_weight, config.joint3d_loss_weight,
                                config.smpl_loss_weight, config.adversarial_loss_weight)
+    reducers = (make_reducer(enc_opt.parameters), make_reducer(disc_opt.parameters)) if make_reducer else (None, None)
     step_cell = HMRTrainStep(encoder_loss, DiscriminatorLoss(discriminator, config.discriminator_loss_weight),
                              enc_opt, disc_opt, *reducers)
     step_cell.set_train(True)
@@ -67,25 +75,36 @@ def build_training(config, rank=0, world_size=1, reducers=(None, None)):
             "source": source, "schedule": schedule, "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
 
 
-def train(config, rank=0, world_size=1, reducers=(None, None)):
-    """Train (or resume) a run. Returns a summary dict (last checkpoint, steps, last losses, skipped samples)."""
+def _own_folder(folder, rank):
+    """Where a rank keeps its checkpoints: the run folder for rank 0, ``rank_<i>/`` in it otherwise."""
+    return folder if rank == 0 else os.path.join(folder, f"rank_{rank}")
+
+
+def train(config, rank=0, world_size=1, make_reducer=None):
+    """Train (or resume) a run. Returns a summary dict (last checkpoint, steps, last losses, skipped samples).
+
+    In a data-parallel run, rank 0 logs, writes ``train_log.jsonl`` and keeps the run's
+    checkpoints; every other rank keeps only its newest checkpoint in ``rank_<i>/`` (what it
+    needs to resume on a machine that does not share rank 0's disk).
+    """
     import mindspore as ms
     from tqdm import tqdm
 
     from src.datasets.pipeline import create_train_dataset
 
     folder = run_folder(config)
-    parts = build_training(config, rank, world_size, reducers)
+    parts = build_training(config, rank, world_size, make_reducer)
     total = parts["total_steps"]
     is_main = rank == 0
     start = 0
-    existing = list_checkpoints(folder)
+    own = _own_folder(folder, rank)
+    existing = list_checkpoints(own) or list_checkpoints(folder)
     if config.resume and existing:
         start = load_training_checkpoint(existing[-1][1], parts)
         logger.info("resumed from %s at step %d", existing[-1][1], start)
     elif config.resume:
         logger.info("--resume: no checkpoint in %s, starting from step 0", folder)
-    elif existing and is_main:
+    elif existing:
         raise UserInputError(f"{folder} already holds checkpoints; pass --resume to continue or choose another --run_name")
     if start == 0 and config.checkpoint_file_path:
         load_model_weights(config.checkpoint_file_path, parts["model"])
@@ -99,17 +118,18 @@ def train(config, rank=0, world_size=1, reducers=(None, None)):
     logger.info("training steps %d..%d of %d (%d per epoch), batch %d x %d rank(s)", start, end, total,
                 parts["steps_per_epoch"], config.batch_size, world_size)
     # (an empty GeneratorDataset crashes MindSpore 2.10: a finished run builds none)
-    batches = create_train_dataset(parts["source"], start, config.num_workers).create_tuple_iterator() \
-        if start < end else []
+    batches = create_train_dataset(parts["source"], start, config.num_workers).create_tuple_iterator(
+        output_numpy=True) if start < end else []
+    num_inputs = len(TRAIN_COLUMNS)
     step, last, skipped, last_ckpt = start, None, 0, existing[-1][1] if existing else None
     progress = tqdm(total=end - start, disable=not (is_main and config.progress_bar), desc="train", unit="step")
     tick = time.perf_counter()
     for batch in batches:
         if step >= end:
             break
-        noise = ms.Tensor(builders.dropout_noise(config, step, rank, config.batch_size))
-        losses = parts["step"](*batch, noise).asnumpy()
-        skipped += int(config.batch_size - batch[7].asnumpy().sum())
+        noise = ms.Tensor(np.ascontiguousarray(batch[num_inputs].transpose(1, 2, 0, 3)))   # (I, 2, B, H)
+        losses = parts["step"](*(ms.Tensor(column) for column in batch[:num_inputs]), noise).asnumpy()
+        skipped += int(config.batch_size - batch[TRAIN_COLUMNS.index("valid")].sum())
         if not np.all(np.isfinite(losses)):
             raise TrainingDiverged(f"non-finite loss at step {step}: " +
                                    ", ".join(f"{n}={v:.4g}" for n, v in zip(LOSS_NAMES, losses)) +
@@ -127,8 +147,8 @@ def train(config, rank=0, world_size=1, reducers=(None, None)):
                             " ".join(f"{k}={v:.4f}" for k, v in last.items()), record["encoder_lr"], ms_per_step)
         progress.update(1)
         step += 1
-        if is_main and (step % config.save_every == 0 or step == end):
-            last_ckpt = save_training_checkpoint(folder, step, parts, config.keep_checkpoints,
+        if step % config.save_every == 0 or step == end:
+            last_ckpt = save_training_checkpoint(own, step, parts, config.keep_checkpoints if is_main else 1,
                                                  {"epoch": step // parts["steps_per_epoch"], "config": config_path})
     progress.close()
     if skipped:

@@ -1,7 +1,7 @@
 """MindSpore dataset pipelines over the sample sources."""
 import mindspore.dataset as ds
 
-from src.datasets.sources import EVAL_COLUMNS, TRAIN_COLUMNS, EvalSource, TrainSource
+from src.datasets.sources import EVAL_COLUMNS, EvalSource, TrainSource
 
 
 def _generator(source, columns, num_workers, sampler):
@@ -14,7 +14,7 @@ def create_train_dataset(source: TrainSource, start_step, num_workers):
     """Batches of ``source`` for steps ``start_step .. source.num_steps - 1``, in order."""
     b = source.batch_size
     sampler = list(range(start_step * b, source.num_steps * b))
-    return _generator(source, TRAIN_COLUMNS, num_workers, sampler).batch(b, drop_remainder=True)
+    return _generator(source, source.columns, num_workers, sampler).batch(b, drop_remainder=True)
 
 
 def create_eval_dataset(source: EvalSource, batch_size, num_workers):

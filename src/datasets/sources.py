@@ -2,11 +2,12 @@
 
 Training samples are a pure function of ``(seed, position)``: position ``p`` is slot
 ``p % batch_size`` of step ``p // batch_size``; each slot belongs to one dataset by the
-configured mixing ratios, takes the next index of that dataset's seeded permutation stream,
-and draws its augmentation from ``default_rng([seed, rank, p])``. Data order and
-augmentation are therefore identical with any number of workers, and a resumed run
-continues exactly where it stopped. Ranks of a distributed run read disjoint parts of
-every stream.
+configured mixing ratios and takes the next element of that dataset's seeded permutation
+stream (a "draw" ``(dataset, stream position)``). Augmentation and dropout noise are seeded
+by the draw. Data order and augmentation are therefore identical with any number of
+workers, a resumed run continues exactly where it stopped, and ranks of a data-parallel run
+read disjoint parts of every stream whose union is exactly what one process with the
+ranks' combined batch reads (same samples, same augmentation, same dropout).
 
 An unreadable image is not fatal: the sample comes back with ``valid = 0`` (all its loss
 terms masked out), a warning is logged, and the training loop counts it.
@@ -27,9 +28,11 @@ from src.datasets.schema import load_dataset_npz, load_mocap_npz
 logger = logging.getLogger(__name__)
 
 TRAIN_COLUMNS = ("image", "keypoints", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid",
-                 "mocap_pose", "mocap_betas")
+                 "mocap_pose", "mocap_betas")                 # the train step's data inputs
+NOISE_COLUMN = "noise"     # per-sample dropout noise (iterations, 2, hidden); last column when enabled
 EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index")
 MOCAP_STREAM = 1000   # permutation-stream id of the mocap file (datasets use 0, 1, ...)
+NOISE_STREAM = 2000   # seed-sequence tag of the dropout noise
 
 
 def normalize_image(image, normalization):
@@ -136,11 +139,13 @@ class TrainSource:
         batch_size: per-rank batch; num_steps: length of the position space.
         keypoint_indices: J24 indices of the model's keypoint set.
         augment: dict with ``flip_prob``, ``scale_jitter``, ``rotation_jitter`` (deg),
-            ``rotation_prob``, ``colour_jitter``; None disables augmentation.
+            ``rotation_prob``, ``translation_jitter``, ``colour_jitter``; None disables augmentation.
+        noise_shape: (iterations, 2, hidden) of the regressor's dropout noise, added as the
+            last column (``NOISE_COLUMN``); None = no noise column.
     """
 
     def __init__(self, dataset_paths, ratios, mocap_path, batch_size, num_steps, image_size, normalization,
-                 keypoint_indices, seed=0, augment=None, rank=0, world_size=1, image_roots=None):
+                 keypoint_indices, seed=0, augment=None, rank=0, world_size=1, image_roots=None, noise_shape=None):
         if len(dataset_paths) != len(ratios) or not dataset_paths:
             raise ValueError(f"need one ratio per training dataset, got {len(dataset_paths)} files, {len(ratios)} ratios")
         image_roots = list(image_roots or [""] * len(dataset_paths))
@@ -157,6 +162,8 @@ class TrainSource:
         self.keypoint_indices = tuple(keypoint_indices)
         self.seed, self.augment = seed, augment
         self.rank, self.world_size = rank, world_size
+        self.noise_shape = tuple(noise_shape) if noise_shape else None
+        self.columns = TRAIN_COLUMNS + ((NOISE_COLUMN,) if self.noise_shape else ())
         self._perm_cache = OrderedDict()
 
     @staticmethod
@@ -183,12 +190,17 @@ class TrainSource:
                 self._perm_cache.popitem(last=False)
         return int(self._perm_cache[key][offset])
 
-    def locate(self, position):
-        """(dataset number, sample index) of a training position."""
+    def draw(self, position):
+        """(dataset number, stream position, sample index) of a training position."""
         step, slot = divmod(int(position), self.batch_size)
         d = int(self.slot_dataset[slot])
-        global_step = step * self.world_size + self.rank
-        return d, self._stream_index(d, self.datasets[d].size, global_step * self.counts[d] + self.slot_offset[slot])
+        stream_position = (step * self.world_size + self.rank) * int(self.counts[d]) + int(self.slot_offset[slot])
+        return d, stream_position, self._stream_index(d, self.datasets[d].size, stream_position)
+
+    def locate(self, position):
+        """(dataset number, sample index) of a training position."""
+        d, _, index = self.draw(position)
+        return d, index
 
     def _augmentation(self, rng):
         a = self.augment
@@ -205,8 +217,8 @@ class TrainSource:
         }
 
     def __getitem__(self, position):
-        d, index = self.locate(position)
-        rng = np.random.default_rng([self.seed, self.rank, int(position)])
+        d, stream_position, index = self.draw(position)
+        rng = np.random.default_rng([self.seed, d, stream_position])
         sample = sample_arrays(self.datasets[d], index, self.image_size, self.normalization,
                                 self.keypoint_indices, self._augmentation(rng))
         step, slot = divmod(int(position), self.batch_size)
@@ -214,7 +226,10 @@ class TrainSource:
         m = self._stream_index(MOCAP_STREAM, len(self.mocap["pose"]), mocap_position)
         sample["mocap_pose"] = self.mocap["pose"][m]
         sample["mocap_betas"] = self.mocap["shape"][m]
-        return tuple(sample[c] for c in TRAIN_COLUMNS)
+        if self.noise_shape:
+            sample[NOISE_COLUMN] = np.random.default_rng([self.seed, NOISE_STREAM, d, stream_position]).random(
+                self.noise_shape, dtype=np.float32)
+        return tuple(sample[c] for c in self.columns)
 
 
 class EvalSource:

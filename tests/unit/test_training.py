@@ -12,6 +12,7 @@ from model_utils.errors import TrainingDiverged
 from src import builders
 from src.checkpoint import (list_checkpoints, load_training_checkpoint, optimizer_state, save_training_checkpoint,
                             structural_parameters)
+from src.datasets.sources import TRAIN_COLUMNS
 from src.trainer import build_training, train
 
 
@@ -22,10 +23,12 @@ def graph_mode():
     ms.set_context(mode=ms.PYNATIVE_MODE)
 
 
-def _fixed_batch(parts, config):
+def _fixed_batch(parts, config, with_noise=False):
+    """The first training batch as the step's inputs (+ its dropout noise (I, 2, B, H))."""
     source = parts["source"]
-    columns = list(zip(*[source[p] for p in range(config.batch_size)]))
-    return [ms.Tensor(np.stack(c)) for c in columns]
+    columns = [np.stack(c) for c in zip(*[source[p] for p in range(config.batch_size)])]
+    inputs = [ms.Tensor(c) for c in columns[:len(TRAIN_COLUMNS)]]
+    return (inputs, ms.Tensor(np.ascontiguousarray(columns[-1].transpose(1, 2, 0, 3)))) if with_noise else inputs
 
 
 def _snapshot(cell):
@@ -37,8 +40,8 @@ def test_one_step_changes_encoder_and_discriminator(tiny_data_dir, tmp_path):
     ms.set_seed(0)
     parts = build_training(config)
     before_model, before_disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
-    batch = _fixed_batch(parts, config)
-    parts["step"](*batch, ms.Tensor(builders.dropout_noise(config, 0, 0, config.batch_size)))
+    batch, noise = _fixed_batch(parts, config, with_noise=True)
+    parts["step"](*batch, noise)
     after_model, after_disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
     for name in ("encoder.conv1.weight", "encoder.layer4.1.conv2.weight", "regressor.dec.weight"):
         assert not np.array_equal(before_model[name], after_model[name]), name
