@@ -153,8 +153,17 @@ def load_training_checkpoint(path, parts):
 
 
 def load_model_weights(path, model):
-    """Load only the model's weights, from a training checkpoint or a plain one."""
+    """Load only the model's weights, from a training checkpoint or a plain one.
+
+    A checkpoint holding only ``encoder.*`` (e.g. converted ImageNet ResNet-50 weights)
+    initialises the encoder; the regressor keeps its initialisation.
+    """
     data = _read(path)
-    sub = {k[len("model."):]: v for k, v in data.items() if k.startswith("model.")}
-    _load_network(model, sub or {k: v for k, v in data.items() if k != "step"}, path, "model")
+    sub = {k[len("model."):]: v for k, v in data.items() if k.startswith("model.")} or \
+        {k: v for k, v in data.items() if k != "step"}
+    if sub and all(k.startswith("encoder.") for k in sub):
+        _load_network(model.encoder, {k[len("encoder."):]: v for k, v in sub.items()}, path, "encoder")
+        logger.info("encoder weights loaded from %s (the regressor keeps its initialisation)", path)
+        return
+    _load_network(model, sub, path, "model")
     logger.info("model weights loaded from %s", path)

@@ -1,0 +1,27 @@
+"""``python -m src.convert --from spin|mmpose|torchvision-resnet50 --input FILE --output FILE.ckpt``."""
+import argparse
+import sys
+
+from model_utils.device_adapter import configure_cpu_isa
+from model_utils.errors import UserInputError
+from model_utils.logger import setup_logging
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m src.convert", description=__doc__)
+    parser.add_argument("--from", dest="fmt", required=True, choices=("spin", "mmpose", "torchvision-resnet50"))
+    parser.add_argument("--input", required=True, help="the .pt/.pth file")
+    parser.add_argument("--output", required=True, help="the MindSpore checkpoint to write (.ckpt)")
+    args = parser.parse_args(argv)
+    configure_cpu_isa()
+    setup_logging(None)
+    from src.convert.convert import convert
+    try:
+        return convert(args.fmt, args.input, args.output)
+    except UserInputError as err:
+        sys.stderr.write(f"error: {err}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

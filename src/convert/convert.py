@@ -1,0 +1,168 @@
+"""Read a PyTorch checkpoint, map it onto this project's names, check every key and shape, write.
+
+Formats (from the public code; weights are downloaded by users):
+
+* ``spin`` -- SPIN's ``model_checkpoint.pt``: ``{"model": state_dict}``, no key prefix:
+  torchvision ResNet-50 names (no ``fc.*``) + the head + buffers ``init_pose`` (1, 144),
+  ``init_shape`` (1, 10), ``init_cam`` (1, 3).
+* ``mmpose`` -- mmpose 0.x ``hmr_mesh_224x224-*.pth``: ``{"state_dict": ...}`` with
+  ``backbone.*`` and ``mesh_head.*`` (same names as SPIN). ``generator.0.*``/``generator.1.*``
+  (the same tensors again, used when ``backbone.*``/``mesh_head.*`` are absent), ``smpl.*``
+  (the body model's buffers) and ``discriminator.*`` (another discriminator design) are ignored.
+* ``torchvision-resnet50`` -- ImageNet ResNet-50: the backbone names + ``fc.*`` (dropped);
+  the result initialises the encoder only (the regressor keeps its initialisation).
+
+SPIN and mmpose models run with the ``rot6d`` head and ImageNet normalisation: the matching
+config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
+"""
+import logging
+import os
+
+import numpy as np
+
+from model_utils.errors import UserInputError
+from src.convert.torch_names import backbone_name, head_name
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("spin", "mmpose", "torchvision-resnet50")
+MMPOSE_IGNORED = ("smpl.", "discriminator.")
+CONVERTED_CONFIG = {"backbone_depth": 50, "backbone_width": 64, "pose_head": "rot6d", "regressor_iterations": 3,
+                    "img_size": 224, "image_normalization": "imagenet"}
+
+
+def read_torch_checkpoint(path):
+    """The checkpoint's top-level dict, tensors as numpy arrays."""
+    try:
+        import torch
+    except ImportError as err:
+        raise UserInputError(f"reading {path} needs PyTorch (pip install torch): the .pt/.pth format is torch's") \
+            from err
+    if not os.path.isfile(path):
+        raise UserInputError(f"--input not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a bad file
+        raise UserInputError(f"{path}: not a readable PyTorch checkpoint ({type(err).__name__}: {err})") from err
+
+    def to_numpy(value):
+        if isinstance(value, dict):
+            return {k: to_numpy(v) for k, v in value.items()}
+        return value.detach().cpu().numpy() if hasattr(value, "detach") else value
+    return to_numpy(data)
+
+
+def _state_dict(data, path, key):
+    if key is None:
+        return data
+    if key not in data or not isinstance(data[key], dict):
+        raise UserInputError(f"{path}: expected a '{key}' state dict at the top level; found {sorted(data)[:8]}")
+    return data[key]
+
+
+def map_names(data, fmt, path):
+    """{our name: array} of a checkpoint in format ``fmt``; unknown keys stop with their name."""
+    if fmt not in FORMATS:
+        raise UserInputError(f"--from must be one of {FORMATS}, got {fmt!r}")
+    mapped = {}
+    if fmt == "mmpose":
+        state = _state_dict(data, path, "state_dict")
+        has_named = any(k.startswith(("backbone.", "mesh_head.")) for k in state)
+        prefixes = {"backbone.": backbone_name, "mesh_head.": head_name} if has_named else \
+            {"generator.0.": backbone_name, "generator.1.": head_name}
+        other = ("generator.",) if has_named else ("backbone.", "mesh_head.")
+        for key, value in state.items():
+            prefix = next((p for p in prefixes if key.startswith(p)), None)
+            if prefix is None:
+                if key.startswith(MMPOSE_IGNORED + other):
+                    continue
+                raise UserInputError(f"{path}: unexpected key '{key}' (shape {np.shape(value)})")
+            _add(mapped, prefixes[prefix](key[len(prefix):]), key, value, path)
+        return mapped
+    state = _state_dict(data, path, "model") if fmt == "spin" else \
+        (data.get("state_dict", data) if isinstance(data.get("state_dict"), dict) else data)
+    for key, value in state.items():
+        if fmt == "torchvision-resnet50" and key.startswith("fc."):
+            continue                                                 # the ImageNet classifier
+        name = backbone_name(key) or (head_name(key) if fmt == "spin" else None)
+        if name is None and key.endswith("num_batches_tracked"):
+            continue
+        _add(mapped, name, key, value, path)
+    return mapped
+
+
+def _add(mapped, name, key, value, path):
+    if name is None:
+        if key.endswith("num_batches_tracked"):
+            return
+        raise UserInputError(f"{path}: unexpected key '{key}' (shape {np.shape(value)})")
+    mapped[name] = np.asarray(value, np.float32)
+
+
+def expected_parameters(fmt):
+    """{our name: shape} the converted checkpoint must fill: encoder (+ rot6d head unless ImageNet)."""
+    from HMR.backbone import ResNet
+    from HMR.regressor import Rot6dRegressor
+    from src.checkpoint import structural_parameters
+    shapes = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(ResNet(50, 64)).items()}
+    if fmt != "torchvision-resnet50":
+        head = Rot6dRegressor(2048, np.zeros(144), np.zeros(10), np.zeros(3))
+        shapes.update({f"regressor.{k}": tuple(p.shape) for k, p in structural_parameters(head).items()})
+    return shapes
+
+
+def check_against(mapped, expected, path):
+    """Every expected name present with its shape, nothing else; buffers (1, n) or (n,) both accepted."""
+    for name, shape in expected.items():
+        if name not in mapped:
+            raise UserInputError(f"{path}: missing '{name}' (expected shape {shape})")
+        value = mapped[name]
+        if value.shape != shape:
+            if value.size == int(np.prod(shape)) and name.startswith("regressor.init_"):
+                mapped[name] = value.reshape(shape)
+                continue
+            raise UserInputError(f"{path}: '{name}' has shape {value.shape}, expected {shape}")
+    extra = sorted(set(mapped) - set(expected))
+    if extra:
+        raise UserInputError(f"{path}: unexpected parameter '{extra[0]}' (shape {mapped[extra[0]].shape})")
+    return mapped
+
+
+def write_checkpoint(arrays, output):
+    """A plain MindSpore checkpoint of ``arrays`` ({name: array}), written atomically."""
+    import mindspore as ms
+    folder = os.path.dirname(os.path.abspath(output))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(output)}")
+    try:
+        ms.save_checkpoint([{"name": k, "data": ms.Tensor(v)} for k, v in arrays.items()], tmp)
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return output
+
+
+def write_config(output, fmt):
+    """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``."""
+    import yaml
+
+    from src.utils.atomic import atomic_write
+    path = os.path.splitext(output)[0] + ".yaml"
+    values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
+    if fmt == "torchvision-resnet50":
+        values = {"backbone_depth": 50, "backbone_width": 64, "image_normalization": "imagenet"}
+    with atomic_write(path, "w") as handle:
+        handle.write(f"# Config for {os.path.basename(output)} (converted from {fmt} by src/convert)\n")
+        yaml.safe_dump(values, handle, sort_keys=False)
+    return path
+
+
+def convert(fmt, input_path, output_path):
+    """Convert one checkpoint. Returns {"checkpoint", "config", "parameters"}."""
+    mapped = check_against(map_names(read_torch_checkpoint(input_path), fmt, input_path), expected_parameters(fmt),
+                           input_path)
+    checkpoint = write_checkpoint(mapped, output_path)
+    config = write_config(output_path, fmt)
+    logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
+    return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
