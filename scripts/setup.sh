@@ -31,3 +31,28 @@ install_once requirements.txt
 if [ "${1:-}" = "--test" ]; then
     install_once requirements-test.txt
 fi
+
+# The person detector's two models ship inside the mediapipe wheel; mediapipe itself is not
+# installed (it pins protobuf<5, MindSpore needs protobuf>=7). Not fatal when offline: only
+# demo.py without --bbox needs them.
+MODELS="$ROOT/models/mediapipe"
+if [ ! -f "$MODELS/pose_detection.tflite" ] || [ ! -f "$MODELS/pose_landmark_full.tflite" ]; then
+    echo "[setup] fetching the person detector models (mediapipe==0.10.14 wheel, about 35 MB)"
+    cache="$ROOT/models/.wheel"
+    mkdir -p "$cache" "$MODELS"
+    if "$VENV/bin/python" -m pip download --quiet --no-deps --disable-pip-version-check mediapipe==0.10.14 -d "$cache" \
+            2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; then
+        "$VENV/bin/python" - "$cache" "$MODELS" <<'PY'
+import glob, os, sys, zipfile
+wheel = sorted(glob.glob(os.path.join(sys.argv[1], "mediapipe-0.10.14-*.whl")))[-1]
+with zipfile.ZipFile(wheel) as archive:
+    for member in ("mediapipe/modules/pose_detection/pose_detection.tflite",
+                   "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"):
+        with open(os.path.join(sys.argv[2], os.path.basename(member)), "wb") as out:
+            out.write(archive.read(member))
+PY
+        rm -rf "$cache"
+    else
+        echo "[setup] warning: could not download mediapipe==0.10.14; demo.py needs --bbox without it" >&2
+    fi
+fi

@@ -48,10 +48,15 @@ class CheckpointPredictor:
         self.model = model
         model.set_train(False)
 
-    def __call__(self, images):
+    def run_all(self, images):
+        """theta (B, 85), vertices, joints3d, keypoints2d, as the exported graphs return them."""
         import mindspore as ms
-        outputs = self.model(ms.Tensor(images))
-        return outputs[4].asnumpy(), outputs[5].asnumpy()
+        cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in self.model(ms.Tensor(images)))
+        return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d]
+
+    def __call__(self, images):
+        outputs = self.run_all(images)
+        return outputs[1], outputs[2]
 
 
 class MindirPredictor:
@@ -156,6 +161,33 @@ def build_predictor(config, model=None):
     raise UserInputError(f"--source must be one of {SOURCES}, got {config.source!r}")
 
 
+class RefiningPredictor:
+    """Any predictor followed by test-time refinement on the batch's 2D keypoints (``src/refine.py``).
+
+    Collects the per-sample reprojection errors before/after (crop pixels) in ``errors``.
+    """
+
+    needs_keypoints = True
+
+    def __init__(self, predictor, refiner, smpl):
+        self.predictor, self.refiner, self.smpl = predictor, refiner, smpl
+        self.fixed_batch = predictor.fixed_batch
+        self.errors = {"reprojection_before": [], "reprojection_after": []}
+
+    def __call__(self, images, keypoints):
+        import mindspore as ms
+
+        from HMR.constants import SMPL_TO_LSP14
+        theta = self.predictor.run_all(images)[0][:len(keypoints)]
+        fit = self.refiner.refine(theta[:, 3:75], theta[:, 75:85], theta[:, :3], keypoints)
+        for key in self.errors:
+            self.errors[key].append(fit[key])
+        vertices, smpl_joints = self.smpl(ms.Tensor(fit["betas"]), ms.Tensor(fit["pose"]))
+        joints = self.smpl.regress(vertices, "cocoplus") if self.refiner.loss.use_cocoplus else \
+            smpl_joints[:, list(SMPL_TO_LSP14)]
+        return vertices.asnumpy(), joints.asnumpy()
+
+
 def predict_dataset(predictor, source, batch_size, num_workers=1):
     """Run ``predictor`` over an EvalSource in file order; yields (indices, vertices, joints, valid)."""
     from tqdm import tqdm
@@ -170,5 +202,6 @@ def predict_dataset(predictor, source, batch_size, num_workers=1):
         if predictor.fixed_batch and count < predictor.fixed_batch:
             images = np.concatenate([images, np.zeros((predictor.fixed_batch - count,) + images.shape[1:],
                                                       images.dtype)])
-        vertices, joints = predictor(images)
+        vertices, joints = predictor(images, batch[8]) if getattr(predictor, "needs_keypoints", False) else \
+            predictor(images)
         yield indices, vertices[:count], joints[:count], valid

@@ -68,8 +68,9 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
                        noise_shape=(config.regressor_iterations, 2, HIDDEN))
 
 
-def build_eval_source(config, path):
-    """Deterministic crops of a test file (fixed box, no augmentation, file order)."""
+def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):
+    """Deterministic crops of a test file (fixed box, no augmentation, file order) with the
+    2D keypoints of ``keypoint_set`` (J24 indices) in crop coordinates."""
     from src.datasets.sources import EvalSource
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
-    return EvalSource(path, config.img_size, config.image_normalization, J24_TO_LSP14, image_root=root)
+    return EvalSource(path, config.img_size, config.image_normalization, keypoint_set, image_root=root)

@@ -21,17 +21,24 @@ def default_focal_length(height, width):
     return float(np.hypot(height, width))
 
 
-def overlay_image(image, vertices, faces, translation, focal):
-    """(H, 2W, 3) RGB: the mesh over ``image`` | a side view. vertices (V, 3) in the model frame, metres."""
+def overlay_image(image, meshes, faces, focal):
+    """(H, 2W, 3) RGB: every mesh over ``image`` | a side view of them.
+
+    meshes: list of (V, 3) vertices already placed in the full-image camera frame (metres).
+    """
     height, width = image.shape[:2]
     principal = ((width - 1) / 2.0, (height - 1) / 2.0)
-    placed = vertices + translation
-    front = render_mesh(image.copy(), placed, faces, focal, principal, MESH_COLOUR)
-    centre = placed.mean(0)
-    turn = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])          # 90 degrees about y
-    side = (placed - centre) @ turn.T + centre
+    front = image.copy()
     panel = np.full((height, width, 3), SIDE_BACKGROUND, np.uint8)
-    render_mesh(panel, side, faces, focal, principal, MESH_COLOUR)
+    if not meshes:
+        return np.concatenate([front, panel], 1)
+    # far people first, so nearer ones are drawn over them
+    for placed in sorted(meshes, key=lambda v: -float(v[:, 2].mean())):
+        render_mesh(front, placed, faces, focal, principal, MESH_COLOUR)
+    centre = np.concatenate(meshes).mean(0)
+    turn = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])          # 90 degrees about y
+    for placed in meshes:
+        render_mesh(panel, (placed - centre) @ turn.T + centre, faces, focal, principal, MESH_COLOUR)
     return np.concatenate([front, panel], 1)
 
 
@@ -44,28 +51,25 @@ def write_png(path, rgb):
     return path
 
 
-def write_person(out_folder, stem, image, crop, prediction, faces, focal, extra):
-    """Write the four files of one person. ``prediction``: theta (85,), vertices, joints3d, keypoints2d.
+def write_person(base, image, crop, prediction, faces, focal, extra):
+    """Write ``base``.npz/.json/.obj of one person; returns ({kind: path}, placed vertices (V, 3)).
 
-    Returns {kind: path}.
+    ``prediction``: theta (85,), vertices, joints3d, keypoints2d (normalised crop coordinates).
     """
     theta = np.asarray(prediction["theta"], np.float64)
     cam, pose, betas = theta[:3], theta[3:75], theta[75:85]
     height, width = image.shape[:2]
     translation = crop.camera_translation(cam, (height, width), focal)
     keypoints = crop.to_image(np.asarray(prediction["keypoints2d"], np.float64))
-    base = os.path.join(out_folder, stem)
-    buffer_path = base + ".npz"
-    with atomic_write(buffer_path) as handle:
+    vertices = np.asarray(prediction["vertices"], np.float64)
+    with atomic_write(base + ".npz") as handle:
         np.savez(handle, pose=pose.astype(np.float32), betas=betas.astype(np.float32), cam=cam.astype(np.float32),
-                 vertices=np.asarray(prediction["vertices"], np.float32),
-                 joints=np.asarray(prediction["joints3d"], np.float32), keypoints2d=keypoints.astype(np.float32),
-                 camera_translation=translation.astype(np.float32), bbox=crop.box.astype(np.float32))
+                 vertices=vertices.astype(np.float32), joints=np.asarray(prediction["joints3d"], np.float32),
+                 keypoints2d=keypoints.astype(np.float32), camera_translation=translation.astype(np.float32),
+                 bbox=crop.box.astype(np.float32))
     write_json(base + ".json", dict(extra, cam=cam.tolist(), pose=pose.tolist(), betas=betas.tolist(),
                                     bbox_xywh=crop.box.tolist(), camera_translation=translation.tolist(),
                                     focal_length=focal, image_size=[height, width],
                                     keypoints2d=keypoints.tolist()))
-    write_obj(base + ".obj", np.asarray(prediction["vertices"]) + translation, faces)
-    write_png(base + "_overlay.png", overlay_image(image, np.asarray(prediction["vertices"], np.float64), faces,
-                                                   translation, focal))
-    return {"npz": buffer_path, "json": base + ".json", "obj": base + ".obj", "overlay": base + "_overlay.png"}
+    write_obj(base + ".obj", vertices + translation, faces)
+    return {"npz": base + ".npz", "json": base + ".json", "obj": base + ".obj"}, vertices + translation

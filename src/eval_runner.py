@@ -2,6 +2,8 @@
 import logging
 import os
 
+import numpy as np
+
 from model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
@@ -19,7 +21,8 @@ def build_gt_meshes(config, smpl, protocol, data):
 
 def prediction_batches(config, smpl, test_file, model=None):
     """(batches, test arrays, description of the source) for ``config.source``."""
-    from src.backends import build_predictor, predict_dataset
+    from src.backends import RefiningPredictor, build_predictor, predict_dataset
+    from src.refine import build_refiner
     from src.builders import build_eval_source
     from src.datasets.schema import load_dataset_npz
     if config.source == "results":
@@ -37,11 +40,18 @@ def prediction_batches(config, smpl, test_file, model=None):
             raise UserInputError("--checkpoint_file_path is required for --source ckpt")
         model = build_model(config, smpl)
         load_model_weights(config.checkpoint_file_path, model)
-    source = build_eval_source(config, test_file)
+    from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
+    source = build_eval_source(config, test_file,
+                               J24_TO_COCOPLUS19 if "cocoplus" in smpl.regressor_names else J24_TO_LSP14)
     predictor = build_predictor(config, model)
-    described = {"source": config.source}
+    refiner = build_refiner(config, smpl)
+    if refiner is not None:
+        predictor = RefiningPredictor(predictor, refiner, smpl)
+    described = {"source": config.source, "refine_steps": config.refine}
     described.update({"checkpoint": config.checkpoint_file_path} if config.source == "ckpt" else
                      {"model_file": config.model_file})
+    if refiner is not None:
+        described["refiner"] = predictor
     return predict_dataset(predictor, source, config.eval_batch_size, config.num_workers), source.dataset.data, \
         described
 
@@ -53,9 +63,12 @@ def evaluate_from_config(config, smpl, model=None):
     protocol = get_protocol(config.dataset)
     test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
     batches, data, described = prediction_batches(config, smpl, test_file, model)
+    refiner = described.pop("refiner", None)
     summary = run_evaluation(protocol, batches, data, smpl, config.eval_joint_set,
                              build_gt_meshes(config, smpl, protocol, data))
     summary.update(described, test_file=test_file, synthetic=bool(smpl.synthetic))
+    if refiner is not None:       # 2D fit of every evaluated image (ground-truth keypoints), crop pixels
+        summary.update({k: float(np.mean(np.concatenate(v))) for k, v in refiner.errors.items()})
     return summary
 
 

@@ -63,22 +63,57 @@ def build_runner(config, smpl, model=None):
     return predict
 
 
+def _people(config, image, name, boxes, given, detector):
+    """[(box, detected Person or None)] of one image: the given box, the detector's people, or the whole image."""
+    from src.person_crop import whole_image_box
+    box = boxes.get(name, boxes.get(None, given))
+    if boxes and box is None:
+        raise UserInputError(f"--bbox_file {config.bbox_file}: no box for {name}")
+    if box is not None:
+        return [(box, None)]
+    people = detector.detect(image) if detector is not None else []
+    if config.largest and people:
+        people = [max(people, key=lambda p: p.box[2] * p.box[3])]
+    if not people:
+        logger.info("%s: no person detected, using the whole image", name)
+        return [(whole_image_box(*image.shape[:2]), None)]
+    return [(p.box, p) for p in people]
+
+
+def _detector(config):
+    from src.detection.factory import build_detector
+    try:
+        return build_detector(config)
+    except UserInputError as err:
+        logger.warning("no person detector (%s): images without a box are cropped whole", err)
+        return None
+
+
 def run_image_demo(config, smpl, model=None):
     """Run HMR on ``config.img`` / ``config.img_folder``; write the four files per image.
 
-    ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's).
+    Without ``bbox``/``bbox_file`` every detected person is processed (``largest``: only the
+    largest). Single person: ``<stem>.npz/.json/.obj``; several: ``<stem>_p<k>.*``; one
+    ``<stem>_overlay.png`` with everyone. ``refine`` > 0 refines each fit on its detected
+    keypoints. ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's).
     Returns {"written": [{kind: path}], "skipped": [unreadable image paths]}.
     """
     import numpy as np
     from tqdm import tqdm
 
     from src.datasets.sources import normalize_image, read_rgb
-    from src.demo_outputs import default_focal_length, write_person
-    from src.person_crop import PersonCrop, parse_bbox, read_bbox_file, whole_image_box
+    from src.demo_outputs import default_focal_length, overlay_image, write_person, write_png
+    from src.person_crop import PersonCrop, parse_bbox, read_bbox_file
+    from src.refine import build_refiner
+    from src.utils.mesh_io import write_json
     images = list_images(config)
     boxes = read_bbox_file(config.bbox_file) if config.bbox_file else {}
     given = parse_bbox(config.bbox) if config.bbox else None
+    user_boxes = bool(boxes) or given is not None           # bbox_scale applies to these only
+    detector = None if user_boxes else _detector(config)
     predict = build_runner(config, smpl, model)
+    refiner = build_refiner(config, smpl)
+    keypoint_set = "cocoplus19" if "cocoplus" in smpl.regressor_names else "lsp14"
     os.makedirs(config.out_folder, exist_ok=True)
     written, skipped = [], []
     for path in tqdm(images, desc="demo", unit="image", disable=len(images) < 2 or not config.progress_bar):
@@ -87,19 +122,56 @@ def run_image_demo(config, smpl, model=None):
             skipped.append(path)
             continue
         name = os.path.basename(path)
-        box = boxes.get(name, boxes.get(None, given))
-        if boxes and box is None:
-            raise UserInputError(f"--bbox_file {config.bbox_file}: no box for {name}")
-        crop = PersonCrop(whole_image_box(*image.shape[:2]) if box is None else box, config.img_size,
-                          config.bbox_scale if box is not None else 1.0)
-        batch = normalize_image(crop.crop(image), config.image_normalization)[None]
-        prediction = {k: v[0] for k, v in predict(np.ascontiguousarray(batch)).items()}
+        stem = os.path.splitext(name)[0]
+        people = _people(config, image, name, boxes, given, detector)
         focal = config.focal_length or default_focal_length(*image.shape[:2])
-        files = write_person(config.out_folder, os.path.splitext(name)[0], image, crop, prediction, smpl.faces, focal,
-                             {"image": os.path.abspath(path), "synthetic_body_model": bool(smpl.synthetic),
-                              "model": config.model_file or config.checkpoint_file_path})
+        files, meshes, keypoint_records = {}, [], []
+        for k, (box, person) in enumerate(people):
+            crop = PersonCrop(box, config.img_size, config.bbox_scale if user_boxes else 1.0)
+            batch = normalize_image(crop.crop(image), config.image_normalization)[None]
+            prediction = {key: v[0] for key, v in predict(np.ascontiguousarray(batch)).items()}
+            extra = {"image": os.path.abspath(path), "synthetic_body_model": bool(smpl.synthetic),
+                     "model": config.model_file or config.checkpoint_file_path,
+                     "detection_score": None if person is None else person.score}
+            if person is not None:
+                keypoints = person.keypoints(keypoint_set)
+                keypoint_records.append({"person": k, "box": box.tolist(), "score": person.score,
+                                         "keypoints": keypoints.tolist(), "order": keypoint_set})
+                if refiner is not None:
+                    prediction, extra["refinement"] = _refined(prediction, crop, keypoints, refiner, smpl)
+            base = os.path.join(config.out_folder, stem if len(people) == 1 else f"{stem}_p{k}")
+            person_files, placed = write_person(base, image, crop, prediction, smpl.faces, focal, extra)
+            files.update(person_files if len(people) == 1 else {f"{kind}_p{k}": v for kind, v in person_files.items()})
+            meshes.append(placed)
+        files["overlay"] = write_png(os.path.join(config.out_folder, f"{stem}_overlay.png"),
+                                     overlay_image(image, meshes, smpl.faces, focal))
+        if config.keypoints_json:
+            files["keypoints"] = write_json(os.path.join(config.out_folder, f"{stem}_keypoints.json"),
+                                            {"image": os.path.abspath(path), "people": keypoint_records})
         written.append(files)
     if skipped:
         logger.warning("skipped %d unreadable image(s): %s", len(skipped), ", ".join(skipped))
     logger.info("%d image(s) -> %s", len(written), config.out_folder)
     return {"written": written, "skipped": skipped}
+
+
+def _refined(prediction, crop, keypoints, refiner, smpl):
+    """Refine one prediction on image keypoints (K, 3); returns (prediction, report)."""
+    import mindspore as ms
+    import numpy as np
+
+    from HMR.constants import SMPL_TO_LSP14
+    from HMR.geometry import weak_perspective_projection
+    observed = keypoints.copy()
+    observed[:, :2] = crop.to_crop(keypoints[:, :2])
+    theta = np.asarray(prediction["theta"], np.float32)
+    fit = refiner.refine(theta[None, 3:75], theta[None, 75:85], theta[None, :3], observed[None])
+    vertices, smpl_joints = smpl(ms.Tensor(fit["betas"]), ms.Tensor(fit["pose"]))
+    joints = smpl.regress(vertices, "cocoplus") if refiner.loss.use_cocoplus else smpl_joints[:, list(SMPL_TO_LSP14)]
+    keypoints2d = weak_perspective_projection(joints, ms.Tensor(fit["cam"]))
+    refined = {"theta": np.concatenate([fit["cam"][0], fit["pose"][0], fit["betas"][0]]),
+               "vertices": vertices.asnumpy()[0], "joints3d": joints.asnumpy()[0],
+               "keypoints2d": keypoints2d.asnumpy()[0]}
+    report = {"steps": refiner.steps, "reprojection_before_px": float(fit["reprojection_before"][0]),
+              "reprojection_after_px": float(fit["reprojection_after"][0])}
+    return refined, report

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 TRAIN_COLUMNS = ("image", "keypoints", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid",
                  "mocap_pose", "mocap_betas")                 # the train step's data inputs
 NOISE_COLUMN = "noise"     # per-sample dropout noise (iterations, 2, hidden); last column when enabled
-EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index")
+EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index", "keypoints")
 MOCAP_STREAM = 1000   # permutation-stream id of the mocap file (datasets use 0, 1, ...)
 NOISE_STREAM = 2000   # seed-sequence tag of the dropout noise
 

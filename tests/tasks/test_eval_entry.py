@@ -128,3 +128,13 @@ def test_run_infer_310_on_cpu_matches_eval(exported, tiny_data_dir, tmp_path):
     assert abs(float(acc["mpjpe"]) - ckpt["mpjpe"]) < 0.1 and abs(float(acc["pa_mpjpe"]) - ckpt["pa_mpjpe"]) < 0.1
     usage = subprocess.run(["bash", "scripts/run_infer_310.sh"], cwd=ROOT, capture_output=True, text=True)
     assert usage.returncode == 2 and usage.stderr.startswith("usage: bash scripts/run_infer_310.sh MINDIR")
+
+
+def test_refinement_on_ground_truth_keypoints_lowers_the_errors(exported, tiny_data_dir, tmp_path):
+    """eval.py --refine N: the fit to the dataset's 2D keypoints improves PA-MPJPE and the reprojection."""
+    plain = _eval(tiny_data_dir, tmp_path / "plain", "--checkpoint_file_path", exported["checkpoint"])
+    refined = _eval(tiny_data_dir, tmp_path / "refined", "--checkpoint_file_path", exported["checkpoint"],
+                    "--refine", "60")
+    assert refined["refine_steps"] == 60 and refined["num_samples"] == plain["num_samples"]
+    assert refined["reprojection_after"] < 0.6 * refined["reprojection_before"]
+    assert refined["pa_mpjpe"] < plain["pa_mpjpe"]

@@ -1,0 +1,42 @@
+"""What a detector returns, and the keypoint sets it is mapped to."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from HMR.constants import J24_NAMES, J24_TO_COCOPLUS19, J24_TO_LSP14
+
+# BlazePose's 33 landmarks (person's left/right), in model order.
+BLAZEPOSE33_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index")
+# J24 slots BlazePose has directly; the neck is the shoulder midpoint; the rest are invisible.
+J24_FROM_BLAZEPOSE = {J24_NAMES.index(n): BLAZEPOSE33_NAMES.index(n) for n in (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "right_wrist", "right_elbow",
+    "right_shoulder", "left_shoulder", "left_elbow", "left_wrist", "nose", "left_eye", "right_eye", "left_ear",
+    "right_ear")}
+SHOULDERS = (BLAZEPOSE33_NAMES.index("left_shoulder"), BLAZEPOSE33_NAMES.index("right_shoulder"))
+KEYPOINT_SETS = {"lsp14": J24_TO_LSP14, "cocoplus19": J24_TO_COCOPLUS19, "j24": tuple(range(24))}
+
+
+@dataclass
+class Person:
+    """One detected person: ``box`` x, y, w, h (pixels), ``score`` in [0, 1], ``landmarks``
+    (33, 3) BlazePose x, y (pixels) and visibility in [0, 1] (None without a landmark model)."""
+    box: np.ndarray
+    score: float
+    landmarks: np.ndarray = None
+
+    def keypoints(self, keypoint_set="j24", min_visibility=0.5):
+        """(K, 3) x, y, visible (0/1) in one of the project's keypoint orders (``KEYPOINT_SETS``)."""
+        j24 = np.zeros((24, 3))
+        if self.landmarks is not None:
+            for slot, index in J24_FROM_BLAZEPOSE.items():
+                j24[slot] = self.landmarks[index]
+            shoulders = self.landmarks[list(SHOULDERS)]
+            j24[J24_NAMES.index("neck")] = [*shoulders[:, :2].mean(0), shoulders[:, 2].min()]
+        j24[:, 2] = (j24[:, 2] >= min_visibility).astype(np.float64)
+        j24[j24[:, 2] == 0, :2] = 0.0
+        return j24[list(KEYPOINT_SETS[keypoint_set])]

@@ -1,0 +1,68 @@
+"""Test-time refinement: a few Adam steps on pose, shape and camera to fit 2D keypoints.
+
+Starts from the network's prediction; the objective is ``HMR/refine_loss.py``; gradients come
+from MindSpore through the SMPL layer (GRAPH_MODE when configured); Adam runs on the host
+(the parameters are B x 85 numbers). Reports the reprojection error before and after, in
+crop pixels.
+"""
+import numpy as np
+
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
+
+
+class Refiner:
+    """``refine(pose, betas, cam, keypoints)`` -> refined (pose, betas, cam) and errors.
+
+    Args:
+        smpl: the SMPL layer; use_cocoplus: keypoints are the cocoplus 19 (else LSP 14).
+        steps: Adam steps; lr: step size; crop_size: pixels per normalised crop width / 2.
+        weights: dict with ``sigma``, ``reprojection``, ``pose``, ``limits``, ``shape``.
+    """
+
+    def __init__(self, smpl, use_cocoplus, steps, lr, crop_size, weights):
+        from HMR.refine_loss import RefineGrad, RefineLoss
+        self.loss = RefineLoss(smpl, use_cocoplus, weights["sigma"], weights["reprojection"], weights["pose"],
+                               weights["limits"], weights["shape"])
+        self.grad = RefineGrad(self.loss)
+        self.steps, self.lr, self.crop_size = steps, lr, crop_size
+
+    def _pixel_error(self, pose, betas, cam, keypoints):
+        """Mean visible-keypoint distance in crop pixels, per sample (B,)."""
+        import mindspore as ms
+        projected = self.loss.project(ms.Tensor(pose), ms.Tensor(betas), ms.Tensor(cam)).asnumpy()
+        distance = np.linalg.norm(projected - keypoints[:, :, :2], axis=-1) * self.crop_size / 2.0
+        visible = keypoints[:, :, 2] > 0
+        return (distance * visible).sum(1) / np.maximum(visible.sum(1), 1)
+
+    def refine(self, pose, betas, cam, keypoints):
+        """pose (B, 72) axis-angle, betas (B, 10), cam (B, 3), keypoints (B, K, 3) normalised + visibility.
+
+        Returns dict: pose, betas, cam (refined, numpy) and reprojection_before/after (B,) pixels.
+        """
+        import mindspore as ms
+        params = [np.array(p, np.float32) for p in (pose, betas, cam)]
+        prior = [ms.Tensor(np.asarray(pose, np.float32)), ms.Tensor(np.asarray(betas, np.float32))]
+        kps = ms.Tensor(np.asarray(keypoints, np.float32))
+        before = self._pixel_error(*params, keypoints)
+        moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        b1, b2 = ADAM_BETAS
+        for t in range(1, self.steps + 1):
+            _, grads = self.grad(*(ms.Tensor(p) for p in params), kps, *prior)
+            for i, g in enumerate(grads):
+                g = g.asnumpy()
+                m, v = moments[i]
+                m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+                moments[i] = (m, v)
+                params[i] -= self.lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + ADAM_EPS)
+        return {"pose": params[0], "betas": params[1], "cam": params[2], "reprojection_before": before,
+                "reprojection_after": self._pixel_error(*params, keypoints)}
+
+
+def build_refiner(config, smpl):
+    """A Refiner from the ``refine*`` config keys (None when ``refine`` is 0)."""
+    if config.refine <= 0:
+        return None
+    weights = {"sigma": config.refine_robust_sigma, "reprojection": config.refine_reprojection_weight,
+               "pose": config.refine_pose_weight, "limits": config.refine_limit_weight,
+               "shape": config.refine_shape_weight}
+    return Refiner(smpl, "cocoplus" in smpl.regressor_names, config.refine, config.refine_lr, config.img_size, weights)
