@@ -169,23 +169,18 @@ class RefiningPredictor:
 
     needs_keypoints = True
 
-    def __init__(self, predictor, refiner, smpl):
-        self.predictor, self.refiner, self.smpl = predictor, refiner, smpl
+    def __init__(self, predictor, refiner):
+        self.predictor, self.refiner = predictor, refiner
         self.fixed_batch = predictor.fixed_batch
         self.errors = {"reprojection_before": [], "reprojection_after": []}
 
     def __call__(self, images, keypoints):
-        import mindspore as ms
-
-        from HMR.constants import SMPL_TO_LSP14
         theta = self.predictor.run_all(images)[0][:len(keypoints)]
         fit = self.refiner.refine(theta[:, 3:75], theta[:, 75:85], theta[:, :3], keypoints)
         for key in self.errors:
             self.errors[key].append(fit[key])
-        vertices, smpl_joints = self.smpl(ms.Tensor(fit["betas"]), ms.Tensor(fit["pose"]))
-        joints = self.smpl.regress(vertices, "cocoplus") if self.refiner.loss.use_cocoplus else \
-            smpl_joints[:, list(SMPL_TO_LSP14)]
-        return vertices.asnumpy(), joints.asnumpy()
+        vertices, joints, _ = self.refiner.posed(fit["pose"], fit["betas"], fit["cam"])
+        return vertices, joints
 
 
 def predict_dataset(predictor, source, batch_size, num_workers=1):

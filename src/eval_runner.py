@@ -20,19 +20,23 @@ def build_gt_meshes(config, smpl, protocol, data):
 
 
 def prediction_batches(config, smpl, test_file, model=None):
-    """(batches, test arrays, description of the source) for ``config.source``."""
+    """(batches, test arrays, description of the source, the RefiningPredictor or None) for ``config.source``."""
+    from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
     from src.backends import RefiningPredictor, build_predictor, predict_dataset
-    from src.refine import build_refiner
     from src.builders import build_eval_source
     from src.datasets.schema import load_dataset_npz
+    from src.refine import build_refiner
     if config.source == "results":
+        if config.refine:
+            raise UserInputError("--refine needs the images' predictions, not result files: use --source ckpt, "
+                                 "mindir or onnx")
         from src.infer_io import read_results
         if not config.result_path:
             raise UserInputError("--source results needs --result_path (the runner's result folder)")
         input_dir = config.infer_input_path or os.path.join(os.path.dirname(os.path.abspath(config.result_path)),
                                                             "preprocess_Result")
         return (read_results(config.result_path, input_dir), load_dataset_npz(test_file, need_keypoints=False),
-                {"source": "results", "result_path": config.result_path})
+                {"source": "results", "result_path": config.result_path}, None)
     if config.source == "ckpt" and model is None:
         from src.builders import build_model
         from src.checkpoint import load_model_weights
@@ -40,20 +44,17 @@ def prediction_batches(config, smpl, test_file, model=None):
             raise UserInputError("--checkpoint_file_path is required for --source ckpt")
         model = build_model(config, smpl)
         load_model_weights(config.checkpoint_file_path, model)
-    from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
     source = build_eval_source(config, test_file,
                                J24_TO_COCOPLUS19 if "cocoplus" in smpl.regressor_names else J24_TO_LSP14)
     predictor = build_predictor(config, model)
     refiner = build_refiner(config, smpl)
     if refiner is not None:
-        predictor = RefiningPredictor(predictor, refiner, smpl)
+        predictor = RefiningPredictor(predictor, refiner)
     described = {"source": config.source, "refine_steps": config.refine}
     described.update({"checkpoint": config.checkpoint_file_path} if config.source == "ckpt" else
                      {"model_file": config.model_file})
-    if refiner is not None:
-        described["refiner"] = predictor
-    return predict_dataset(predictor, source, config.eval_batch_size, config.num_workers), source.dataset.data, \
-        described
+    return (predict_dataset(predictor, source, config.eval_batch_size, config.num_workers), source.dataset.data,
+            described, predictor if refiner is not None else None)
 
 
 def evaluate_from_config(config, smpl, model=None):
@@ -62,8 +63,7 @@ def evaluate_from_config(config, smpl, model=None):
     from src.evaluate import run_evaluation
     protocol = get_protocol(config.dataset)
     test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
-    batches, data, described = prediction_batches(config, smpl, test_file, model)
-    refiner = described.pop("refiner", None)
+    batches, data, described, refiner = prediction_batches(config, smpl, test_file, model)
     summary = run_evaluation(protocol, batches, data, smpl, config.eval_joint_set,
                              build_gt_meshes(config, smpl, protocol, data))
     summary.update(described, test_file=test_file, synthetic=bool(smpl.synthetic))

@@ -138,7 +138,7 @@ def run_image_demo(config, smpl, model=None):
                 keypoint_records.append({"person": k, "box": box.tolist(), "score": person.score,
                                          "keypoints": keypoints.tolist(), "order": keypoint_set})
                 if refiner is not None:
-                    prediction, extra["refinement"] = _refined(prediction, crop, keypoints, refiner, smpl)
+                    prediction, extra["refinement"] = _refined(prediction, crop, keypoints, refiner)
             base = os.path.join(config.out_folder, stem if len(people) == 1 else f"{stem}_p{k}")
             person_files, placed = write_person(base, image, crop, prediction, smpl.faces, focal, extra)
             files.update(person_files if len(people) == 1 else {f"{kind}_p{k}": v for kind, v in person_files.items()})
@@ -155,23 +155,16 @@ def run_image_demo(config, smpl, model=None):
     return {"written": written, "skipped": skipped}
 
 
-def _refined(prediction, crop, keypoints, refiner, smpl):
+def _refined(prediction, crop, keypoints, refiner):
     """Refine one prediction on image keypoints (K, 3); returns (prediction, report)."""
-    import mindspore as ms
     import numpy as np
-
-    from HMR.constants import SMPL_TO_LSP14
-    from HMR.geometry import weak_perspective_projection
     observed = keypoints.copy()
     observed[:, :2] = crop.to_crop(keypoints[:, :2])
     theta = np.asarray(prediction["theta"], np.float32)
     fit = refiner.refine(theta[None, 3:75], theta[None, 75:85], theta[None, :3], observed[None])
-    vertices, smpl_joints = smpl(ms.Tensor(fit["betas"]), ms.Tensor(fit["pose"]))
-    joints = smpl.regress(vertices, "cocoplus") if refiner.loss.use_cocoplus else smpl_joints[:, list(SMPL_TO_LSP14)]
-    keypoints2d = weak_perspective_projection(joints, ms.Tensor(fit["cam"]))
+    vertices, joints, keypoints2d = refiner.posed(fit["pose"], fit["betas"], fit["cam"])
     refined = {"theta": np.concatenate([fit["cam"][0], fit["pose"][0], fit["betas"][0]]),
-               "vertices": vertices.asnumpy()[0], "joints3d": joints.asnumpy()[0],
-               "keypoints2d": keypoints2d.asnumpy()[0]}
+               "vertices": vertices[0], "joints3d": joints[0], "keypoints2d": keypoints2d[0]}
     report = {"steps": refiner.steps, "reprojection_before_px": float(fit["reprojection_before"][0]),
               "reprojection_after_px": float(fit["reprojection_after"][0])}
     return refined, report

@@ -34,6 +34,18 @@ class Refiner:
         visible = keypoints[:, :, 2] > 0
         return (distance * visible).sum(1) / np.maximum(visible.sum(1), 1)
 
+    def posed(self, pose, betas, cam):
+        """Meshes of fitted parameters: (vertices (B, V, 3), keypoint joints (B, K, 3), keypoints2d (B, K, 2))."""
+        import mindspore as ms
+
+        from HMR.constants import SMPL_TO_LSP14
+        from HMR.geometry import weak_perspective_projection
+        smpl = self.loss.smpl
+        vertices, smpl_joints = smpl(ms.Tensor(np.asarray(betas, np.float32)), ms.Tensor(np.asarray(pose, np.float32)))
+        joints = smpl.regress(vertices, "cocoplus") if self.loss.use_cocoplus else smpl_joints[:, list(SMPL_TO_LSP14)]
+        keypoints2d = weak_perspective_projection(joints, ms.Tensor(np.asarray(cam, np.float32)))
+        return vertices.asnumpy(), joints.asnumpy(), keypoints2d.asnumpy()
+
     def refine(self, pose, betas, cam, keypoints):
         """pose (B, 72) axis-angle, betas (B, 10), cam (B, 3), keypoints (B, K, 3) normalised + visibility.
 
