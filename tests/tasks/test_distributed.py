@@ -1,5 +1,5 @@
-"""Data-parallel training: the rank-table launcher's environment, and 2 msrun CPU workers whose
-weights equal one process trained on the union of their batches."""
+"""Data-parallel training: the rank-table launcher's environment, and 2 msrun CPU workers (stopped
+and resumed) whose weights equal one process trained on the union of their batches."""
 import json
 import os
 import signal
@@ -101,11 +101,16 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     data["part"][:, :, 2] = 1.0
     np.savez(tiny_data_dir / "synthetic" / "all_visible.npz", **data)
     env = dict(os.environ, PYTHONPATH=ROOT)
-    dist = subprocess.run(["bash", "scripts/run_distributed_train.sh", "--msrun", "2", str(tiny_data_dir),
-                           "--output_path", str(tmp_path / "dp"), *TINY, "--batch_size", "2"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=1200)
     logs = tmp_path / "dp" / "msrun_logs"
-    assert dist.returncode == 0, dist.stderr[-2000:] + "".join(p.read_text()[-2000:] for p in logs.glob("worker_*.log"))
+    # interrupted after 2 steps, then resumed: the distributed run continues like a single-device one
+    for extra in (["--stop_after_steps", "2"], ["--resume", "true"]):
+        dist = subprocess.run(["bash", "scripts/run_distributed_train.sh", "--msrun", "2", str(tiny_data_dir),
+                               "--output_path", str(tmp_path / "dp"), *TINY, "--batch_size", "2", *extra], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=1200)
+        assert dist.returncode == 0, dist.stderr[-2000:] + "".join(p.read_text()[-2000:]
+                                                                   for p in logs.glob("worker_*.log"))
+    assert (tmp_path / "dp" / "train" / "rank_1" / "hmr-step00000002.ckpt").is_file() is False   # newest only
+    assert "resumed from" in (logs / "worker_0.log").read_text()
     single = subprocess.run([sys.executable, "train.py", "--data_path", str(tiny_data_dir), "--output_path",
                              str(tmp_path / "single"), *TINY, "--batch_size", "4"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=1200)
@@ -120,8 +125,8 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     # logs and the step log from rank 0 only; the ranks drew disjoint samples
     steps = [json.loads(line)["step"] for line in (tmp_path / "dp" / "train" / "train_log.jsonl").open()]
     assert steps == list(range(STEPS))
-    assert "step 0 epoch 0" in (logs / "worker_0.log").read_text()
-    assert "step 0 epoch 0" not in (logs / "worker_1.log").read_text()
+    assert "step 2 epoch 0" in (logs / "worker_0.log").read_text()
+    assert "step 2 epoch 0" not in (logs / "worker_1.log").read_text()
     from src.datasets.sources import TrainSource
     seen = []
     for rank in (0, 1):
