@@ -3,7 +3,6 @@
 The overlay is the predicted mesh rendered over the image with the full-image perspective
 camera (headless software renderer), next to a side view of the same mesh.
 """
-import os
 
 import cv2
 import numpy as np

@@ -9,7 +9,6 @@ import pytest
 import mindspore as ms
 from conftest import tiny_config
 from model_utils.errors import TrainingDiverged
-from src import builders
 from src.checkpoint import (list_checkpoints, load_training_checkpoint, optimizer_state, save_training_checkpoint,
                             structural_parameters)
 from src.datasets.sources import TRAIN_COLUMNS
