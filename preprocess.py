@@ -7,7 +7,6 @@ normalisation and batch come from the graph's ``.json`` (export.py writes it); o
 ``img_size``, ``image_normalization`` and ``export_batch_size`` (0 = ``eval_batch_size``).
 """
 import logging
-import os
 
 from model_utils.entry import run_entry
 from model_utils.errors import UserInputError
@@ -17,9 +16,7 @@ logger = logging.getLogger("preprocess")
 
 
 def main(config):
-    from src.builders import build_eval_source
-    from src.eval_protocols import get_protocol, protocol_file
-    from src.infer_io import write_inputs
+    from src.infer_io import write_test_inputs
     if not config.infer_input_path:
         raise UserInputError("--infer_input_path is required (the folder to write the .bin inputs to)")
     setup_logging(None)
@@ -30,12 +27,8 @@ def main(config):
                                 export_batch_size=info.get("batch") or config.export_batch_size)
         logger.info("inputs for %s: %d px, %s normalisation, batch %s", config.model_file, config.img_size,
                     config.image_normalization, config.export_batch_size or "dynamic")
-    protocol = get_protocol(config.dataset)
-    test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
     batch = config.export_batch_size or config.eval_batch_size
-    meta = write_inputs(build_eval_source(config, test_file), config.infer_input_path, batch, config.num_workers,
-                        {"dataset": config.dataset, "test_file": os.path.abspath(test_file),
-                         "img_size": config.img_size, "image_normalization": config.image_normalization})
+    meta = write_test_inputs(config, config.infer_input_path, batch)
     logger.info("%d samples of %s in %d file(s) of batch %d -> %s", meta["num_samples"], config.dataset,
                 len(meta["batches"]), batch, config.infer_input_path)
     return meta

@@ -53,6 +53,16 @@ def write_inputs(source, out_dir, batch_size, num_workers, extra_meta):
     return meta
 
 
+def write_test_inputs(config, out_dir, batch_size):
+    """Write the test file of ``config.dataset`` as ``.bin`` inputs (``write_inputs``). Returns the meta."""
+    from src.builders import build_eval_source
+    from src.eval_protocols import get_protocol, protocol_file
+    test_file = protocol_file(get_protocol(config.dataset), config.data_path, config.eval_dataset)
+    return write_inputs(build_eval_source(config, test_file), out_dir, batch_size, config.num_workers,
+                        {"dataset": config.dataset, "test_file": os.path.abspath(test_file),
+                         "img_size": config.img_size, "image_normalization": config.image_normalization})
+
+
 def read_meta(input_dir):
     path = os.path.join(input_dir, META_NAME)
     if not os.path.isfile(path):

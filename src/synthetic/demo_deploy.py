@@ -15,23 +15,18 @@ OVERLAY_IMAGES = 4
 def deploy(config, smpl, model, out_dir):
     """Returns {"mindir", "onnx", "infer": {mpjpe, pa_mpjpe, ...} from acc.log, "overlays": [...]}."""
     from src import infer_cpu
-    from src.builders import build_eval_source
     from src.datasets.schema import load_dataset_npz
-    from src.eval_protocols import get_protocol, protocol_file
     from src.eval_runner import evaluate_from_config, read_acc_log, write_acc_log
     from src.export_graph import export_model
     from src.image_demo import run_image_demo
-    from src.infer_io import write_inputs
+    from src.infer_io import write_test_inputs
     mindir = export_model(config.replace(file_format="MINDIR", export_batch_size=0), model,
                           os.path.join(out_dir, "hmr"))
     onnx = export_model(config.replace(file_format="ONNX", export_batch_size=0), model, os.path.join(out_dir, "hmr"))
     work = os.path.join(out_dir, "infer")
     inputs, results = os.path.join(work, "preprocess_Result"), os.path.join(work, "result_Files")
     shutil.rmtree(work, ignore_errors=True)
-    test_file = protocol_file(get_protocol(config.dataset), config.data_path, config.eval_dataset)
-    write_inputs(build_eval_source(config, test_file), inputs, config.eval_batch_size, config.num_workers,
-                 {"dataset": config.dataset, "test_file": test_file, "img_size": config.img_size,
-                  "image_normalization": config.image_normalization})
+    test_file = write_test_inputs(config, inputs, config.eval_batch_size)["test_file"]
     infer_cpu.run_graph_on_inputs(mindir, inputs, results, config.cpu_backend)
     summary = evaluate_from_config(config.replace(source="results", result_path=results, infer_input_path=inputs),
                                    smpl)
