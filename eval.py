@@ -3,7 +3,8 @@
 
 ``--source ckpt --checkpoint_file_path CKPT`` (default), ``--source mindir|onnx --model_file FILE``
 or ``--source results --result_path DIR`` (the C++ runner's files): one metric code path.
-Writes ``<output_path>/eval/metrics.json`` (mpjpe, pa_mpjpe in mm, num_samples, protocol, ...),
+Writes ``<output_path>/eval/metrics.json`` (mpjpe, pa_mpjpe in mm, num_samples, protocol, ...; with
+``--refine N`` the network's numbers stay there and the fit's go under ``refined``),
 ``breakdown.md`` (per action / sequence) and the resolved ``config.yaml``.
 """
 import logging
@@ -36,6 +37,11 @@ def main(config):
     logger.info("%s (%s joints, %s): MPJPE %.1f mm, PA-MPJPE %.1f mm%s on %d samples -> %s", summary["protocol"],
                 summary["joint_set"], summary["source"], summary["mpjpe"], summary["pa_mpjpe"], extra,
                 summary["num_samples"], os.path.join(out_dir, "metrics.json"))
+    if "refined" in summary:
+        refined = summary["refined"]
+        logger.info("refined (%d steps on the %s 2D keypoints): MPJPE %.1f mm, PA-MPJPE %.1f mm; reprojection "
+                    "%.2f -> %.2f px", refined["steps"], refined["keypoints"], refined["mpjpe"], refined["pa_mpjpe"],
+                    refined["reprojection_before"], refined["reprojection_after"])
     return summary
 
 

@@ -63,9 +63,13 @@ J24_FROM_H36M17 = {J24_NAMES.index("pelvis"): H36M17_NAMES.index("pelvis"),
                    J24_NAMES.index("jaw"): H36M17_NAMES.index("neck_nose"),
                    J24_NAMES.index("head_h36m"): H36M17_NAMES.index("head")}
 LSP14_HIPS = (LSP14_NAMES.index("right_hip"), LSP14_NAMES.index("left_hip"))   # pelvis = their midpoint
-# J24 slots holding the J17 evaluation joints (H36M_TO_J17 order) and the H36M pelvis
-J24_TO_J17 = tuple(range(14)) + tuple(J24_NAMES.index(n) for n in ("pelvis", "spine", "jaw"))
+# J24 slots of SPIN's evaluation joints, in H36M_TO_J17 order: its H36M and MPI-INF-3DHP
+# files hold the H36M head in slot 18 and never fill slot 13 (LSP head top).
+J24_TO_J17 = tuple(range(13)) + tuple(J24_NAMES.index(n) for n in ("head_h36m", "pelvis", "spine", "jaw"))
+J24_TO_J14 = J24_TO_J17[:14]
 J24_PELVIS = J24_NAMES.index("pelvis")
+J24_LSP_HEAD_TOP = J24_NAMES.index("head_top")
+J24_H36M_HEAD = J24_NAMES.index("head_h36m")
 
 # Image normalisation per checkpoint family (RGB).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

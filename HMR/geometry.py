@@ -2,14 +2,16 @@
 
 Conventions: rotation matrices act on column vectors, axis-angle vectors are in radians,
 the 6D representation is the first two columns of R laid out
-``[R00, R01, R10, R11, R20, R21]`` (SPIN / mmpose layout).
+``[R00, R01, R10, R11, R20, R21]`` (SPIN / mmpose layout). The rotation conversions take
+any leading shape and keep the batch axis first, so an exported graph's batch-sized
+reshapes can be freed (``src/export_graph.py``).
 """
-import mindspore as ms
 from mindspore import ops
 
 _RODRIGUES_EPS = 1e-8     # added before the norm so that a zero vector gives exactly I
 _SQRT_FLOOR = 1e-6        # keeps unselected quaternion branches finite (and their grads)
 _SMALL_ANGLE = 1e-6       # below this |sin(angle/2)| the series expansion is used
+_NORMALIZE_EPS = 1e-12    # torch.nn.functional.normalize's default eps
 
 
 def batch_rodrigues(rot_vecs):
@@ -33,21 +35,25 @@ def batch_rodrigues(rot_vecs):
     return flat.reshape(-1, 3, 3)
 
 
+def _last_axis_pieces(x, count):
+    """``count`` slices of width 1 along the last axis of ``x`` (..., count)."""
+    return [x[..., i:i + 1] for i in range(count)]
+
+
 def rotmat_to_quaternion(rotmats):
     """Rotation matrices to unit quaternions (w, x, y, z) with w >= 0.
 
     Shepperd's method: of the four algebraically equal formulas the one with the largest
     square root is taken per sample, which keeps it accurate for every angle up to pi.
+    Written in ops every exporter has (no stack, one-hot or reciprocal).
 
     Args:
-        rotmats: (N, 3, 3).
+        rotmats: (..., 3, 3).
     Returns:
-        (N, 4) quaternions, scalar first.
+        (..., 4) quaternions, scalar first.
     """
-    m = rotmats.reshape(-1, 9)
-    r00, r01, r02 = m[:, 0:1], m[:, 1:2], m[:, 2:3]
-    r10, r11, r12 = m[:, 3:4], m[:, 4:5], m[:, 5:6]
-    r20, r21, r22 = m[:, 6:7], m[:, 7:8], m[:, 8:9]
+    m = rotmats.reshape(rotmats.shape[:-2] + (9,))
+    r00, r01, r02, r10, r11, r12, r20, r21, r22 = _last_axis_pieces(m, 9)
     diag = ops.concat([r00 + r11 + r22, r00, r11, r22], -1)
     root = [ops.sqrt(ops.maximum(1.0 + arg, _SQRT_FLOOR)) * 0.5 for arg in (
         r00 + r11 + r22, r00 - r11 - r22, r11 - r00 - r22, r22 - r00 - r11)]
@@ -58,61 +64,68 @@ def rotmat_to_quaternion(rotmats):
         ops.concat([(r02 - r20) / (4 * y_b), (r01 + r10) / (4 * y_b), y_b, (r12 + r21) / (4 * y_b)], -1),
         ops.concat([(r10 - r01) / (4 * z_b), (r02 + r20) / (4 * z_b), (r12 + r21) / (4 * z_b), z_b], -1),
     ]
-    choice = ops.one_hot(ops.argmax(diag, -1), 4, ms.Tensor(1.0, ms.float32),
-                         ms.Tensor(0.0, ms.float32)).reshape(-1, 4, 1)
-    quat = ops.sum(ops.stack(candidates, 1) * choice, 1)
-    sign = ops.select(quat[:, 0:1] < 0, -ops.ones_like(quat[:, 0:1]), ops.ones_like(quat[:, 0:1]))
-    return quat * sign
+    best = ops.argmax(diag, -1, keepdim=True)                        # (..., 1)
+    quat = candidates[0] * ops.cast(ops.equal(best, 0), rotmats.dtype)
+    for k in range(1, 4):
+        quat = quat + candidates[k] * ops.cast(ops.equal(best, k), rotmats.dtype)
+    negative = ops.cast(quat[..., 0:1] < 0, rotmats.dtype)
+    return quat * (1.0 - 2.0 * negative)
 
 
 def rotmat_to_axis_angle(rotmats):
     """Rotation matrices to axis-angle vectors, stable near angle 0 and near pi.
 
     Args:
-        rotmats: (N, 3, 3).
+        rotmats: (..., 3, 3).
     Returns:
-        (N, 3) axis-angle in radians, angle in [0, pi].
+        (..., 3) axis-angle in radians, angle in [0, pi].
     """
     quat = rotmat_to_quaternion(rotmats)
-    w, vec = quat[:, 0:1], quat[:, 1:]
+    w, vec = quat[..., 0:1], quat[..., 1:]
     sin_half = ops.sqrt(ops.sum(ops.square(vec), -1, keepdim=True) + 1e-20)
     safe_sin = ops.maximum(sin_half, _SMALL_ANGLE)
     factor_general = 2.0 * ops.atan2(sin_half, w) / safe_sin
     # 2*atan2(s, w)/s = (2/w) * (1 - s^2 / (3 w^2) + ...) for small s (then w ~ 1); w is
     # replaced where the branch is not used so that neither branch yields inf (nor NaN grads)
     is_large = sin_half > _SMALL_ANGLE
-    w_small = ops.select(is_large, ops.ones_like(w), w)
-    factor_small = 2.0 / w_small * (1.0 - ops.square(sin_half) / (3.0 * ops.square(w_small)))
+    w_small = w + ops.cast(is_large, w.dtype) * (1.0 - w)          # 1 where the branch is unused
+    factor_small = (2.0 - 2.0 * ops.square(sin_half) / (3.0 * ops.square(w_small))) / w_small
     factor = ops.select(is_large, factor_general, factor_small)
     return vec * factor
+
+
+def _normalize(v):
+    """``v / max(|v|, 1e-12)`` along the last axis (torch's ``F.normalize``, as SPIN and mmpose use);
+    the floor is applied to the squared norm so the gradient stays finite at 0."""
+    return v / ops.sqrt(ops.maximum(ops.sum(ops.square(v), -1, keepdim=True), _NORMALIZE_EPS ** 2))
 
 
 def rot6d_to_rotmat(x):
     """6D rotation representation to rotation matrices by Gram-Schmidt (SPIN layout).
 
     Args:
-        x: (N, 6) or (N, 3, 2); the two columns are ``x.reshape(N, 3, 2)[:, :, 0]`` and ``[:, :, 1]``.
+        x: (..., 6) laid out ``[R00, R01, R10, R11, R20, R21]``: the two columns are
+            ``x[..., 0::2]`` and ``x[..., 1::2]``.
     Returns:
-        (N, 3, 3) with columns b1, b2, b3 = b1 x b2.
+        (..., 3, 3) with columns b1, b2, b3 = b1 x b2.
     """
-    x = x.reshape(-1, 3, 2)
-    a1, a2 = x[:, :, 0], x[:, :, 1]
-    b1 = a1 / ops.sqrt(ops.sum(ops.square(a1), -1, keepdim=True) + 1e-12)
-    a2 = a2 - ops.sum(b1 * a2, -1, keepdim=True) * b1
-    b2 = a2 / ops.sqrt(ops.sum(ops.square(a2), -1, keepdim=True) + 1e-12)
+    a1, a2 = x[..., 0::2], x[..., 1::2]
+    b1 = _normalize(a1)
+    b2 = _normalize(a2 - ops.sum(b1 * a2, -1, keepdim=True) * b1)
     b3 = cross(b1, b2)
-    return ops.stack([b1, b2, b3], -1)
+    rows = [ops.concat([b1[..., i:i + 1], b2[..., i:i + 1], b3[..., i:i + 1]], -1) for i in range(3)]
+    return ops.concat(rows, -1).reshape(x.shape[:-1] + (3, 3))
 
 
 def rotmat_to_rot6d(rotmats):
-    """Rotation matrices (N, 3, 3) to the 6D representation (N, 6) (first two columns)."""
-    return rotmats[:, :, :2].reshape(-1, 6)
+    """Rotation matrices (..., 3, 3) to the 6D representation (..., 6) (first two columns)."""
+    return rotmats[..., :2].reshape(rotmats.shape[:-2] + (6,))
 
 
 def cross(a, b):
-    """Cross product of (N, 3) vectors along the last axis."""
-    ax, ay, az = a[:, 0:1], a[:, 1:2], a[:, 2:3]
-    bx, by, bz = b[:, 0:1], b[:, 1:2], b[:, 2:3]
+    """Cross product of (..., 3) vectors along the last axis."""
+    ax, ay, az = _last_axis_pieces(a, 3)
+    bx, by, bz = _last_axis_pieces(b, 3)
     return ops.concat([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], -1)
 
 

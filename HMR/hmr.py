@@ -23,6 +23,8 @@ class HMR(nn.Cell):
         mean_params: for ``axis_angle`` a dict with ``theta`` (85,); for ``rot6d`` a dict
             with ``pose`` (144,), ``shape`` (10,), ``cam`` (3,).
         num_iterations: regressor iterations (3).
+        train_mean_params: ``axis_angle`` only - the initial theta trains with the encoder
+            (TF HMR); the ``rot6d`` head's mean parameters are frozen buffers (SPIN).
     Input:
         images (B, 3, H, W) normalised RGB; noise (I, 2, B, 1024) uniform for dropout, or None.
     Output (tuple):
@@ -34,13 +36,14 @@ class HMR(nn.Cell):
     """
 
     def __init__(self, smpl, backbone_depth=50, backbone_width=64, pose_head="axis_angle", mean_params=None,
-                 num_iterations=3):
+                 num_iterations=3, train_mean_params=True):
         super().__init__()
         if pose_head not in POSE_HEADS:
             raise ValueError(f"pose_head must be one of {POSE_HEADS}, got {pose_head!r}")
         self.encoder = ResNet(backbone_depth, backbone_width)
         if pose_head == "axis_angle":
-            self.regressor = AxisAngleRegressor(self.encoder.feature_dim, mean_params["theta"], num_iterations)
+            self.regressor = AxisAngleRegressor(self.encoder.feature_dim, mean_params["theta"], num_iterations,
+                                                train_mean=train_mean_params)
         else:
             self.regressor = Rot6dRegressor(self.encoder.feature_dim, mean_params["pose"], mean_params["shape"],
                                             mean_params["cam"], num_iterations)
@@ -50,18 +53,29 @@ class HMR(nn.Cell):
         self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
 
     def construct(self, images, noise=None):
+        return self.forward_all_iterations(images, noise)[:7]
+
+    def rotation_matrices(self, pose_params):
+        """The head's pose (B, 72) axis-angle or (B, 144) 6D -> rotation matrices (B, 24, 3, 3)."""
+        if self.pose_head == "axis_angle":
+            return batch_rodrigues(pose_params.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
+        return rot6d_to_rotmat(pose_params.reshape(-1, NUM_SMPL_JOINTS, 6))
+
+    def forward_all_iterations(self, images, noise=None):
+        """The seven outputs above plus the regressor's every iteration, for the adversarial prior:
+        rotmats (I * B, 24, 3, 3) and betas (I * B, 10), iteration-major."""
         features = self.encoder(images)
-        cam, pose_params, betas = self.regressor(features, noise)
+        cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise)
+        rotmats = self.rotation_matrices(pose_params)
         if self.pose_head == "axis_angle":
             pose = pose_params
-            rotmats = batch_rodrigues(pose_params.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         else:
-            rotmats = rot6d_to_rotmat(pose_params).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
-            pose = rotmat_to_axis_angle(rotmats.reshape(-1, 3, 3)).reshape(-1, NUM_SMPL_JOINTS * 3)
+            pose = rotmat_to_axis_angle(rotmats).reshape(-1, NUM_SMPL_JOINTS * 3)
         vertices, smpl_joints = self.smpl(betas, rotmats)
         if self.use_cocoplus:
             joints3d = self.smpl.regress(vertices, "cocoplus")
         else:
             joints3d = take(smpl_joints, SMPL_TO_LSP14)
         keypoints2d = weak_perspective_projection(joints3d, cam)
-        return cam, pose, betas, rotmats, vertices, joints3d, keypoints2d
+        return (cam, pose, betas, rotmats, vertices, joints3d, keypoints2d, self.rotation_matrices(stage_poses),
+                stage_betas)

@@ -1,7 +1,8 @@
 """HMR's iterative error-feedback regressor, in the two published layouts.
 
 Both heads start from mean parameters and refine them ``num_iterations`` times with shared
-weights, ``params += delta(feature, params)``.
+weights, ``params += delta(feature, params)``. They also return the pose and shape of every
+iteration: the TF reference shows all of them to the discriminator.
 
 - :class:`AxisAngleRegressor` (Kanazawa et al.): theta = ``[cam 3 | pose 72 | betas 10]``,
   fc 1024 -> ReLU -> dropout -> fc 1024 -> ReLU -> dropout -> fc 85 (small init).
@@ -45,11 +46,14 @@ class AxisAngleRegressor(nn.Cell):
     Args:
         feature_dim: encoder feature size (2048 for ResNet-50).
         init_theta: (85,) initial ``[cam | pose | betas]``.
+        train_mean: the initial theta is a trained parameter, as in the TF reference
+            (``tf.Variable(mean, trainable=True)`` in the encoder's variables); False = frozen.
     Input: features (B, F); noise (I, 2, B, 1024) or None.
-    Output: cam (B, 3), pose axis-angle (B, 72), betas (B, 10).
+    Output: cam (B, 3), pose axis-angle (B, 72), betas (B, 10), and the pose and betas of
+    every iteration, (I * B, 72) and (I * B, 10), iteration-major.
     """
 
-    def __init__(self, feature_dim, init_theta, num_iterations=3, dropout=DROPOUT):
+    def __init__(self, feature_dim, init_theta, num_iterations=3, dropout=DROPOUT, train_mean=True):
         super().__init__()
         npar = 3 + NUM_POSE_PARAMS + NUM_BETAS
         self.fc1 = nn.Dense(feature_dim + npar, HIDDEN)
@@ -57,12 +61,13 @@ class AxisAngleRegressor(nn.Cell):
         self.dec = nn.Dense(HIDDEN, npar, weight_init=XavierUniform(gain=FINAL_GAIN))
         self.relu = nn.ReLU()
         self.init_theta = Parameter(Tensor(np.asarray(init_theta, np.float32).reshape(1, npar)),
-                                    name="init_theta", requires_grad=False)
+                                    name="init_theta", requires_grad=train_mean)
         self.num_iterations = num_iterations
         self.dropout = dropout
 
     def construct(self, features, noise=None):
         theta = self.init_theta + features[:, :1] * 0.0          # (B, 85); works for a dynamic batch
+        stages = []
         for i in range(self.num_iterations):
             h = self.relu(self.fc1(ops.concat([features, theta], 1)))
             if noise is not None:
@@ -71,7 +76,10 @@ class AxisAngleRegressor(nn.Cell):
             if noise is not None:
                 h = _dropout(h, noise[i, 1], self.dropout)
             theta = theta + self.dec(h)
-        return theta[:, :3], theta[:, 3:3 + NUM_POSE_PARAMS], theta[:, 3 + NUM_POSE_PARAMS:]
+            stages.append(theta)
+        stages = ops.concat(stages, 0)                           # (I * B, 85), iteration-major
+        return (theta[:, :3], theta[:, 3:3 + NUM_POSE_PARAMS], theta[:, 3 + NUM_POSE_PARAMS:],
+                stages[:, 3:3 + NUM_POSE_PARAMS], stages[:, 3 + NUM_POSE_PARAMS:])
 
 
 class Rot6dRegressor(nn.Cell):
@@ -81,7 +89,8 @@ class Rot6dRegressor(nn.Cell):
         feature_dim: encoder feature size.
         init_pose: (144,) 6D mean pose; init_shape: (10,); init_cam: (3,).
     Input: features (B, F); noise (I, 2, B, 1024) or None.
-    Output: cam (B, 3), pose 6D (B, 144), betas (B, 10).
+    Output: cam (B, 3), pose 6D (B, 144), betas (B, 10), and the pose and betas of every
+    iteration, (I * B, 144) and (I * B, 10), iteration-major.
     """
 
     def __init__(self, feature_dim, init_pose, init_shape, init_cam, num_iterations=3, dropout=DROPOUT):
@@ -104,6 +113,7 @@ class Rot6dRegressor(nn.Cell):
     def construct(self, features, noise=None):
         zero = features[:, :1] * 0.0                             # (B, 1); works for a dynamic batch
         pose, shape, cam = self.init_pose + zero, self.init_shape + zero, self.init_cam + zero
+        poses, shapes = [], []
         for i in range(self.num_iterations):
             h = self.fc1(ops.concat([features, pose, shape, cam], 1))
             if noise is not None:
@@ -114,4 +124,6 @@ class Rot6dRegressor(nn.Cell):
             pose = pose + self.decpose(h)
             shape = shape + self.decshape(h)
             cam = cam + self.deccam(h)
-        return cam, pose, shape
+            poses.append(pose)
+            shapes.append(shape)
+        return cam, pose, shape, ops.concat(poses, 0), ops.concat(shapes, 0)

@@ -5,9 +5,18 @@ for every key. The project's own ``config.yaml`` is the schema: it fixes the set
 each key's type (from its default). A user's file given with ``--config_path`` may set any
 subset of those keys; ``--KEY VALUE`` (or ``--KEY=VALUE``) on the command line beats both.
 Unknown keys and values of the wrong type are errors that name the key and the file.
+
+A help text may end with the key's allowed values in brackets, checked wherever a value is
+set (for a list: every element):
+
+* ``[>= 1]``, ``[> 0]``, ``[<= 5]``, ``[0 .. 1]`` (inclusive) -- numbers;
+* ``[>= 0, sum > 0]`` -- several conditions; ``sum`` applies to a list's total;
+* ``[CPU | GPU | Ascend]`` -- choices.
+
 Nothing is read at import time.
 """
 import os
+import re
 
 import yaml
 
@@ -26,9 +35,10 @@ class ConfigError(ValueError):
 class Config:
     """Read-only attribute access to resolved configuration values."""
 
-    def __init__(self, values, help_texts, sources):
+    def __init__(self, values, help_texts, sources, rules=None):
         object.__setattr__(self, "_values", dict(values))
         object.__setattr__(self, "_help", dict(help_texts))
+        object.__setattr__(self, "_rules", dict(rules or {}))
         object.__setattr__(self, "sources", tuple(sources))
 
     def __getattr__(self, key):
@@ -49,8 +59,8 @@ class Config:
         for key, value in changes.items():
             if key not in values:
                 raise ConfigError(f"unknown config key '{key}'")
-            values[key] = _coerce(value, self._values[key], key, "Config.replace")
-        return Config(values, self._help, self.sources)
+            values[key] = _checked(value, self._values[key], key, "Config.replace", self._rules)
+        return Config(values, self._help, self.sources, self._rules)
 
     def to_dict(self):
         return dict(self._values)
@@ -110,6 +120,68 @@ def _coerce(value, default, key, origin):
                 return [_coerce(v, default[0], f"{key}[{i}]", origin) for i, v in enumerate(value)]
             return list(value)
     raise ConfigError(f"{origin}: key '{key}' expects {_type_name(default)}, got {value!r}")
+
+
+_RULE = re.compile(r"\s\[([^\[\]]+)\]$")
+_COMPARISON = re.compile(r"^(sum\s+)?(>=|>|<=|<)\s*(\S+)$")
+_INTERVAL = re.compile(r"^(\S+)\s*\.\.\s*(\S+)$")
+_OPERATORS = {">=": (lambda a, b: a >= b), ">": (lambda a, b: a > b), "<=": (lambda a, b: a <= b),
+              "<": (lambda a, b: a < b)}
+
+
+def parse_rule(key, help_text, default):
+    """The allowed values a help text ends with, or None.
+
+    Returns ``{"choices": (...)}`` or ``{"conditions": [(aggregate or None, operator, number)]}``.
+    """
+    match = _RULE.search(help_text.strip())
+    if not match:
+        return None
+    body = match.group(1).strip()
+    element = (default[0] if default else "") if isinstance(default, list) else default
+    if "|" in body:
+        return {"choices": tuple(_coerce(_parse_scalar(c.strip(), element), element, key, "config.yaml")
+                                 for c in body.split("|"))}
+    conditions = []
+    for part in (p.strip() for p in body.split(",")):
+        comparison, interval = _COMPARISON.match(part), _INTERVAL.match(part)
+        try:
+            if comparison:
+                conditions.append(("sum" if comparison.group(1) else None, comparison.group(2),
+                                   float(comparison.group(3))))
+            elif interval:
+                conditions += [(None, ">=", float(interval.group(1))), (None, "<=", float(interval.group(2)))]
+            else:
+                raise ValueError(part)
+        except ValueError:
+            raise ConfigError(f"config.yaml: help of '{key}' ends with an unreadable rule [{body}]") from None
+    return {"conditions": conditions}
+
+
+def _check_rule(key, value, rule, origin):
+    """Raise ConfigError naming ``key`` and ``origin`` when ``value`` breaks ``rule``."""
+    if rule is None or value is None:
+        return
+    elements = value if isinstance(value, list) else [value]
+    if "choices" in rule:
+        for element in elements:
+            if element not in rule["choices"]:
+                choices = ", ".join(str(c) for c in rule["choices"])
+                raise ConfigError(f"{origin}: key '{key}' must be one of {choices}; got {element!r}")
+        return
+    for aggregate, operator, bound in rule["conditions"]:
+        tested = [sum(elements)] if aggregate == "sum" else elements
+        for element in tested:
+            if not _OPERATORS[operator](element, bound):
+                what = f"the sum of '{key}'" if aggregate else f"key '{key}'"
+                raise ConfigError(f"{origin}: {what} must be {operator} {bound:g}; got {element!r}")
+
+
+def _checked(value, default, key, origin, rules):
+    """``_coerce`` then the key's rule."""
+    value = _coerce(value, default, key, origin)
+    _check_rule(key, value, rules.get(key), origin)
+    return value
 
 
 def _parse_scalar(text, default):
@@ -185,6 +257,9 @@ def load_config(argv=None, schema_path=DEFAULT_CONFIG_PATH):
     undocumented = [k for k in schema if k not in help_texts]
     if undocumented:
         raise ConfigError(f"{schema_path}: keys without a help text: {undocumented}")
+    rules = {k: parse_rule(k, str(help_texts[k]), schema[k]) for k in schema}
+    for key, value in schema.items():
+        _check_rule(key, value, rules[key], schema_path)
     config_path = None
     rest = []
     i = 0
@@ -202,13 +277,13 @@ def load_config(argv=None, schema_path=DEFAULT_CONFIG_PATH):
         for key, value in user.items():
             if key not in schema:
                 raise ConfigError(f"{config_path}: unknown config key '{key}'")
-            values[key] = _coerce(value, schema[key], key, config_path)
+            values[key] = _checked(value, schema[key], key, config_path, rules)
         sources.append(config_path)
     for key, value in _cli_overrides(rest, schema).items():
-        values[key] = _coerce(value, schema[key], key, "command line")
+        values[key] = _checked(value, schema[key], key, "command line", rules)
     if rest:
         sources.append("command line")
-    return Config(values, help_texts, sources)
+    return Config(values, help_texts, sources, rules)
 
 
 def format_help(config):

@@ -45,9 +45,20 @@ out_root="$ROOT/output"
 for i in "${!extra[@]}"; do
     if [ "${extra[$i]}" = "--output_path" ]; then out_root="${extra[$((i + 1))]}"; fi
 done
+bash "$ROOT/scripts/setup.sh"
+if [ "$device" = ascend ]; then    # the 310 runner binds one input shape: refuse a dynamic-batch graph
+    python - "$model" <<'PY' || exit 2
+import json, os, sys
+model = sys.argv[1]
+info = json.load(open(model + ".json")) if os.path.isfile(model + ".json") else {}
+if "batch" in info and not info["batch"]:
+    ckpt = info.get("checkpoint") or "CKPT"
+    sys.exit(f"error: {model} has a dynamic batch; the Ascend 310 runner needs a static one: "
+             f"python export.py --checkpoint_file_path {ckpt} --export_batch_size 1")
+PY
+fi
 work="$(mkdir -p "$out_root/infer" && cd "$out_root/infer" && pwd)"
 rm -rf "$work/preprocess_Result" "$work/result_Files" "$work/time_Result"
-bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export DEVICE_ID="$device_id"
 python preprocess.py "${args[@]}" "${extra[@]}" --infer_input_path "$work/preprocess_Result"

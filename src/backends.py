@@ -1,7 +1,9 @@
 """Where predictions come from: a checkpoint, an exported MINDIR or ONNX graph, or result files.
 
 Every backend yields the same batches -- ``(indices (B,), vertices (B, V, 3), joints (B, K, 3),
-valid (B,))`` in metres -- so evaluation has one metric code path whatever ran the model.
+valid (B,))`` in metres, optionally followed by ``{variant: (vertices, joints)}`` (e.g. the
+network's prediction after ``--refine``) -- so evaluation has one metric code path whatever
+ran the model.
 
 Exported graphs (``export.py``) take normalised images (B, 3, S, S) and return
 ``theta (B, 85), vertices, joints3d, keypoints2d``; a static-batch graph gets its last
@@ -164,10 +166,12 @@ def build_predictor(config, model=None):
 class RefiningPredictor:
     """Any predictor followed by test-time refinement on the batch's 2D keypoints (``src/refine.py``).
 
-    Collects the per-sample reprojection errors before/after (crop pixels) in ``errors``.
+    Returns the network's prediction and, as variant ``refined``, the fit's. Collects the
+    per-sample reprojection errors before/after (crop pixels) in ``errors``.
     """
 
     needs_keypoints = True
+    variant = "refined"
 
     def __init__(self, predictor, refiner):
         self.predictor, self.refiner = predictor, refiner
@@ -175,16 +179,23 @@ class RefiningPredictor:
         self.errors = {"reprojection_before": [], "reprojection_after": []}
 
     def __call__(self, images, keypoints):
-        theta = self.predictor.run_all(images)[0][:len(keypoints)]
+        """-> (vertices, joints) of the network, {``refined``: (vertices, joints)} of the fit."""
+        outputs = self.predictor.run_all(images)
+        count = len(keypoints)
+        theta = outputs[0][:count]
         fit = self.refiner.refine(theta[:, 3:75], theta[:, 75:85], theta[:, :3], keypoints)
         for key in self.errors:
             self.errors[key].append(fit[key])
         vertices, joints, _ = self.refiner.posed(fit["pose"], fit["betas"], fit["cam"])
-        return vertices, joints
+        return outputs[1][:count], outputs[2][:count], {self.variant: (vertices, joints)}
 
 
 def predict_dataset(predictor, source, batch_size, num_workers=1):
-    """Run ``predictor`` over an EvalSource in file order; yields (indices, vertices, joints, valid)."""
+    """Run ``predictor`` over an EvalSource in file order.
+
+    Yields (indices, vertices, joints, valid, variants): ``variants`` maps a name to
+    (vertices, joints) of another prediction of the same batch (``{}`` for plain predictors).
+    """
     from tqdm import tqdm
 
     from src.datasets.pipeline import create_eval_dataset
@@ -197,6 +208,9 @@ def predict_dataset(predictor, source, batch_size, num_workers=1):
         if predictor.fixed_batch and count < predictor.fixed_batch:
             images = np.concatenate([images, np.zeros((predictor.fixed_batch - count,) + images.shape[1:],
                                                       images.dtype)])
-        vertices, joints = predictor(images, batch[8]) if getattr(predictor, "needs_keypoints", False) else \
-            predictor(images)
-        yield indices, vertices[:count], joints[:count], valid
+        if getattr(predictor, "needs_keypoints", False):
+            vertices, joints, variants = predictor(images, batch[8])
+        else:
+            (vertices, joints), variants = predictor(images), {}
+        yield (indices, vertices[:count], joints[:count], valid,
+               {name: (v[:count], j[:count]) for name, (v, j) in variants.items()})

@@ -42,7 +42,7 @@ def build_model(config, smpl):
     from HMR.hmr import HMR
     return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
                pose_head=config.pose_head, mean_params=load_mean_params(config, config.pose_head),
-               num_iterations=config.regressor_iterations)
+               num_iterations=config.regressor_iterations, train_mean_params=config.train_mean_params)
 
 
 def keypoint_indices(model):
@@ -65,7 +65,8 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
                        config.img_size, config.image_normalization, keypoint_indices(model), seed=config.seed,
                        augment=augment, rank=rank, world_size=world_size,
                        image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots],
-                       noise_shape=(config.regressor_iterations, 2, HIDDEN))
+                       noise_shape=(config.regressor_iterations, 2, HIDDEN),
+                       mocap_per_sample=config.regressor_iterations)
 
 
 def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):

@@ -13,6 +13,8 @@ from src.utils.mesh_io import write_json, write_obj
 
 MESH_COLOUR = (120, 170, 230)
 SIDE_BACKGROUND = 235
+SIDE_FILL = 0.85            # the side view's meshes span this share of the panel's width or height
+SIDE_TURN = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])   # 90 degrees about y
 
 
 def default_focal_length(height, width):
@@ -34,11 +36,28 @@ def overlay_image(image, meshes, faces, focal):
     # far people first, so nearer ones are drawn over them
     for placed in sorted(meshes, key=lambda v: -float(v[:, 2].mean())):
         render_mesh(front, placed, faces, focal, principal, MESH_COLOUR)
-    centre = np.concatenate(meshes).mean(0)
-    turn = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])          # 90 degrees about y
-    for placed in meshes:
-        render_mesh(panel, (placed - centre) @ turn.T + centre, faces, focal, principal, MESH_COLOUR)
+    for turned in side_view(meshes, focal, (height, width)):
+        render_mesh(panel, turned, faces, focal, principal, MESH_COLOUR)
     return np.concatenate([front, panel], 1)
+
+
+def side_view(meshes, focal, panel_size):
+    """The meshes turned 90 degrees about the vertical axis and framed on the panel's camera:
+    their box centred on the optical axis, at the depth where they fill ``SIDE_FILL`` of it.
+
+    meshes: list of (V, 3) camera-frame vertices (metres); panel_size: (height, width) pixels.
+    Returns the list of moved (V, 3) vertices, nearest-last.
+    """
+    every = np.concatenate(meshes)
+    centre = every.mean(0)
+    turned = [(placed - centre) @ SIDE_TURN.T for placed in meshes]
+    stacked = np.concatenate(turned)
+    low, high = stacked.min(0), stacked.max(0)
+    height, width = panel_size
+    span = max((high[0] - low[0]) / (SIDE_FILL * width), (high[1] - low[1]) / (SIDE_FILL * height), 1e-6)
+    # the nearest points sit at the fitted depth, so nothing grows past the fill
+    shift = np.array([-(low[0] + high[0]) / 2.0, -(low[1] + high[1]) / 2.0, focal * span - low[2]])
+    return sorted((t + shift for t in turned), key=lambda v: -float(v[:, 2].mean()))
 
 
 def write_png(path, rgb):

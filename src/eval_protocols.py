@@ -11,13 +11,21 @@ mpi-inf-3dhp    mpi_inf_3dhp_test.npz          17          S (3D)       PCK@150m
 synthetic       synthetic/synthetic_eval.npz   14          SMPL mesh    PVE
 =============== ============================== =========== ============ ========================
 
-Joint sets (``eval_joint_set``; ``auto`` picks SPIN's when ``J_regressor_h36m`` is there):
+Joint sets (``eval_joint_set``):
 
-* ``lsp14`` -- HMR: the model's 14 LSP joints (cocoplus regressor), pelvis = mid-hip.
+* ``lsp14`` -- HMR: the model's 14 LSP joints (cocoplus regressor) against J24 slots 0-13
+  (head top in slot 13), pelvis = mid-hip.
 * ``h36m14`` -- SPIN: 14 joints regressed from the mesh by ``J_regressor_h36m``
-  (``H36M_TO_J14``), pelvis = that regressor's pelvis when the ground truth has one
+  (``H36M_TO_J14``) against ``J24_TO_J14`` = slots 0-12 + 18 (the H36M head; SPIN's files
+  never fill slot 13), pelvis = that regressor's pelvis when the ground truth has one
   (J24 slot 14), else mid-hip on both sides.
-* ``h36m17`` -- the same regressor's 17 joints (``H36M_TO_J17``), MPI-INF-3DHP.
+* ``h36m17`` -- the same regressor's 17 joints (``H36M_TO_J17``) against ``J24_TO_J17`` =
+  slots 0-12, 18, 14, 16, 17; MPI-INF-3DHP.
+
+``auto`` decides by what the labels hold: the H36M head (slot 18) -> ``h36m14``/``h36m17``
+(needs ``J_regressor_h36m``); the LSP head top (slot 13) and no slot 18 -> ``lsp14`` (files
+converted from LSP-14 labels, e.g. the earlier port's ``annot.h5``). Protocols with SMPL
+ground truth take SPIN's set when the regressor is there.
 
 Everything here is numpy on predictions already on the host, so every backend
 (checkpoint, MINDIR, ONNX, the C++ runner's result files) shares one metric path.
@@ -27,8 +35,8 @@ import re
 
 import numpy as np
 
-from HMR.constants import (H36M_PELVIS, H36M_TO_J14, H36M_TO_J17, J24_PELVIS, J24_TO_J17, LSP14_HIPS,
-                           SMPL_TO_LSP14)
+from HMR.constants import (H36M_PELVIS, H36M_TO_J14, H36M_TO_J17, J24_H36M_HEAD, J24_LSP_HEAD_TOP, J24_PELVIS,
+                           J24_TO_J14, J24_TO_J17, J24_TO_LSP14, LSP14_HIPS, SMPL_TO_LSP14)
 from model_utils.errors import UserInputError
 from src.datasets.preprocess.h36m import ACTIONS
 from src.metrics import auc, mpjpe, pa_mpjpe, pck, pve
@@ -69,17 +77,40 @@ def protocol_file(protocol, data_path, explicit=""):
                          "(write it with dataprocess.py or name it with --eval_dataset)")
 
 
-def choose_joint_set(protocol, requested, regressor_names):
-    """The joint set to use: ``requested`` or, for ``auto``, the protocol's with what the model has."""
+def label_heads(S):
+    """Which head joints J24 labels (N, 24, 4) hold: (LSP head top in slot 13, H36M head in slot 18)."""
+    return bool((S[:, J24_LSP_HEAD_TOP, 3] > 0).any()), bool((S[:, J24_H36M_HEAD, 3] > 0).any())
+
+
+def choose_joint_set(protocol, requested, regressor_names, labels=None):
+    """The joint set to use: ``requested``, or for ``auto`` the one the labels and the model support.
+
+    Args:
+        labels: the test file's J24 ``S`` (N, 24, 4) for protocols with joint ground truth.
+    """
+    h36m = "h36m17" if protocol["joints"] == 17 else "h36m14"
+    head_top, h36m_head = label_heads(labels) if labels is not None else (True, True)
     if requested != "auto":
         if requested not in JOINT_SETS:
             raise UserInputError(f"--eval_joint_set must be auto or one of {JOINT_SETS}, got {requested!r}")
         if requested.startswith("h36m") and "h36m" not in regressor_names:
             raise UserInputError(f"--eval_joint_set {requested} needs J_regressor_h36m.npy (--h36m_regressor_path)")
+        if requested.startswith("h36m") and not h36m_head:
+            raise UserInputError(f"--eval_joint_set {requested}: the test labels have no H36M head (J24 slot 18): "
+                                 "use lsp14")
+        if requested == "lsp14" and not head_top:
+            raise UserInputError("--eval_joint_set lsp14: the test labels have no LSP head top (J24 slot 13; SPIN's "
+                                 "H36M/3DHP files keep the head in slot 18): use h36m14/h36m17")
         return requested
     if "h36m" not in regressor_names:
+        if h36m_head and not head_top:
+            raise UserInputError("the test labels hold the H36M head (J24 slot 18), not the LSP head top: "
+                                 "evaluating them needs J_regressor_h36m.npy (--h36m_regressor_path)")
         return "lsp14"
-    return "h36m17" if protocol["joints"] == 17 else "h36m14"
+    return "lsp14" if head_top and not h36m_head else h36m
+
+
+LABEL_SLOTS = {"lsp14": J24_TO_LSP14, "h36m14": J24_TO_J14, "h36m17": J24_TO_J17}
 
 
 def group_labels(protocol, data, indices):
@@ -145,7 +176,7 @@ class JointSet:
 
     def from_labels(self, S):
         """J24 labels S (B, 24, 4) -> (joints (B, J, 3), mask (B, J), pelvis (B, 1, 3) or NaN, mid-hip)."""
-        order = J24_TO_J17 if self.name == "h36m17" else tuple(range(14))
+        order = LABEL_SLOTS[self.name]
         joints, mask = S[:, list(order), :3], S[:, list(order), 3] > 0
         mid_hip = S[:, list(LSP14_HIPS), :3].mean(1, keepdims=True)
         pelvis = np.where(S[:, J24_PELVIS:J24_PELVIS + 1, 3:4] > 0, S[:, J24_PELVIS:J24_PELVIS + 1, :3], np.nan)

@@ -67,8 +67,9 @@ def evaluate_from_config(config, smpl, model=None):
     summary = run_evaluation(protocol, batches, data, smpl, config.eval_joint_set,
                              build_gt_meshes(config, smpl, protocol, data))
     summary.update(described, test_file=test_file, synthetic=bool(smpl.synthetic))
-    if refiner is not None:       # 2D fit of every evaluated image (ground-truth keypoints), crop pixels
-        summary.update({k: float(np.mean(np.concatenate(v))) for k, v in refiner.errors.items()})
+    if refiner is not None:       # 2D fit of every evaluated image to the test file's keypoints, crop pixels
+        summary["refined"].update({k: float(np.mean(np.concatenate(v))) for k, v in refiner.errors.items()},
+                                  keypoints="ground truth", steps=config.refine)
     return summary
 
 

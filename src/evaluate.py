@@ -9,7 +9,7 @@ import logging
 
 import numpy as np
 
-from src.eval_protocols import JointSet, batch_metrics, choose_joint_set, group_labels
+from src.eval_protocols import LABEL_SLOTS, JointSet, batch_metrics, choose_joint_set, group_labels
 from src.metrics import Evaluator
 
 logger = logging.getLogger(__name__)
@@ -43,20 +43,26 @@ def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_
 
     Args:
         protocol: a dict from ``eval_protocols.get_protocol``.
-        predictions: iterable of (indices, vertices (B,V,3), joints (B,K,3), valid (B,)), metres.
+        predictions: iterable of (indices, vertices (B,V,3), joints (B,K,3), valid (B,)), metres,
+            optionally + ``{variant: (vertices, joints)}``: other predictions of the batch
+            (``refined``, ...), each scored on its own.
         data: the test file's arrays (``schema.load_dataset_npz``).
         smpl: the SMPL layer (its regressors define the joint sets).
         gt_meshes: GroundTruthMeshes for protocols with SMPL ground truth (default: neutral).
     Returns:
         dict: mean metrics (mm; PCK/AUC as fractions), ``num_samples``, ``skipped``,
-        ``joint_set`` and ``breakdown`` tables.
+        ``joint_set`` and ``breakdown`` tables; per variant a dict of its mean metrics.
     """
-    name = choose_joint_set(protocol, joint_set_name, smpl.regressor_names)
+    name = choose_joint_set(protocol, joint_set_name, smpl.regressor_names,
+                            data["S"] if protocol["ground_truth"] == "joints" else None)
     joint_set = JointSet(name, {n: smpl.regressor(n).asnumpy().astype(np.float64) for n in smpl.regressor_names})
     meshes = gt_meshes or GroundTruthMeshes(smpl)
-    has_truth = data["has_smpl"] > 0 if protocol["ground_truth"] == "smpl" else data["S"][:, :14, 3].sum(1) > 0
-    evaluator, skipped = Evaluator(), 0
-    for indices, vertices, joints, valid in predictions:
+    has_truth = data["has_smpl"] > 0 if protocol["ground_truth"] == "smpl" else \
+        data["S"][:, list(LABEL_SLOTS[name]), 3].sum(1) > 0
+    evaluator, skipped, variant_evaluators = Evaluator(), 0, {}
+    for batch in predictions:
+        indices, vertices, joints, valid = batch[:4]
+        variants = batch[4] if len(batch) > 4 else {}
         indices = np.asarray(indices, np.int64)
         keep = (np.asarray(valid) > 0) & has_truth[indices]
         skipped += int((~keep).sum())
@@ -69,12 +75,18 @@ def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_
             truth = {"vertices": gt_vertices.astype(np.float64), "smpl_joints": gt_joints}
         else:
             truth = {"S": data["S"][rows].astype(np.float64)}
-        prediction = {"vertices": vertices[keep].astype(np.float64), "joints": joints[keep].astype(np.float64)}
         labels = group_labels(protocol, data, rows)
-        evaluator.add(batch_metrics(protocol, joint_set, prediction, truth),
-                      {protocol["group"]: labels} if labels is not None else None)
+        groups = {protocol["group"]: labels} if labels is not None else None
+        for variant, (v, j) in [(None, (vertices, joints))] + list(variants.items()):
+            prediction = {"vertices": v[keep].astype(np.float64), "joints": j[keep].astype(np.float64)}
+            target = evaluator if variant is None else variant_evaluators.setdefault(variant, Evaluator())
+            target.add(batch_metrics(protocol, joint_set, prediction, truth), groups)
     summary = evaluator.summary()
     if summary["num_samples"] == 0:
         raise ValueError("no sample with a readable image and ground truth was evaluated")
+    for variant, variant_evaluator in variant_evaluators.items():
+        summary[variant] = {k: v for k, v in variant_evaluator.summary().items() if k != "breakdown"}
     summary.update(skipped=skipped, joint_set=name, protocol=protocol["name"])
+    if protocol["ground_truth"] == "joints":
+        summary["label_slots"] = list(LABEL_SLOTS[name])          # the J24 slots compared (slot 18: H36M head)
     return summary

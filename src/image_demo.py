@@ -26,6 +26,28 @@ def list_images(config):
     return images
 
 
+def demo_inputs(config):
+    """Images and user boxes of a demo run, checked before anything is written.
+
+    Returns (image paths, {image name or None: box} from ``bbox_file``, the ``bbox`` box or None).
+    Raises UserInputError for a missing image or folder, and for a given box that lies wholly
+    outside its image (naming the image and its size).
+    """
+    from src.datasets.sources import read_rgb
+    from src.person_crop import box_overlaps_image, parse_bbox, read_bbox_file
+    images = list_images(config)
+    boxes = read_bbox_file(config.bbox_file) if config.bbox_file else {}
+    given = parse_bbox(config.bbox) if config.bbox else None
+    for path in images if boxes or given is not None else ():
+        box = boxes.get(os.path.basename(path), boxes.get(None, given))
+        image = read_rgb(path) if box is not None else None
+        if image is not None and not box_overlaps_image(box, image.shape[:2]):
+            height, width = image.shape[:2]
+            raise UserInputError(f"{path}: the box x,y,w,h = {','.join(f'{v:g}' for v in box)} lies wholly outside "
+                                 f"the {width}x{height} image")
+    return images, boxes, given
+
+
 def build_runner(config, smpl, model=None):
     """A function: one normalised crop batch (1, 3, S, S) -> dict of the graph's four outputs.
 
@@ -89,13 +111,14 @@ def _detector(config):
         return None
 
 
-def run_image_demo(config, smpl, model=None):
+def run_image_demo(config, smpl, model=None, inputs=None):
     """Run HMR on ``config.img`` / ``config.img_folder``; write the four files per image.
 
     Without ``bbox``/``bbox_file`` every detected person is processed (``largest``: only the
     largest). Single person: ``<stem>.npz/.json/.obj``; several: ``<stem>_p<k>.*``; one
     ``<stem>_overlay.png`` with everyone. ``refine`` > 0 refines each fit on its detected
-    keypoints. ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's).
+    keypoints. ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's);
+    ``inputs``: :func:`demo_inputs` when the caller checked them already.
     Returns {"written": [{kind: path}], "skipped": [unreadable image paths]}.
     """
     import numpy as np
@@ -103,12 +126,10 @@ def run_image_demo(config, smpl, model=None):
 
     from src.datasets.sources import normalize_image, read_rgb
     from src.demo_outputs import default_focal_length, overlay_image, write_person, write_png
-    from src.person_crop import PersonCrop, parse_bbox, read_bbox_file
+    from src.person_crop import PersonCrop
     from src.refine import build_refiner
     from src.utils.mesh_io import write_json
-    images = list_images(config)
-    boxes = read_bbox_file(config.bbox_file) if config.bbox_file else {}
-    given = parse_bbox(config.bbox) if config.bbox else None
+    images, boxes, given = inputs or demo_inputs(config)
     user_boxes = bool(boxes) or given is not None           # bbox_scale applies to these only
     detector = None if user_boxes else _detector(config)
     predict = build_runner(config, smpl, model)

@@ -39,6 +39,13 @@ def read_bbox_file(path):
     return {os.path.basename(k): parse_bbox(v, f"{path}: '{k}'") for k, v in data.items()}
 
 
+def box_overlaps_image(box, image_shape):
+    """Whether an x, y, w, h box shares at least part of a pixel with an image of (height, width)."""
+    x, y, w, h = box
+    height, width = image_shape
+    return x < width and y < height and x + w > 0 and y + h > 0
+
+
 def box_to_center_scale(box, bbox_scale=1.0):
     """(4,) x, y, w, h -> (centre (2,), scale = side / 200)."""
     x, y, w, h = box

@@ -142,16 +142,20 @@ class TrainSource:
             ``rotation_prob``, ``translation_jitter``, ``colour_jitter``; None disables augmentation.
         noise_shape: (iterations, 2, hidden) of the regressor's dropout noise, added as the
             last column (``NOISE_COLUMN``); None = no noise column.
+        mocap_per_sample: mocap samples per row (the regressor's iterations: the discriminator
+            sees every iteration's fakes against as many real samples).
     """
 
     def __init__(self, dataset_paths, ratios, mocap_path, batch_size, num_steps, image_size, normalization,
-                 keypoint_indices, seed=0, augment=None, rank=0, world_size=1, image_roots=None, noise_shape=None):
+                 keypoint_indices, seed=0, augment=None, rank=0, world_size=1, image_roots=None, noise_shape=None,
+                 mocap_per_sample=1):
         if len(dataset_paths) != len(ratios) or not dataset_paths:
-            raise ValueError(f"need one ratio per training dataset, got {len(dataset_paths)} files, {len(ratios)} ratios")
+            raise UserInputError(f"--train_dataset_ratios needs one ratio per training dataset, got "
+                                 f"{len(dataset_paths)} files, {len(ratios)} ratios")
         image_roots = list(image_roots or [""] * len(dataset_paths))
         if len(image_roots) != len(dataset_paths):
-            raise ValueError(f"need one image root per training dataset, got {len(dataset_paths)} files, "
-                             f"{len(image_roots)} roots")
+            raise UserInputError(f"--train_image_roots needs one image root per training dataset, got "
+                                 f"{len(dataset_paths)} files, {len(image_roots)} roots")
         self.datasets = [_Dataset(p, r) for p, r in zip(dataset_paths, image_roots)]
         self.mocap = load_mocap_npz(mocap_path)
         self.counts = self._slot_counts(ratios, batch_size)
@@ -163,6 +167,7 @@ class TrainSource:
         self.seed, self.augment = seed, augment
         self.rank, self.world_size = rank, world_size
         self.noise_shape = tuple(noise_shape) if noise_shape else None
+        self.mocap_per_sample = int(mocap_per_sample)
         self.columns = TRAIN_COLUMNS + ((NOISE_COLUMN,) if self.noise_shape else ())
         self._perm_cache = OrderedDict()
 
@@ -171,7 +176,7 @@ class TrainSource:
         """Samples per dataset in every batch: largest remainder rounding of the ratios."""
         ratios = np.asarray(ratios, np.float64)
         if np.any(ratios < 0) or ratios.sum() <= 0:
-            raise ValueError(f"dataset ratios must be >= 0 with a positive sum, got {list(ratios)}")
+            raise UserInputError(f"--train_dataset_ratios must be >= 0 with a positive sum, got {list(ratios)}")
         exact = ratios / ratios.sum() * batch_size
         counts = np.floor(exact).astype(int)
         counts[np.argsort(-(exact - counts))[: batch_size - counts.sum()]] += 1
@@ -222,9 +227,9 @@ class TrainSource:
         sample = sample_arrays(self.datasets[d], index, self.image_size, self.normalization,
                                 self.keypoint_indices, self._augmentation(rng))
         step, slot = divmod(int(position), self.batch_size)
-        mocap_position = (step * self.world_size + self.rank) * self.batch_size + slot
-        m = self._stream_index(MOCAP_STREAM, len(self.mocap["pose"]), mocap_position)
-        sample["mocap_pose"] = self.mocap["pose"][m]
+        first = ((step * self.world_size + self.rank) * self.batch_size + slot) * self.mocap_per_sample
+        m = [self._stream_index(MOCAP_STREAM, len(self.mocap["pose"]), first + k) for k in range(self.mocap_per_sample)]
+        sample["mocap_pose"] = self.mocap["pose"][m]        # (mocap_per_sample, 72)
         sample["mocap_betas"] = self.mocap["shape"][m]
         if self.noise_shape:
             sample[NOISE_COLUMN] = np.random.default_rng([self.seed, NOISE_STREAM, d, stream_position]).random(

@@ -144,3 +144,24 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     initial = build_training(tiny_config(tiny_data_dir, tmp_path / "init", *TINY, "--batch_size", "2"))
     start = {f"model.{k}": v.asnumpy() for k, v in structural_parameters(initial["model"]).items()}
     assert np.abs(rank0["model.encoder.conv1.weight"] - start["model.encoder.conv1.weight"]).max() > 5e-5
+
+
+def test_standalone_script_makes_relative_paths_absolute(tmp_path):
+    """A DATA_PATH relative to the caller's folder that also exists under the project (data/HMR_DATA)
+    must reach train.py as the caller's folder, not the project's."""
+    recorder = tmp_path / "record.py"
+    recorder.write_text(RECORDER)
+    (tmp_path / "records").mkdir()
+    (tmp_path / "data" / "HMR_DATA").mkdir(parents=True)
+    (tmp_path / "weights.ckpt").write_bytes(b"")
+    env = dict(os.environ, HMR_TRAIN_COMMAND=f"{sys.executable} {recorder}", RECORD_DIR=str(tmp_path / "records"),
+               RANK_ID="0")
+    result = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_standalone_train.sh"), "data/HMR_DATA",
+                             "weights.ckpt", "--epochs", "1"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads((tmp_path / "records" / "rank_0.json").read_text())
+    argv = record["argv"]
+    assert argv[argv.index("--data_path") + 1] == str(tmp_path / "data" / "HMR_DATA")
+    assert argv[argv.index("--checkpoint_file_path") + 1] == str(tmp_path / "weights.ckpt")
+    assert record["cwd"] == ROOT and argv[-2:] == ["--epochs", "1"]

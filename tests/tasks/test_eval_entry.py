@@ -94,7 +94,9 @@ def test_missing_test_file_names_protocol_and_path(tiny_data_dir, tmp_path):
     with pytest.raises(UserInputError, match=r"h36m-p2: test file not found; expected .*/h36m_valid_protocol2.npz or "
                                              r".*/npz/h36m_valid_protocol2.npz"):
         evaluation.main(_config(tiny_data_dir, tmp_path, "--dataset", "h36m-p2", "--checkpoint_file_path", "x"))
-    with pytest.raises(UserInputError, match=r"--dataset must be one of"):
+    from model_utils.config import ConfigError
+    with pytest.raises(ConfigError, match=r"key 'dataset' must be one of h36m-p1, h36m-p2, mpi-inf-3dhp, 3dpw, "
+                                          r"synthetic; got 'h36m'"):
         evaluation.main(_config(tiny_data_dir, tmp_path, "--dataset", "h36m", "--checkpoint_file_path", "x"))
 
 
@@ -129,11 +131,29 @@ def test_run_infer_310_on_cpu_matches_eval(exported, tiny_data_dir, tmp_path):
     assert usage.returncode == 2 and usage.stderr.startswith("usage: bash scripts/run_infer_310.sh MINDIR")
 
 
+def test_run_infer_310_on_ascend_refuses_a_dynamic_batch_graph(exported, tmp_path):
+    """The 310 runner binds one input shape: a dynamic-batch export is refused with the command to run."""
+    result = subprocess.run(["bash", "scripts/run_infer_310.sh", exported["mindir"], "synthetic", "--device", "ascend",
+                             "--output_path", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {exported['mindir']} has a dynamic batch; the Ascend 310 runner needs a static one: "
+        f"python export.py --checkpoint_file_path {exported['checkpoint']} --export_batch_size 1")
+    assert not (tmp_path / "out").exists()
+
+
 def test_refinement_on_ground_truth_keypoints_lowers_the_errors(exported, tiny_data_dir, tmp_path):
-    """eval.py --refine N: the fit to the dataset's 2D keypoints improves PA-MPJPE and the reprojection."""
+    """eval.py --refine N: the fit to the dataset's 2D keypoints improves PA-MPJPE and the reprojection;
+    the network's own numbers stay under the plain keys, the fit's go under ``refined``."""
     plain = _eval(tiny_data_dir, tmp_path / "plain", "--checkpoint_file_path", exported["checkpoint"])
-    refined = _eval(tiny_data_dir, tmp_path / "refined", "--checkpoint_file_path", exported["checkpoint"],
-                    "--refine", "60")
-    assert refined["refine_steps"] == 60 and refined["num_samples"] == plain["num_samples"]
+    both = _eval(tiny_data_dir, tmp_path / "refined", "--checkpoint_file_path", exported["checkpoint"],
+                 "--refine", "60")
+    assert both["refine_steps"] == 60 and both["num_samples"] == plain["num_samples"]
+    for key in ("mpjpe", "pa_mpjpe", "pve"):
+        assert both[key] == pytest.approx(plain[key], abs=1e-3), key            # the network, unrefined
+    refined = both["refined"]
+    assert refined["keypoints"] == "ground truth" and refined["steps"] == 60
+    assert refined["num_samples"] == plain["num_samples"]
     assert refined["reprojection_after"] < 0.6 * refined["reprojection_before"]
     assert refined["pa_mpjpe"] < plain["pa_mpjpe"]

@@ -1,4 +1,5 @@
-"""export.py: exported MINDIR and ONNX graphs (static and dynamic batch) give the model's outputs."""
+"""export.py: exported MINDIR and ONNX graphs (static and dynamic batch) give the model's outputs,
+for both pose heads (HMR's axis-angle and SPIN/mmpose's 6D, the head of every imported model)."""
 import json
 import os
 import subprocess
@@ -12,18 +13,21 @@ TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "
         "--num_workers", "1", "--progress_bar", "false", "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2"]
 
 
-@pytest.fixture(scope="module")
-def trained(tiny_data_dir, tmp_path_factory):
+@pytest.fixture(scope="module", params=["axis_angle", "rot6d"])
+def trained(request, tiny_data_dir, tmp_path_factory):
     from conftest import tiny_config
     from src.trainer import train
     out = tmp_path_factory.mktemp("export_run")
-    config = tiny_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2")
+    config = tiny_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2",
+                         "--pose_head", request.param)
     return config, train(config)["checkpoint"]
 
 
-def _export(tiny_data_dir, out, checkpoint, *extra):
+def _export(trained, tiny_data_dir, out, *extra):
+    config, checkpoint = trained
     return subprocess.run([sys.executable, "export.py", "--data_path", str(tiny_data_dir), "--output_path", str(out),
-                           *TINY, "--checkpoint_file_path", checkpoint, *extra], cwd=ROOT,
+                           *TINY, "--pose_head", config.pose_head, "--checkpoint_file_path", checkpoint, *extra],
+                          cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
 
 
@@ -43,7 +47,7 @@ def test_dynamic_batch_mindir(trained, tiny_data_dir, tmp_path):
     import mindspore as ms
     from mindspore import nn
     config, checkpoint = trained
-    result = _export(tiny_data_dir, tmp_path, checkpoint)
+    result = _export(trained, tiny_data_dir, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     graph = nn.GraphCell(ms.load(str(tmp_path / "export" / "hmr.mindir")))
     for batch in (1, 3):
@@ -65,7 +69,7 @@ def test_static_batch_mindir(trained, tiny_data_dir, tmp_path):
     import mindspore as ms
     from mindspore import nn
     config, checkpoint = trained
-    result = _export(tiny_data_dir, tmp_path, checkpoint, "--export_batch_size", "3")
+    result = _export(trained, tiny_data_dir, tmp_path, "--export_batch_size", "3")
     assert result.returncode == 0, result.stderr[-2000:]
     info = json.loads((tmp_path / "export" / "hmr.mindir.json").read_text())
     assert info["batch"] == 3 and info["img_size"] == 64 and info["image_normalization"] == "hmr"
@@ -77,11 +81,11 @@ def test_static_batch_mindir(trained, tiny_data_dir, tmp_path):
         _close(got.asnumpy(), want)
 
 
-@pytest.mark.parametrize("batch_arg, batches", [("0", (1, 3)), ("2", (2,))])
+@pytest.mark.parametrize("batch_arg, batches", [("0", (1, 3, 9)), ("2", (2,))])
 def test_onnx_runs_in_onnxruntime(trained, tiny_data_dir, tmp_path, batch_arg, batches):
     import onnxruntime as ort
     config, checkpoint = trained
-    result = _export(tiny_data_dir, tmp_path, checkpoint, "--file_format", "ONNX", "--export_batch_size", batch_arg)
+    result = _export(trained, tiny_data_dir, tmp_path, "--file_format", "ONNX", "--export_batch_size", batch_arg)
     assert result.returncode == 0, result.stderr[-2000:]
     session = ort.InferenceSession(str(tmp_path / "export" / "hmr.onnx"))
     declared = session.get_inputs()[0].shape[0]
@@ -94,6 +98,6 @@ def test_onnx_runs_in_onnxruntime(trained, tiny_data_dir, tmp_path, batch_arg, b
 
 
 def test_air_off_ascend_is_one_line_error(trained, tiny_data_dir, tmp_path):
-    result = _export(tiny_data_dir, tmp_path, trained[1], "--file_format", "AIR")
+    result = _export(trained, tiny_data_dir, tmp_path, "--file_format", "AIR")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: AIR export needs an Ascend device")

@@ -86,3 +86,8 @@ def test_given_box_and_exported_model(tiny_data_dir, checkpoint, tmp_path):
     bad = _demo(tiny_data_dir, tmp_path / "bad", "--img", str(tmp_path / "person.png"), "--bbox", "1,2,3")
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1] == (
         "error: --bbox: expected x,y,w,h with w, h > 0, got '1,2,3'")
+    outside = _demo(tiny_data_dir, tmp_path / "outside", "--img", str(tmp_path / "person.png"), "--bbox",
+                    "64,10,20,20", "--checkpoint_file_path", checkpoint)     # starts one pixel right of the image
+    assert outside.returncode == 2 and outside.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'person.png'}: the box x,y,w,h = 64,10,20,20 lies wholly outside the 64x64 image"]
+    assert not (tmp_path / "outside").exists()                           # nothing written

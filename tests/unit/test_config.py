@@ -111,3 +111,80 @@ def test_project_config_has_help_for_every_key():
     assert set(values) == set(help_texts)
     assert all(isinstance(text, str) and len(text) > 10 for text in help_texts.values())
     load_config([])
+
+
+RULED_SCHEMA = """\
+batch_size: 8
+lr: 1.0e-4
+prob: 0.5
+ratios: [0.5, 0.5]
+head: axis_angle
+names: []
+---
+batch_size: samples per step [>= 1]
+lr: step size [> 0]
+prob: a probability [0 .. 1]
+ratios: shares [>= 0, sum > 0]
+head: the head [axis_angle | rot6d]
+names: datasets [lsp | coco]
+"""
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch_size", "-3"], "key 'batch_size' must be >= 1; got -3"),
+    (["--batch_size", "0"], "key 'batch_size' must be >= 1; got 0"),
+    (["--lr", "-1e-4"], "key 'lr' must be > 0; got -0.0001"),
+    (["--lr", "0"], "key 'lr' must be > 0; got 0.0"),
+    (["--prob", "1.5"], "key 'prob' must be <= 1; got 1.5"),
+    (["--ratios", "0,0"], "the sum of 'ratios' must be > 0; got 0.0"),
+    (["--ratios", "1,-1"], "key 'ratios' must be >= 0; got -1.0"),
+    (["--head", "6d"], "key 'head' must be one of axis_angle, rot6d; got '6d'"),
+    (["--names", "lsp,mpii"], "key 'names' must be one of lsp, coco; got 'mpii'"),
+])
+def test_ranges_and_choices_from_the_help(tmp_path, argv, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(RULED_SCHEMA)
+    with pytest.raises(ConfigError) as err:
+        load_config(argv, str(path))
+    assert str(err.value) == f"command line: {message}"
+    assert load_config(["--batch_size", "1", "--prob", "1", "--ratios", "0,2", "--names", "coco"], str(path)).prob == 1.0
+    user = tmp_path / "user.yaml"
+    user.write_text("prob: -0.1\n")
+    with pytest.raises(ConfigError, match=r"user.yaml: key 'prob' must be >= 0; got -0.1"):
+        load_config(["--config_path", str(user)], str(path))
+    with pytest.raises(ConfigError, match="Config.replace: key 'lr' must be > 0"):
+        load_config([], str(path)).replace(lr=-1.0)
+
+
+def test_project_config_rules_every_number_and_closed_choice():
+    """Every numeric key of config.yaml declares its range; the keys with a closed set of values their choices."""
+    from model_utils.config import parse_rule
+    with open(DEFAULT_CONFIG_PATH, encoding="utf-8") as handle:
+        values, helps = list(yaml.safe_load_all(handle))
+    numeric = [k for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool) or
+               isinstance(v, list) and v and isinstance(v[0], (int, float))]
+    unruled = [k for k in numeric if parse_rule(k, helps[k], values[k]) is None]
+    assert not unruled, unruled
+    closed = ("device_target", "pose_head", "image_normalization", "lr_schedule", "dataset", "eval_joint_set",
+              "source", "file_format", "cpu_backend", "datasets")
+    assert all("choices" in parse_rule(k, helps[k], values[k]) for k in closed)
+
+
+@pytest.mark.parametrize("tool, argv", [
+    ("train.py", ["--batch_size", "-3"]), ("train.py", ["--train_dataset_ratios", "0,0"]),
+    ("train.py", ["--encoder_lr", "-1e-4"]), ("demo.py", ["--refine", "-5"]),
+    ("eval.py", ["--eval_batch_size", "0"]),
+])
+def test_entry_points_refuse_out_of_range_values(tmp_path, tool, argv):
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(DEFAULT_CONFIG_PATH)
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, tool, "--output_path", str(out), "--out_folder", str(out / "demo"),
+                             *argv], cwd=root, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=root))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: command line: ") and f"'{argv[0][2:]}'" in lines[0]
+    assert not out.exists()                                     # nothing written

@@ -32,7 +32,7 @@ def test_lsp_occluded_flag_becomes_visibility_zero_and_halves_split(tmp_path):
     assert train["imgname"][0] == "../raw/lsp/images/im0001.jpg" and test["imgname"][0].endswith("im1001.jpg")
     np.testing.assert_array_equal(train["part"][:, :14, 2], visible[:1000])
     np.testing.assert_array_equal(test["part"][:, :14, 2], visible[1000:])
-    np.testing.assert_allclose(train["part"][:, :14, :2], xy[:1000] * visible[:1000, :, None], atol=1e-4)
+    np.testing.assert_allclose(train["part"][:, :14, :2], xy[:1000], atol=1e-4)     # occluded joints keep x, y
     assert train["part"][:, 14:].max() == 0
     # the image resolves from the npz folder (where the training loader looks)
     assert os.path.isfile(tmp_path / "out" / train["imgname"][0])
@@ -47,7 +47,7 @@ def test_lsp_extended_visibility_row_kept(tmp_path):
     _run(tmp_path / "raw", tmp_path / "out", "--datasets", "lsp_ext", "--bbox_margin", "1.5")
     data = _load(tmp_path / "out", "lsp_ext_train.npz")
     np.testing.assert_array_equal(data["part"][:, :14, 2], visible)
-    np.testing.assert_allclose(data["part"][:, :14, :2], xy * visible[..., None], atol=1e-4)
+    np.testing.assert_allclose(data["part"][:, :14, :2], xy, atol=1e-4)            # invisible joints keep x, y
     assert data["imgname"][11].endswith("lsp_exd/images/im00012.jpg")
     pts = xy[3][visible[3] > 0]
     np.testing.assert_allclose(data["scale"][3], 1.5 * (pts.max(0) - pts.min(0)).max() / 200, rtol=1e-5)
@@ -69,7 +69,8 @@ def test_mpii_release_struct(tmp_path):
             assert data["part"][sample, slot, 2] == visible[j], (sample, name)
             if visible[j]:
                 np.testing.assert_allclose(data["part"][sample, slot, :2], points[j], atol=1e-4)
-    assert data["part"][0, J24_NAMES.index("left_hip"), 2] == 0      # is_visible 0
+    assert data["part"][0, J24_NAMES.index("left_hip"), 2] == 0      # is_visible 0, its position kept
+    np.testing.assert_allclose(data["part"][0, J24_NAMES.index("left_hip"), :2], truth[0][0][3], atol=1e-4)
     assert data["part"][0, J24_NAMES.index("thorax"), 2] == 1        # is_visible empty: annotated, visible
     assert data["part"][1, J24_NAMES.index("right_ankle"), 2] == 0   # absent point
     assert data["part"][1, J24_NAMES.index("right_shoulder"), 2] == 0  # is_visible "0" (a string)
@@ -187,6 +188,6 @@ def test_entry_point_prints_one_line(tmp_path):
                              "--output_path", str(tmp_path / "out"), "--datasets", "lsp,nope"],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "error: --datasets: unknown name(s) ['nope']; expected some of "
-        "['coco', 'h36m', 'lsp', 'lsp_ext', 'mocap', 'mpi_inf_3dhp', 'mpii', 'spin']"]
+    assert result.stderr.strip().splitlines() == [                  # config.yaml declares the choices
+        "error: command line: key 'datasets' must be one of lsp, lsp_ext, mpii, coco, h36m, mpi_inf_3dhp, mocap, "
+        "spin; got 'nope'"]

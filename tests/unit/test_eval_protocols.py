@@ -2,9 +2,16 @@
 import numpy as np
 import pytest
 
-from HMR.constants import H36M_TO_J14, J24_PELVIS, J24_TO_J17, H36M_TO_J17
+from model_utils.errors import UserInputError
 from src.eval_protocols import get_protocol, group_labels
 from src.evaluate import GroundTruthMeshes, run_evaluation
+
+# SPIN's mappings, written out from HMR_FACTS (not the project's constants): its H36M / 3DHP
+# files hold the H36M head in J24 slot 18 and never fill slot 13.
+SPIN_H36M_TO_J17 = [6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10, 0, 7, 9]
+SPIN_J24_TO_J17 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 18, 14, 16, 17]
+SPIN_H36M_TO_J14 = SPIN_H36M_TO_J17[:14]
+J24_PELVIS_SLOT, J24_HEAD_SLOT, LSP_HEAD_TOP_SLOT = 14, 18, 13
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +31,22 @@ def _meshes(smpl, seed, count=6):
 
 
 def _labels_from_mesh(smpl, vertices, with_pelvis=True):
-    """J24 labels as SPIN's Human3.6M files hold them: H36M joints in LSP slots (+ pelvis, spine, jaw)."""
+    """J24 labels as SPIN's Human3.6M files hold them: H36M joints in LSP slots 0-12, the head in 18,
+    pelvis, spine and jaw in 14, 16, 17; slot 13 empty."""
     h36m = np.einsum("kv,bvc->bkc", smpl.regressor("h36m").asnumpy(), vertices)
     S = np.zeros((len(vertices), 24, 4))
-    S[:, list(J24_TO_J17), :3] = h36m[:, list(H36M_TO_J17)]
-    S[:, list(J24_TO_J17), 3] = 1
+    S[:, SPIN_J24_TO_J17, :3] = h36m[:, SPIN_H36M_TO_J17]
+    S[:, SPIN_J24_TO_J17, 3] = 1
     if not with_pelvis:
-        S[:, J24_PELVIS, 3] = 0
+        S[:, J24_PELVIS_SLOT, 3] = 0
+    return S
+
+
+def _lsp_labels_from_mesh(smpl, vertices):
+    """J24 labels of a file converted from LSP-14 ground truth: cocoplus joints 0-13 (head top in 13)."""
+    S = np.zeros((len(vertices), 24, 4))
+    S[:, :14, :3] = np.einsum("kv,bvc->bkc", smpl.regressor("cocoplus").asnumpy()[:14], vertices)
+    S[:, :14, 3] = 1
     return S
 
 
@@ -69,10 +85,38 @@ def test_pelvis_rule_and_a_wrong_pose(smpl):
     assert wrong["mpjpe"] > 20 and wrong["pa_mpjpe"] < wrong["mpjpe"]
     # by hand for one sample: 14 joints, roots subtracted, mean distance in mm
     h36m = smpl.regressor("h36m").asnumpy()
-    p, g = (h36m @ other[0])[list(H36M_TO_J14)], (h36m @ vertices[0])[list(H36M_TO_J14)]
+    p, g = (h36m @ other[0])[SPIN_H36M_TO_J14], (h36m @ vertices[0])[SPIN_H36M_TO_J14]
     p, g = p - p[2:4].mean(0), g - g[2:4].mean(0)
     first = run_evaluation(get_protocol("h36m-p2"), _batches(other[:1], other_cocoplus[:1]), _data(labels[:1]), smpl)
     assert first["mpjpe"] == pytest.approx(np.linalg.norm(p - g, axis=1).mean() * 1000, rel=1e-6)
+
+
+@pytest.mark.parametrize("protocol", ["h36m-p2", "mpi-inf-3dhp"])
+def test_the_h36m_head_in_slot_18_counts(smpl, protocol):
+    """Moving the labelled head (slot 18) 0.5 m costs one joint's 500 mm: 500/14 or 500/17 mm of MPJPE."""
+    _, _, vertices, cocoplus = _meshes(smpl, 5)
+    labels = _labels_from_mesh(smpl, vertices)
+    labels[:, J24_HEAD_SLOT, 0] += 0.5
+    summary = run_evaluation(get_protocol(protocol), _batches(vertices, cocoplus), _data(labels), smpl)
+    joints = 17 if protocol == "mpi-inf-3dhp" else 14
+    assert summary["mpjpe"] == pytest.approx(500.0 / joints, rel=1e-4)
+    assert summary["label_slots"][13] == J24_HEAD_SLOT and LSP_HEAD_TOP_SLOT not in summary["label_slots"]
+
+
+def test_lsp14_labels_are_evaluated_with_the_lsp_joints(smpl):
+    """Files converted from LSP-14 labels (head top in slot 13, no slot 18) pick lsp14 even though the
+    model has J_regressor_h36m; asking for SPIN's set on them is an error."""
+    _, _, vertices, cocoplus = _meshes(smpl, 6)
+    labels = _lsp_labels_from_mesh(smpl, vertices)
+    summary = run_evaluation(get_protocol("h36m-p1"), _batches(vertices, cocoplus, (0.1, 0.2, 3.0)), _data(labels),
+                             smpl)
+    assert summary["joint_set"] == "lsp14" and summary["label_slots"] == list(range(14))
+    assert summary["mpjpe"] < 1e-3
+    labels[:, LSP_HEAD_TOP_SLOT, 1] -= 0.5
+    moved = run_evaluation(get_protocol("h36m-p1"), _batches(vertices, cocoplus), _data(labels), smpl)
+    assert moved["mpjpe"] == pytest.approx(500.0 / 14, rel=1e-4)
+    with pytest.raises(UserInputError, match="no H36M head"):
+        run_evaluation(get_protocol("h36m-p1"), _batches(vertices, cocoplus), _data(labels), smpl, "h36m14")
 
 
 def test_3dpw_meshes_use_the_gendered_models(smpl, body_model_dir, tmp_path):

@@ -84,6 +84,32 @@ def test_rot6d_gram_schmidt_of_unnormalised_input(run):
     np.testing.assert_allclose(mats[:, :, 0], first / np.linalg.norm(first, axis=1, keepdims=True), atol=1e-6)
 
 
+def test_rot6d_matches_spin_for_tiny_columns(run):
+    """SPIN/mmpose normalise with F.normalize (divide by max(|a|, 1e-12)): columns of norm 1e-4
+    must still give SPIN's orthonormal matrices (a +1e-12 under the root is off by 5e-5)."""
+    import torch
+    from tests.reference.torch_spin import rot6d_to_rotmat as spin_rot6d_to_rotmat
+    rng = np.random.default_rng(4)
+    raw = (rng.normal(size=(16, 6)) * np.array([1e-4, 1.0] * 3)).astype(np.float32)   # first column tiny
+    raw[8:] *= 1e-4 / np.abs(raw[8:]).max()                                             # both columns tiny
+    want = spin_rot6d_to_rotmat(torch.from_numpy(raw)).numpy()
+    ours = run(geometry.rot6d_to_rotmat, raw)
+    np.testing.assert_allclose(ours, want, atol=2e-6)
+    ortho = ours.astype(np.float64) @ ours.transpose(0, 2, 1)
+    assert np.abs(ortho - np.eye(3)).max() < 1e-5
+
+
+def test_rotations_take_any_leading_shape(run):
+    """(B, J, ...) in, (B, J, ...) out: the batch axis stays first (exported graphs free it)."""
+    mats = Rotation.random(12, random_state=5).as_matrix().astype(np.float32)
+    six = run(geometry.rotmat_to_rot6d, mats.reshape(3, 4, 3, 3))
+    assert six.shape == (3, 4, 6)
+    np.testing.assert_allclose(run(geometry.rot6d_to_rotmat, six).reshape(12, 3, 3), mats, atol=2e-6)
+    vecs = run(geometry.rotmat_to_axis_angle, mats.reshape(3, 4, 3, 3))
+    assert vecs.shape == (3, 4, 3)
+    np.testing.assert_allclose(vecs.reshape(12, 3), Rotation.from_matrix(mats).as_rotvec(), atol=5e-6)
+
+
 def test_weak_perspective_projection_by_hand(run):
     points = np.array([[[1.0, 2.0, 5.0], [-0.5, 0.0, 1.0]]], np.float32)
     cam = np.array([[2.0, 0.1, -0.2]], np.float32)

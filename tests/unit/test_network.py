@@ -98,3 +98,38 @@ def test_discriminator_outputs_25_scores():
     rot2 = rot.copy()
     rot2[:, 0] = np.eye(3)
     np.testing.assert_allclose(disc(ms.Tensor(rot2), ms.Tensor(np.zeros((2, 10), np.float32))).asnumpy(), out.asnumpy())
+
+
+def test_discriminator_structure_is_the_tf_reference():
+    """Layer sizes and parameter count of HMR's discriminator (HMR_FACTS): shared 9-32-32 over
+    the 23 joints, 23 per-joint heads 32 -> 1, full pose 736-1024-1024-1, shape 10-10-5-1."""
+    disc = Discriminator()
+    shapes = {p.name: tuple(p.shape) for p in disc.trainable_params()}
+    assert shapes == {"joint_fc1.weight": (32, 9), "joint_fc1.bias": (32,), "joint_fc2.weight": (32, 32),
+                      "joint_fc2.bias": (32,), "joint_head_weight": (23, 32), "joint_head_bias": (23,),
+                      "pose_fc1.weight": (1024, 736), "pose_fc1.bias": (1024,), "pose_fc2.weight": (1024, 1024),
+                      "pose_fc2.bias": (1024,), "pose_out.weight": (1, 1024), "pose_out.bias": (1,),
+                      "shape_fc1.weight": (10, 10), "shape_fc1.bias": (10,), "shape_fc2.weight": (5, 10),
+                      "shape_fc2.bias": (5,), "shape_out.weight": (1, 5), "shape_out.bias": (1,)}
+    # by hand: 320 + 1056 + 23*33 + 736*1024+1024 + 1024*1025 + 1025 + 110 + 55 + 6
+    assert sum(int(np.prod(s)) for s in shapes.values()) == 1_807_619
+
+
+def test_discriminator_relus_sit_where_tf_puts_them():
+    """slim.conv2d / slim.fully_connected apply ReLU except on the three score layers."""
+    from scipy.spatial.transform import Rotation
+    disc = Discriminator()
+    w = {p.name: p.asnumpy().astype(np.float64) for p in disc.trainable_params()}
+    rot = Rotation.random(3 * 24, random_state=1).as_matrix().reshape(3, 24, 3, 3)
+    betas = np.random.default_rng(2).normal(size=(3, 10)) * 3
+
+    def dense(x, name, relu=True):
+        y = x @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+        return np.maximum(y, 0) if relu else y
+    joints = dense(dense(rot[:, 1:].reshape(3, 23, 9), "joint_fc1"), "joint_fc2")
+    per_joint = (joints * w["joint_head_weight"]).sum(-1) + w["joint_head_bias"]
+    full = dense(dense(dense(joints.reshape(3, 736), "pose_fc1"), "pose_fc2"), "pose_out", relu=False)
+    shape = dense(dense(dense(betas, "shape_fc1"), "shape_fc2"), "shape_out", relu=False)
+    want = np.concatenate([per_joint, full, shape], 1)
+    got = disc(ms.Tensor(rot.astype(np.float32)), ms.Tensor(betas.astype(np.float32))).asnumpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

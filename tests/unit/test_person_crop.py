@@ -42,3 +42,27 @@ def test_camera_translation_reproduces_the_weak_perspective_view():
     weak = crop.to_image(cam[0] * (points[:, :2] + cam[1:]))
     assert np.abs(perspective - weak).max() < 1e-6
     assert t[2] == pytest.approx(2 * focal / (200 * crop.scale * cam[0]))
+
+
+def test_box_overlap_with_the_image_by_hand():
+    from src.person_crop import box_overlaps_image
+    shape = (480, 640)                                   # height, width
+    assert box_overlaps_image((0, 0, 10, 10), shape) and box_overlaps_image((-5, -5, 6, 6), shape)
+    assert box_overlaps_image((639, 479, 50, 50), shape)                 # its last pixel
+    assert not box_overlaps_image((640, 0, 10, 10), shape) and not box_overlaps_image((0, 480, 10, 10), shape)
+    assert not box_overlaps_image((-10, 5, 10, 10), shape) and not box_overlaps_image((5, -10, 10, 10), shape)
+
+
+@pytest.mark.parametrize("x", [-1.6, 0.0, 1.6])
+def test_side_view_is_framed_on_the_mesh(body_model_arrays, x):
+    """A person near an image edge: the side view shows the whole mesh, away from the panel's borders."""
+    from src.demo_outputs import SIDE_BACKGROUND, overlay_image
+    model = body_model_arrays
+    height, width, focal = 480, 640, 800.0
+    standing = model["v_template"] * np.array([1.0, -1.0, 1.0])            # y down, as the camera frame
+    placed = standing - standing.mean(0) + np.array([x, 0.0, 5.0])          # 1.6 m at 5 m: 256 px off centre
+    out = overlay_image(np.zeros((height, width, 3), np.uint8), [placed], model["f"], focal)
+    side = np.any(out[:, width:] != SIDE_BACKGROUND, axis=-1)
+    rows, cols = np.nonzero(side)
+    assert rows.min() > 2 and cols.min() > 2 and rows.max() < height - 3 and cols.max() < width - 3
+    assert rows.max() - rows.min() > 0.6 * height                           # the body fills the panel

@@ -42,11 +42,95 @@ def test_one_step_changes_encoder_and_discriminator(tiny_data_dir, tmp_path):
     batch, noise = _fixed_batch(parts, config, with_noise=True)
     parts["step"](*batch, noise)
     after_model, after_disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
-    for name in ("encoder.conv1.weight", "encoder.layer4.1.conv2.weight", "regressor.dec.weight"):
+    # the TF reference trains its mean theta with the encoder: tf.Variable(mean, trainable=True) in E_var
+    for name in ("encoder.conv1.weight", "encoder.layer4.1.conv2.weight", "regressor.dec.weight",
+                 "regressor.init_theta"):
         assert not np.array_equal(before_model[name], after_model[name]), name
-    assert np.array_equal(before_model["regressor.init_theta"], after_model["regressor.init_theta"])
     for name in ("joint_fc1.weight", "pose_out.weight", "shape_out.weight", "joint_head_weight"):
         assert not np.array_equal(before_disc[name], after_disc[name]), name
+
+
+def test_spin_head_keeps_its_mean_buffers_frozen(tiny_data_dir, tmp_path):
+    config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1", "--pose_head", "rot6d")
+    parts = build_training(config)
+    before = _snapshot(parts["model"])
+    parts["step"](*_fixed_batch(parts, config), None)
+    after = _snapshot(parts["model"])
+    assert not np.array_equal(before["regressor.decpose.weight"], after["regressor.decpose.weight"])
+    for name in ("regressor.init_pose", "regressor.init_shape", "regressor.init_cam"):
+        assert np.array_equal(before[name], after[name]), name
+
+
+class _RecordingDiscriminator(ms.nn.Cell):
+    """Scores 0 for everything; keeps what it was shown (PYNATIVE only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def construct(self, rotmats, betas):
+        self.seen.append((rotmats.asnumpy(), betas.asnumpy()))
+        return ms.ops.zeros((rotmats.shape[0], 25), ms.float32)
+
+
+def _tf_regressor_iterations(regressor, features, iterations):
+    """The TF reference's loop in numpy: theta_{i+1} = theta_i + dec(relu(fc2(relu(fc1([f, theta_i])))))."""
+    dense = {n: (p.asnumpy().astype(np.float64)) for n, p in regressor.parameters_and_names()}
+    theta = np.repeat(dense["init_theta"], len(features), 0)
+    out = []
+    for _ in range(iterations):
+        h = np.maximum(np.concatenate([features, theta], 1) @ dense["fc1.weight"].T + dense["fc1.bias"], 0)
+        h = np.maximum(h @ dense["fc2.weight"].T + dense["fc2.bias"], 0)
+        theta = theta + h @ dense["dec.weight"].T + dense["dec.bias"]
+        out.append(theta)
+    return out
+
+
+def test_adversarial_prior_sees_every_iteration(tiny_data_dir, tmp_path):
+    """TF HMR: the discriminator judges the rotations and shapes of all num_stage iterations
+    (B x 3 fakes) against B x 3 mocap samples, in both the encoder's and its own loss."""
+    from scipy.spatial.transform import Rotation
+    from src.train_step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1")
+    parts = build_training(config)
+    recorder = _RecordingDiscriminator()
+    step = HMRTrainStep(EncoderLoss(parts["model"], recorder, 60.0, 60.0, 60.0, 1.0), DiscriminatorLoss(recorder, 1.0),
+                        parts["opt_e"], parts["opt_d"])
+    batch = _fixed_batch(parts, config)
+    images = batch[TRAIN_COLUMNS.index("image")]
+    size, iterations = config.batch_size, config.regressor_iterations
+    features = parts["model"].encoder(images).asnumpy().astype(np.float64)    # batch statistics, as in the step
+    expected = np.concatenate(_tf_regressor_iterations(parts["model"].regressor, features, iterations))
+    step(*batch, None)
+    fake_rotmats, fake_betas = recorder.seen[0]                  # encoder loss: every iteration's fakes
+    assert fake_rotmats.shape == (iterations * size, 24, 3, 3) and fake_betas.shape == (iterations * size, 10)
+    np.testing.assert_allclose(fake_betas, expected[:, 75:], atol=1e-4)
+    want_rotmats = Rotation.from_rotvec(expected[:, 3:75].reshape(-1, 3)).as_matrix().reshape(-1, 24, 3, 3)
+    np.testing.assert_allclose(fake_rotmats, want_rotmats, atol=1e-4)
+    real_rotmats, real_betas = recorder.seen[1]                  # discriminator loss: reals, then fakes
+    assert real_rotmats.shape == (iterations * size, 24, 3, 3) and real_betas.shape == (iterations * size, 10)
+    mocap = np.load(tiny_data_dir / "synthetic" / "mocap.npz")
+    rows = [int(np.argmin(np.abs(mocap["shape"] - b).sum(1))) for b in real_betas]
+    np.testing.assert_allclose(real_betas, mocap["shape"][rows], atol=1e-6)          # real mocap samples
+    assert len(set(rows)) == len(rows)                                                # all different
+    np.testing.assert_allclose(recorder.seen[2][1], fake_betas, atol=1e-6)
+
+
+def test_encoder_learns_from_the_2d_keypoint_loss_alone(tiny_data_dir, tmp_path):
+    """Gradient flows from the 2D keypoints through SMPL and the regressor into the first conv."""
+    config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1", "--joint3d_loss_weight", "0",
+                         "--smpl_loss_weight", "0", "--adversarial_loss_weight", "0", "--train_dataset_ratios", "0,1")
+    parts = build_training(config)
+    batch = _fixed_batch(parts, config)
+    assert float(batch[TRAIN_COLUMNS.index("has_3d")].asnumpy().sum()) == 0            # 2D-only samples
+    grad_fn = parts["step"].encoder_grad
+    (total, kp, *_), grads = grad_fn(*batch[:8], None)
+    assert float(kp.asnumpy()) > 0 and float(total.asnumpy()) == pytest.approx(60 * float(kp.asnumpy()), rel=1e-5)
+    names = [p.name for p in parts["opt_e"].parameters]
+    by_name = dict(zip(names, (g.asnumpy() for g in grads)))
+    for name in ("encoder.conv1.weight", "regressor.fc1.weight", "regressor.dec.weight"):
+        assert np.abs(by_name[name]).max() > 0, name
 
 
 def test_loss_falls_on_a_fixed_batch(tiny_data_dir, tmp_path):

@@ -72,15 +72,15 @@ def box_from_keypoints(points, visible, margin):
 def j24_part(points, visible, j24_slots):
     """(24, 3) keypoints + visibility with source joint ``i`` placed at J24 slot ``j24_slots[i]``.
 
-    Invisible joints keep their coordinates (zeroed) with visibility 0; unmapped slots are 0.
+    Every mapped joint keeps the file's coordinates (an occluded joint's labelled position is
+    data, as in SPIN's files); visibility is 1 or 0; unmapped slots are 0.
     """
     part = np.zeros((NUM_J24, 3), np.float32)
     for source, slot in enumerate(j24_slots):
         if slot is None:
             continue
-        if visible[source] > 0:
-            part[slot, :2] = points[source]
-            part[slot, 2] = 1.0
+        part[slot, :2] = points[source]
+        part[slot, 2] = 1.0 if visible[source] > 0 else 0.0
     return part
 
 
