@@ -17,9 +17,9 @@ logger = logging.getLogger("dataprocess")
 
 def main(config):
     from model_utils.errors import UserInputError
-    from src.datasets.preprocess import CONVERTERS
-    from src.datasets.preprocess.spin import find_npz_files
-    from src.utils.mesh_io import write_json
+    from src.data.converters import CONVERTERS
+    from src.data.converters.spin import find_npz_files
+    from model_utils.atomic_files import write_json
     setup_logging(None)
     unknown = [d for d in config.datasets if d not in CONVERTERS]
     if unknown:

@@ -16,7 +16,7 @@ logger = logging.getLogger("demo")
 
 def main(config):
     from src.builders import build_smpl, set_mindspore_context
-    from src.image_demo import demo_inputs, run_image_demo
+    from src.demo.image_demo import demo_inputs, run_image_demo
     inputs = demo_inputs(config)                 # bad images or boxes fail before anything is written
     setup_logging(config.out_folder)
     set_mindspore_context(config)

@@ -18,9 +18,8 @@ logger = logging.getLogger("eval")
 
 def main(config):
     from src.builders import build_smpl, set_mindspore_context
-    from src.eval_runner import breakdown_table, evaluate_from_config
-    from src.utils.atomic import atomic_write
-    from src.utils.mesh_io import write_json
+    from src.evaluation.runner import breakdown_table, evaluate_from_config
+    from model_utils.atomic_files import atomic_write, write_json
     out_dir = os.path.join(config.output_path, "eval")
     setup_logging(out_dir)
     set_mindspore_context(config)

@@ -3,7 +3,7 @@
 [--export_batch_size N]``.
 
 The graph includes SMPL and outputs theta, vertices, 3D joints and 2D keypoints
-(``src/export_graph.py``). ``--export_batch_size 0`` (default) exports a dynamic batch (MINDIR
+(``src/deployment/export.py``). ``--export_batch_size 0`` (default) exports a dynamic batch (MINDIR
 natively, ONNX by freeing the batch axis). AIR can only be written on an Ascend device. A MINDIR
 export also writes its ONNX twin (``--onnx_twin``), which the CPU fallback runner prefers.
 """
@@ -19,8 +19,8 @@ logger = logging.getLogger("export")
 
 def main(config):
     from src.builders import build_model, build_smpl, set_mindspore_context
-    from src.checkpoint import load_model_weights
-    from src.export_graph import export_model
+    from src.training.checkpoint import load_model_weights
+    from src.deployment.export import export_model
     out_dir = os.path.join(config.output_path, "export")
     setup_logging(out_dir)
     if not config.checkpoint_file_path:

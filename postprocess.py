@@ -15,7 +15,7 @@ logger = logging.getLogger("postprocess")
 
 def main(config):
     import eval as evaluation
-    from src.eval_runner import write_acc_log
+    from src.evaluation.runner import write_acc_log
     summary = evaluation.main(config.replace(source="results"))
     path = os.path.join(config.output_path, "acc.log")
     lines = write_acc_log(summary, path)

@@ -1,7 +1,7 @@
 """Train HMR: ``python train.py [--config_path FILE] [--KEY VALUE ...]``.
 
 One device by default; ``--distributed true`` (set by ``scripts/run_distributed_train.sh``)
-runs one data-parallel rank (see ``src/distributed.py``).
+runs one data-parallel rank (see ``src/training/distributed.py``).
 """
 import logging
 
@@ -13,8 +13,8 @@ logger = logging.getLogger("train")
 
 def main(config):
     from src.builders import set_mindspore_context
-    from src.distributed import init_distributed
-    from src.trainer import run_folder, train
+    from src.training.distributed import init_distributed
+    from src.training.loop import run_folder, train
     set_mindspore_context(config)
     rank, world, make_reducer = init_distributed(config)
     setup_logging(run_folder(config) if rank == 0 else None, rank=rank)

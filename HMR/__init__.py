@@ -5,7 +5,7 @@ importing the package does not import MindSpore (the CPU ISA setting in
 ``model_utils.device_adapter`` must run before MindSpore is imported).
 """
 
-_LAZY = {"SMPL": "HMR.smpl", "load_smpl_model": "HMR.smpl", "SMPLModelError": "HMR.smpl"}
+_LAZY = {"SMPL": "HMR.smpl.layer", "load_smpl_model": "HMR.smpl.layer", "SMPLModelError": "HMR.smpl.layer"}
 
 
 def __getattr__(name):

@@ -3,7 +3,7 @@ from mindspore import nn, ops
 
 
 class HMRExportNet(nn.Cell):
-    """Wraps :class:`HMR.hmr.HMR` for inference graphs (no dropout).
+    """Wraps :class:`HMR.model.HMR` for inference graphs (no dropout).
 
     Input: images (B, 3, S, S) normalised RGB.
     Output: theta (B, 85) = ``[cam 3 | pose 72 axis-angle | betas 10]``, vertices

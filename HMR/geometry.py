@@ -4,7 +4,7 @@ Conventions: rotation matrices act on column vectors, axis-angle vectors are in 
 the 6D representation is the first two columns of R laid out
 ``[R00, R01, R10, R11, R20, R21]`` (SPIN / mmpose layout). The rotation conversions take
 any leading shape and keep the batch axis first, so an exported graph's batch-sized
-reshapes can be freed (``src/export_graph.py``).
+reshapes can be freed (``src/deployment/export.py``).
 """
 from mindspore import ops
 

@@ -1,6 +1,6 @@
 """Test-time refinement objective (pure MindSpore): fit SMPL to 2D keypoints near a prediction.
 
-Terms (weights from the config, see ``src/refine.py``):
+Terms (weights from the config, see ``src/demo/refine.py``):
 
 * reprojection -- Geman-McClure robust error between the weak-perspective projection of the
   model's keypoint joints and the observed 2D keypoints (normalised crop units), visibility-weighted;
@@ -14,7 +14,7 @@ from mindspore import Tensor, nn, ops
 
 from HMR.constants import SMPL_JOINT_NAMES, SMPL_TO_LSP14
 from HMR.geometry import batch_rodrigues, weak_perspective_projection
-from HMR.lbs import take
+from HMR.smpl.lbs import take
 
 # (pose index, sign): the bend must have this sign (knees about x, elbows about y; SMPLify's prior)
 BEND_LIMITS = ((3 * SMPL_JOINT_NAMES.index("left_knee"), 1.0), (3 * SMPL_JOINT_NAMES.index("right_knee"), 1.0),

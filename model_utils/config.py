@@ -11,7 +11,7 @@ set (for a list: every element):
 
 * ``[>= 1]``, ``[> 0]``, ``[<= 5]``, ``[0 .. 1]`` (inclusive) -- numbers;
 * ``[>= 0, sum > 0]`` -- several conditions; ``sum`` applies to a list's total;
-* ``[CPU | GPU | Ascend]`` -- choices.
+* ``[CPU | GPU | Ascend]`` -- choices (a string key's rule is always its choices, even one).
 
 Nothing is read at import time.
 """
@@ -20,7 +20,7 @@ import re
 
 import yaml
 
-from src.utils.atomic import atomic_write
+from model_utils.atomic_files import atomic_write
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG_PATH = os.path.join(PROJECT_ROOT, "config.yaml")
@@ -30,6 +30,8 @@ _FALSE = ("false", "no", "off", "0")
 
 class ConfigError(ValueError):
     """A configuration file or command-line override is invalid."""
+
+    user_facing = True
 
 
 class Config:
@@ -139,7 +141,7 @@ def parse_rule(key, help_text, default):
         return None
     body = match.group(1).strip()
     element = (default[0] if default else "") if isinstance(default, list) else default
-    if "|" in body:
+    if "|" in body or isinstance(element, str):
         return {"choices": tuple(_coerce(_parse_scalar(c.strip(), element), element, key, "config.yaml")
                                  for c in body.split("|"))}
     conditions = []

@@ -2,9 +2,9 @@
 import logging
 import sys
 
-from model_utils.config import ConfigError, format_help, load_config
+from model_utils.config import format_help, load_config
 from model_utils.device_adapter import configure_cpu_isa
-from model_utils.errors import TrainingDiverged, UserInputError
+from model_utils.errors import is_user_facing
 
 logger = logging.getLogger(__name__)
 
@@ -17,15 +17,14 @@ def run_entry(main, argv=None):
     """
     configure_cpu_isa()
     argv = sys.argv[1:] if argv is None else list(argv)
-    # user-caused errors come from the config, the body-model loader, and the tools themselves
-    from HMR.smpl import SMPLModelError
-    user_errors = (ConfigError, UserInputError, SMPLModelError, FileNotFoundError, TrainingDiverged)
     try:
         if "-h" in argv or "--help" in argv:
             sys.stdout.write(format_help(load_config([])) + "\n")
             return 0
         return main(load_config(argv))
-    except user_errors as err:
+    except Exception as err:                     # user-caused errors are marked user_facing (errors.py)
+        if not is_user_facing(err):
+            raise
         sys.stderr.write(f"error: {err}\n")      # the one line a user sees
         sys.exit(2)
     except KeyboardInterrupt:

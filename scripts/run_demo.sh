@@ -6,5 +6,5 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-python -m src.synthetic.demo_job --config_path src/synthetic/demo_config.yaml "$@"
+python -m src.main_job.run --config_path src/main_job/demo_config.yaml "$@"
 echo "demo outputs: $ROOT/output/demo/summary.json (metrics), $ROOT/output/demo/bodies.png, checkpoints in $ROOT/output/demo_train/"

@@ -7,7 +7,7 @@
 # <output_path>/rank_<i>/log.txt (run from the project tree; nothing is copied). The msrun form
 # starts N local workers (msrun ships with MindSpore; add --device_target GPU on GPU servers).
 # Ctrl-C stops every rank. Resume with --resume true as on one device. Learning rates are not
-# rescaled with the number of devices (see src/distributed.py).
+# rescaled with the number of devices (see src/training/distributed.py).
 set -euo pipefail
 usage="usage: bash scripts/run_distributed_train.sh RANK_TABLE_FILE DATA_PATH [CKPT] [--KEY VALUE ...]
        bash scripts/run_distributed_train.sh --msrun N DATA_PATH [CKPT] [--KEY VALUE ...]"

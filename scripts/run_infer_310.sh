@@ -67,7 +67,7 @@ if [ "$device" = ascend ]; then
     "$ROOT/ascend310_infer/out/main" --mindir_path="$model" --input_path="$work/preprocess_Result/images" \
         --result_path="$work/result_Files" --time_path="$work/time_Result" --device_id="$device_id"
 else
-    python -m src.infer_cpu "${args[@]}" "${extra[@]}" --infer_input_path "$work/preprocess_Result" \
+    python -m src.deployment.infer_cpu "${args[@]}" "${extra[@]}" --infer_input_path "$work/preprocess_Result" \
         --result_path "$work/result_Files"
 fi
 python postprocess.py "${args[@]}" "${extra[@]}" --result_path "$work/result_Files" \

@@ -4,7 +4,7 @@ import os
 
 
 from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
-from src.model_files import load_mean_params, resolve_model_files
+from src.data.model_files import load_mean_params, resolve_model_files
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,11 @@ def build_smpl(config):
 
 def build_model(config, smpl):
     """The HMR network described by the config."""
-    from HMR.hmr import HMR
+    from HMR.model import HMR
     return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
                pose_head=config.pose_head, mean_params=load_mean_params(config, config.pose_head),
-               num_iterations=config.regressor_iterations, train_mean_params=config.train_mean_params)
+               num_iterations=config.regressor_iterations, train_mean_params=config.train_mean_params,
+               backbone=config.backbone)
 
 
 def keypoint_indices(model):
@@ -57,8 +58,8 @@ def dataset_paths(config, names):
 
 def build_train_source(config, model, num_steps, rank=0, world_size=1):
     """Training samples of this rank, with the regressor's dropout noise as the last column."""
-    from HMR.regressor import HIDDEN
-    from src.datasets.sources import TrainSource
+    from HMR.heads.iterative import HIDDEN
+    from src.data.sources import TrainSource
     augment = {k: getattr(config, k) for k in AUGMENT_KEYS} if config.augment else None
     return TrainSource(dataset_paths(config, config.train_datasets), config.train_dataset_ratios,
                        dataset_paths(config, [config.mocap_dataset])[0], config.batch_size, num_steps,
@@ -72,6 +73,6 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
 def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):
     """Deterministic crops of a test file (fixed box, no augmentation, file order) with the
     2D keypoints of ``keypoint_set`` (J24 indices) in crop coordinates."""
-    from src.datasets.sources import EvalSource
+    from src.data.sources import EvalSource
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
     return EvalSource(path, config.img_size, config.image_normalization, keypoint_set, image_root=root)

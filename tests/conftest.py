@@ -25,7 +25,7 @@ def pynative_after_each_test():
 @pytest.fixture(scope="session")
 def body_model_dir(tmp_path_factory):
     """A folder with the synthetic model written in the HMR_DATA layout (built once)."""
-    from src.synthetic.write_model import write_body_model
+    from src.data.synthetic.write_model import write_body_model
     folder = tmp_path_factory.mktemp("body_model")
     write_body_model(str(folder), seed=0)
     return folder
@@ -39,7 +39,7 @@ def body_model_pkl(body_model_dir):
 @pytest.fixture(scope="session")
 def body_model_arrays():
     """The synthetic model as dense numpy arrays (the builder's own output)."""
-    from src.synthetic.body_model import build_body_model
+    from src.data.synthetic.body_model import build_body_model
     return build_body_model(seed=0)
 
 
@@ -50,8 +50,8 @@ TINY_SIZES = {"3d_train": 24, "2d_train": 8, "eval": 8, "mocap": 64}
 def tiny_data_dir(tmp_path_factory):
     """An HMR_DATA folder with the synthetic body model and tiny rendered datasets."""
     from HMR import SMPL
-    from src.synthetic.dataset import write_synthetic_datasets
-    from src.synthetic.write_model import write_body_model
+    from src.data.synthetic.dataset import write_synthetic_datasets
+    from src.data.synthetic.write_model import write_body_model
     folder = tmp_path_factory.mktemp("HMR_DATA")
     pkl = write_body_model(str(folder), seed=0)
     smpl = SMPL(pkl, extra_regressors={"h36m": str(folder / "J_regressor_h36m.npy")})

@@ -101,9 +101,9 @@ def _add(mapped, name, key, value, path):
 
 def expected_parameters(fmt):
     """{our name: shape} the converted checkpoint must fill: encoder (+ rot6d head unless ImageNet)."""
-    from HMR.backbone import ResNet
-    from HMR.regressor import Rot6dRegressor
-    from src.checkpoint import structural_parameters
+    from HMR.backbones.resnet import ResNet
+    from HMR.heads.iterative import Rot6dRegressor
+    from src.training.checkpoint import structural_parameters
     shapes = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(ResNet(50, 64)).items()}
     if fmt != "torchvision-resnet50":
         head = Rot6dRegressor(2048, np.zeros(144), np.zeros(10), np.zeros(3))
@@ -147,7 +147,7 @@ def write_config(output, fmt):
     """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``."""
     import yaml
 
-    from src.utils.atomic import atomic_write
+    from model_utils.atomic_files import atomic_write
     path = os.path.splitext(output)[0] + ".yaml"
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
     if fmt == "torchvision-resnet50":

@@ -39,8 +39,8 @@ def _write_dataset(folder, rng):
 def _pipeline_rate(folder, workers, batches):
     """Samples/s of the training pipeline after its first batch (start-up excluded)."""
     from HMR.constants import J24_TO_COCOPLUS19
-    from src.datasets.pipeline import create_train_dataset
-    from src.datasets.sources import TrainSource
+    from src.data.pipeline import create_train_dataset
+    from src.data.sources import TrainSource
     source = TrainSource([os.path.join(folder, "train.npz")], [1.0], os.path.join(folder, "mocap.npz"), BATCH,
                          batches + 1, SIDE, "hmr", J24_TO_COCOPLUS19, seed=0, augment=AUGMENT)
     iterator = create_train_dataset(source, 0, workers).create_tuple_iterator(num_epochs=1, output_numpy=True)
@@ -52,7 +52,7 @@ def _pipeline_rate(folder, workers, batches):
 
 def main(batches=40):
     configure_cpu_isa()
-    from src.synthetic.write_model import write_body_model
+    from src.data.synthetic.write_model import write_body_model
     from tests.benchmarks.bench_train import _mindspore_steps
     from tests.benchmarks.timing import print_table, time_call
 

@@ -18,13 +18,13 @@ def main(repeat=5):
     import skimage
 
     from model_utils.config import PROJECT_ROOT, load_config
-    from src.backends import CheckpointPredictor
+    from src.deployment.backends import CheckpointPredictor
     from src.builders import build_model, build_smpl, set_mindspore_context
-    from src.datasets.sources import normalize_image
-    from src.detection.blazepose import BlazePoseDetector
-    from src.person_crop import PersonCrop
-    from src.refine import build_refiner
-    from src.synthetic.write_model import write_body_model
+    from src.data.images import normalize_image
+    from src.demo.detection.blazepose import BlazePoseDetector
+    from src.demo.person_crop import PersonCrop
+    from src.demo.refine import build_refiner
+    from src.data.synthetic.write_model import write_body_model
     from tests.benchmarks.timing import print_table, time_call
 
     image = cv2.cvtColor(cv2.imread(os.path.join(os.path.dirname(skimage.__file__), "data", "camera.png")),

@@ -22,10 +22,10 @@ def main(rounds=3, repeat=3):
     import mindspore as ms
 
     from model_utils.config import load_config
-    from src.backends import CheckpointPredictor, MindirPredictor, OnnxPredictor, graph_predictor
+    from src.deployment.backends import CheckpointPredictor, MindirPredictor, OnnxPredictor, graph_predictor
     from src.builders import build_model, build_smpl, set_mindspore_context
-    from src.export_graph import export_model
-    from src.synthetic.write_model import write_body_model
+    from src.deployment.export import export_model
+    from src.data.synthetic.write_model import write_body_model
     from tests.benchmarks.timing import interleaved, print_table
 
     folder = tempfile.mkdtemp(prefix="bench_infer_")

@@ -17,7 +17,7 @@ def main(batches=(1, 64), rounds=5, repeat=20):
     import torch
 
     from HMR import SMPL
-    from src.synthetic.write_model import write_body_model
+    from src.data.synthetic.write_model import write_body_model
     from tests.benchmarks.timing import interleaved, print_table
 
     folder = tempfile.mkdtemp(prefix="bench_smpl_")

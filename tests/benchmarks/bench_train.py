@@ -21,9 +21,9 @@ def _mindspore_steps(model_path, rng):
 
     from HMR import SMPL
     from HMR.discriminator import Discriminator
-    from HMR.hmr import HMR
-    from HMR.regressor import default_mean_params
-    from src.train_step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
+    from HMR.model import HMR
+    from HMR.heads.iterative import default_mean_params
+    from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
 
     ms.set_context(mode=ms.GRAPH_MODE)
     pose, shape, cam = default_mean_params()
@@ -42,7 +42,7 @@ def _mindspore_steps(model_path, rng):
     def hmr_step():
         return step(*batch).asnumpy()
 
-    from HMR.backbone import ResNet
+    from HMR.backbones.resnet import ResNet
 
     class Classifier(nn.Cell):
         def __init__(self):
@@ -80,7 +80,7 @@ def _mindspore_steps(model_path, rng):
 def _torch_step(model_path, cocoplus, rng):
     import torch
 
-    from HMR.regressor import default_mean_params
+    from HMR.heads.iterative import default_mean_params
     from tests.reference.torch_hmr import Discriminator, TorchHMR, rodrigues
 
     pose, shape, cam = default_mean_params()
@@ -120,8 +120,8 @@ def _torch_step(model_path, cocoplus, rng):
 
 def main(rounds=3, repeat=3):
     configure_cpu_isa()
-    from src.synthetic.body_model import build_body_model
-    from src.synthetic.write_model import write_body_model
+    from src.data.synthetic.body_model import build_body_model
+    from src.data.synthetic.write_model import write_body_model
     from tests.benchmarks.timing import interleaved, print_table
 
     path = write_body_model(tempfile.mkdtemp(prefix="bench_train_"))

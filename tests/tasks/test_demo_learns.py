@@ -9,8 +9,8 @@ MAX_RATIO = 0.70     # trained MPJPE / untrained (mean-pose) MPJPE on the held-o
 
 
 def _run_demo_job(tmp_path):
-    return subprocess.run([sys.executable, "-m", "src.synthetic.demo_job", "--config_path",
-                           "src/synthetic/demo_config.yaml", "--data_path", str(tmp_path / "HMR_DATA"),
+    return subprocess.run([sys.executable, "-m", "src.main_job.run", "--config_path",
+                           "src/main_job/demo_config.yaml", "--data_path", str(tmp_path / "HMR_DATA"),
                            "--output_path", str(tmp_path / "out"), "--progress_bar", "false"],
                           cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=1500)
 

@@ -127,7 +127,7 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     assert steps == list(range(STEPS))
     assert "step 2 epoch 0" in (logs / "worker_0.log").read_text()
     assert "step 2 epoch 0" not in (logs / "worker_1.log").read_text()
-    from src.datasets.sources import TrainSource
+    from src.data.sources import TrainSource
     seen = []
     for rank in (0, 1):
         source = TrainSource([str(tiny_data_dir / "synthetic" / "all_visible.npz")], [1.0],
@@ -138,8 +138,8 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     # and the weights did move: compare with the initial ones (same seed, same construction)
     import mindspore as ms
     from conftest import tiny_config
-    from src.checkpoint import structural_parameters
-    from src.trainer import build_training
+    from src.training.checkpoint import structural_parameters
+    from src.training.loop import build_training
     ms.set_seed(0)
     initial = build_training(tiny_config(tiny_data_dir, tmp_path / "init", *TINY, "--batch_size", "2"))
     start = {f"model.{k}": v.asnumpy() for k, v in structural_parameters(initial["model"]).items()}

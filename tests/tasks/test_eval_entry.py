@@ -20,7 +20,7 @@ def _config(data, out, *extra):
 def exported(tiny_data_dir, tmp_path_factory):
     """A briefly trained checkpoint, its dynamic-batch MINDIR and a batch-3 ONNX graph."""
     import export
-    from src.trainer import train
+    from src.training.loop import train
     out = tmp_path_factory.mktemp("eval_run")
     checkpoint = train(_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "3", "--save_every", "3",
                                "--encoder_lr", "1e-3"))["checkpoint"]

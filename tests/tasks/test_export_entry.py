@@ -16,7 +16,7 @@ TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "
 @pytest.fixture(scope="module", params=["axis_angle", "rot6d"])
 def trained(request, tiny_data_dir, tmp_path_factory):
     from conftest import tiny_config
-    from src.trainer import train
+    from src.training.loop import train
     out = tmp_path_factory.mktemp("export_run")
     config = tiny_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2",
                          "--pose_head", request.param)
@@ -35,7 +35,7 @@ def _reference(config, checkpoint, images):
     import mindspore as ms
     from HMR.export_net import HMRExportNet
     from src.builders import build_model, build_smpl
-    from src.checkpoint import load_model_weights
+    from src.training.checkpoint import load_model_weights
     model = build_model(config, build_smpl(config))
     load_model_weights(checkpoint, model)
     net = HMRExportNet(model)

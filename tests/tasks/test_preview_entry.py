@@ -9,7 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def _run(*args):
     env = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, "-m", "src.synthetic.preview", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "src.data.synthetic.preview", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
 
 

@@ -28,7 +28,7 @@ def _steps(out):
 
 
 def test_hmr_data_folder_converts_and_trains(tmp_path):
-    from src.synthetic.write_model import write_body_model
+    from src.data.synthetic.write_model import write_body_model
     data = tmp_path / "HMR_DATA"
     write_body_model(str(data), seed=0)
     rng = np.random.default_rng(0)
@@ -44,7 +44,7 @@ def test_hmr_data_folder_converts_and_trains(tmp_path):
 
 
 def test_spin_npz_files_train_as_they_are(tmp_path):
-    from src.synthetic.write_model import write_body_model
+    from src.data.synthetic.write_model import write_body_model
     data = tmp_path / "spin_data"
     write_body_model(str(data), seed=0)
     lsp_root = tmp_path / "lsp_dataset_original"                     # SPIN: images live with each dataset

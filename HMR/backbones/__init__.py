@@ -1,0 +1,14 @@
+"""Image encoders, chosen by name (``backbone`` in config.yaml): images (B, 3, H, W) -> (B, F).
+
+Every backbone exposes ``feature_dim`` (F). Adding one is a file here plus a line below.
+"""
+from HMR.registry import Registry
+
+BACKBONES = Registry("backbone", {
+    "resnet": "HMR.backbones.resnet:ResNet",
+})
+
+
+def build_backbone(name, **options):
+    """The backbone ``name`` (``resnet``: ``depth``, ``width``)."""
+    return BACKBONES.build(name, **options)

@@ -1,0 +1,140 @@
+"""HMR's iterative error-feedback regressor, in the two published layouts.
+
+Both heads start from mean parameters and refine them ``num_iterations`` times with shared
+weights, ``params += delta(feature, params)``. They also return the pose and shape of every
+iteration: the TF reference shows all of them to the discriminator.
+
+- :class:`AxisAngleRegressor` (Kanazawa et al.): theta = ``[cam 3 | pose 72 | betas 10]``,
+  fc 1024 -> ReLU -> dropout -> fc 1024 -> ReLU -> dropout -> fc 85 (small init).
+- :class:`Rot6dRegressor` (SPIN / mmpose): input ``[feature, pose 144, shape 10, cam 3]``,
+  ``fc1, fc2`` without ReLU, heads ``decpose, decshape, deccam``; buffers ``init_pose``,
+  ``init_shape``, ``init_cam`` as in SPIN's state dict.
+
+Dropout is driven by an explicit noise tensor (uniform [0, 1), shape
+``(num_iterations, 2, B, 1024)``) instead of a stateful random op: training is then
+exactly reproducible and resumable on every backend; ``noise=None`` means no dropout.
+"""
+import numpy as np
+from mindspore import Parameter, Tensor, nn, ops
+from mindspore.common.initializer import XavierUniform
+
+from HMR.constants import NUM_BETAS, NUM_POSE_PARAMS, NUM_SMPL_JOINTS
+
+HIDDEN = 1024
+DROPOUT = 0.5
+FINAL_GAIN = 0.01       # "small init" of the last layer
+DEFAULT_CAM = (0.9, 0.0, 0.0)
+
+
+def default_mean_params():
+    """Built-in mean parameters: rest pose with the root turned by pi about x (image y
+    points down), zero shape, cam (0.9, 0, 0). Returns (pose (72,), shape (10,), cam (3,))."""
+    pose = np.zeros(NUM_POSE_PARAMS, np.float32)
+    pose[0] = np.pi
+    return pose, np.zeros(NUM_BETAS, np.float32), np.asarray(DEFAULT_CAM, np.float32)
+
+
+def _dropout(x, noise, rate):
+    """Inverted dropout from uniform noise of x's shape."""
+    keep = ops.cast(noise >= rate, x.dtype)
+    return x * keep / (1.0 - rate)
+
+
+class AxisAngleRegressor(nn.Cell):
+    """Original HMR head.
+
+    Args:
+        feature_dim: encoder feature size (2048 for ResNet-50).
+        init_theta: (85,) initial ``[cam | pose | betas]``.
+        train_mean: the initial theta is a trained parameter, as in the TF reference
+            (``tf.Variable(mean, trainable=True)`` in the encoder's variables); False = frozen.
+    Input: features (B, F); noise (I, 2, B, 1024) or None.
+    Output: cam (B, 3), pose axis-angle (B, 72), betas (B, 10), and the pose and betas of
+    every iteration, (I * B, 72) and (I * B, 10), iteration-major.
+    """
+
+    def __init__(self, feature_dim, init_theta, num_iterations=3, dropout=DROPOUT, train_mean=True):
+        super().__init__()
+        npar = 3 + NUM_POSE_PARAMS + NUM_BETAS
+        self.fc1 = nn.Dense(feature_dim + npar, HIDDEN)
+        self.fc2 = nn.Dense(HIDDEN, HIDDEN)
+        self.dec = nn.Dense(HIDDEN, npar, weight_init=XavierUniform(gain=FINAL_GAIN))
+        self.relu = nn.ReLU()
+        self.init_theta = Parameter(Tensor(np.asarray(init_theta, np.float32).reshape(1, npar)),
+                                    name="init_theta", requires_grad=train_mean)
+        self.num_iterations = num_iterations
+        self.dropout = dropout
+
+    @classmethod
+    def from_mean_params(cls, feature_dim, mean_params, num_iterations=3, train_mean_params=True):
+        """The head from ``{"theta": (85,)}`` (the registry's constructor, ``HMR/heads``)."""
+        return cls(feature_dim, mean_params["theta"], num_iterations, train_mean=train_mean_params)
+
+    def construct(self, features, noise=None):
+        theta = self.init_theta + features[:, :1] * 0.0          # (B, 85); works for a dynamic batch
+        stages = []
+        for i in range(self.num_iterations):
+            h = self.relu(self.fc1(ops.concat([features, theta], 1)))
+            if noise is not None:
+                h = _dropout(h, noise[i, 0], self.dropout)
+            h = self.relu(self.fc2(h))
+            if noise is not None:
+                h = _dropout(h, noise[i, 1], self.dropout)
+            theta = theta + self.dec(h)
+            stages.append(theta)
+        stages = ops.concat(stages, 0)                           # (I * B, 85), iteration-major
+        return (theta[:, :3], theta[:, 3:3 + NUM_POSE_PARAMS], theta[:, 3 + NUM_POSE_PARAMS:],
+                stages[:, 3:3 + NUM_POSE_PARAMS], stages[:, 3 + NUM_POSE_PARAMS:])
+
+
+class Rot6dRegressor(nn.Cell):
+    """SPIN / mmpose head (6D rotations).
+
+    Args:
+        feature_dim: encoder feature size.
+        init_pose: (144,) 6D mean pose; init_shape: (10,); init_cam: (3,).
+    Input: features (B, F); noise (I, 2, B, 1024) or None.
+    Output: cam (B, 3), pose 6D (B, 144), betas (B, 10), and the pose and betas of every
+    iteration, (I * B, 144) and (I * B, 10), iteration-major.
+    """
+
+    def __init__(self, feature_dim, init_pose, init_shape, init_cam, num_iterations=3, dropout=DROPOUT):
+        super().__init__()
+        npose = 6 * NUM_SMPL_JOINTS
+        self.fc1 = nn.Dense(feature_dim + npose + NUM_BETAS + 3, HIDDEN)
+        self.fc2 = nn.Dense(HIDDEN, HIDDEN)
+        self.decpose = nn.Dense(HIDDEN, npose, weight_init=XavierUniform(gain=FINAL_GAIN))
+        self.decshape = nn.Dense(HIDDEN, NUM_BETAS, weight_init=XavierUniform(gain=FINAL_GAIN))
+        self.deccam = nn.Dense(HIDDEN, 3, weight_init=XavierUniform(gain=FINAL_GAIN))
+        self.init_pose = Parameter(Tensor(np.asarray(init_pose, np.float32).reshape(1, npose)),
+                                   name="init_pose", requires_grad=False)
+        self.init_shape = Parameter(Tensor(np.asarray(init_shape, np.float32).reshape(1, NUM_BETAS)),
+                                    name="init_shape", requires_grad=False)
+        self.init_cam = Parameter(Tensor(np.asarray(init_cam, np.float32).reshape(1, 3)),
+                                  name="init_cam", requires_grad=False)
+        self.num_iterations = num_iterations
+        self.dropout = dropout
+
+    @classmethod
+    def from_mean_params(cls, feature_dim, mean_params, num_iterations=3, train_mean_params=True):
+        """The head from ``{"pose": (144,), "shape": (10,), "cam": (3,)}`` (the registry's constructor).
+        ``train_mean_params`` does not apply: SPIN's ``init_*`` are frozen buffers."""
+        return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations)
+
+    def construct(self, features, noise=None):
+        zero = features[:, :1] * 0.0                             # (B, 1); works for a dynamic batch
+        pose, shape, cam = self.init_pose + zero, self.init_shape + zero, self.init_cam + zero
+        poses, shapes = [], []
+        for i in range(self.num_iterations):
+            h = self.fc1(ops.concat([features, pose, shape, cam], 1))
+            if noise is not None:
+                h = _dropout(h, noise[i, 0], self.dropout)
+            h = self.fc2(h)
+            if noise is not None:
+                h = _dropout(h, noise[i, 1], self.dropout)
+            pose = pose + self.decpose(h)
+            shape = shape + self.decshape(h)
+            cam = cam + self.deccam(h)
+            poses.append(pose)
+            shapes.append(shape)
+        return cam, pose, shape, ops.concat(poses, 0), ops.concat(shapes, 0)

@@ -1,0 +1,30 @@
+"""Reading images and normalising crops: one place for the training pipeline and the demo."""
+import logging
+
+import cv2
+import numpy as np
+
+from HMR.constants import IMAGENET_MEAN, IMAGENET_STD
+
+logger = logging.getLogger(__name__)
+
+
+def normalize_image(image, normalization):
+    """RGB (H, W, 3) in 0..255 -> float32 (3, H, W): ``hmr`` to [-1, 1], ``imagenet`` mean/std."""
+    x = image.astype(np.float32) / 255.0
+    if normalization == "hmr":
+        x = x * 2.0 - 1.0
+    elif normalization == "imagenet":
+        x = (x - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(IMAGENET_STD, np.float32)
+    else:
+        raise ValueError(f"image normalization must be 'hmr' or 'imagenet', got {normalization!r}")
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def read_rgb(path):
+    """Read an image as RGB uint8, or None (with a warning) when it is missing or corrupt."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        logger.warning("skipping unreadable image %s", path)
+        return None
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

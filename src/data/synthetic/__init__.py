@@ -1,0 +1,1 @@
+"""The embedded default: a synthetic SMPL-format body model and datasets in the real formats."""

@@ -1,0 +1,206 @@
+"""The embedded default datasets: rendered images of the synthetic body in the real schema.
+
+``write_synthetic_datasets(data_path, ...)`` writes under ``data_path/synthetic/``:
+
+- ``synthetic_3d_train.npz``: images with 2D keypoints, 3D joints, SMPL pose and shape
+  (like Human3.6M in SPIN's files);
+- ``synthetic_2d_train.npz``: images with 2D keypoints only (like LSP/COCO);
+- ``synthetic_eval.npz``: held-out images with full ground truth;
+- ``mocap.npz``: poses and shapes for the discriminator (like MoSh data);
+- ``images/*.jpg``, and ``neutral_smpl_mean_params.h5`` at ``data_path`` (HMR's mean
+  parameters of the sampled pose distribution).
+
+Each sample: random shape, a random pose within joint limits, a random body orientation
+(yaw within +-90 degrees, small lean) and distance, a cluttered random background, a
+perspective camera and a random light direction (mirror-symmetric, so that horizontal
+flips stay within the data's distribution; with one fixed light, flipped images contradict
+the shading and training learned next to nothing). Keypoints are marked invisible when
+outside the image or hidden behind another body part. Everything is deterministic from
+the seed.
+"""
+import logging
+import multiprocessing
+import os
+
+import cv2
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from HMR.constants import J24_FROM_H36M17, J24_TO_COCOPLUS19, NUM_BETAS
+from model_utils.atomic_files import atomic_write, read_json, write_json
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2
+IMAGE_SIZE = 256          # rendered frame, pixels
+FOCAL_LENGTH = 500.0      # pixels
+DEPTH_RANGE = (4.5, 6.5)  # metres from the camera
+YAW_RANGE = np.pi / 2     # body turned up to +-90 degrees from facing the camera
+LEAN = 0.15               # radians of pitch/roll jitter
+OCCLUSION_MARGIN = 0.12   # metres: a keypoint is hidden if a surface lies this much in front of it
+BOX_MARGIN = 1.2          # SPIN: scale = 1.2 * box side / 200
+POSE_SPREAD = 0.8         # fraction of the joint-limit ranges used
+LIGHT_AZIMUTH = np.deg2rad(70)    # light from the camera side, up to 70 degrees left or right,
+LIGHT_ELEVATION = np.deg2rad(50)  # and up to 50 degrees above or below: mirror-symmetric, so a
+                                  # flipped image is as likely as the original
+
+
+def _background(rng, size):
+    """A cluttered random RGB background (gradient, shapes, noise)."""
+    c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    ramp = np.linspace(0.0, 1.0, size)[:, None, None]
+    image = (c0 * (1 - ramp) + c1 * ramp) * np.ones((size, size, 3))
+    image = image.astype(np.uint8)
+    for _ in range(rng.integers(3, 9)):
+        colour = rng.uniform(0, 255, 3).tolist()
+        x, y = rng.integers(0, size, 2)
+        w, h = rng.integers(size // 16, size // 3, 2)
+        if rng.random() < 0.5:
+            cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)), colour, -1)
+        else:
+            cv2.circle(image, (int(x), int(y)), int(w // 2), colour, -1)
+    noise = rng.normal(0, 6, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def _render_sample(job):
+    """Worker: render one sample and write its image. Returns the J24 visibility (24,)."""
+    from src.render.rasterizer import project_points, render_mesh
+    path, vertices, faces, joints24, seed = job
+    rng = np.random.default_rng(seed)
+    image = _background(rng, IMAGE_SIZE)
+    face_ids = np.full((IMAGE_SIZE, IMAGE_SIZE), -1, np.int32)
+    colour = rng.uniform([150, 100, 80], [240, 200, 170])
+    azimuth, elevation = rng.uniform(-LIGHT_AZIMUTH, LIGHT_AZIMUTH), rng.uniform(-LIGHT_ELEVATION, LIGHT_ELEVATION)
+    light = [np.sin(azimuth) * np.cos(elevation), -np.sin(elevation), -np.cos(azimuth) * np.cos(elevation)]
+    principal = (IMAGE_SIZE / 2, IMAGE_SIZE / 2)
+    render_mesh(image, vertices, faces, FOCAL_LENGTH, principal, colour.tolist(), face_ids=face_ids,
+                light_direction=light)
+    pix = project_points(joints24, FOCAL_LENGTH, principal)
+    face_depth = vertices[faces].mean(1)[:, 2]
+    visible = np.zeros(len(joints24), np.float32)
+    for j, (x, y) in enumerate(pix):
+        xi, yi = int(round(x)), int(round(y))
+        if 0 <= xi < IMAGE_SIZE and 0 <= yi < IMAGE_SIZE:
+            face = face_ids[yi, xi]
+            visible[j] = float(face < 0 or face_depth[face] > joints24[j, 2] - OCCLUSION_MARGIN)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    if not ok:
+        raise OSError(f"could not encode {path}")
+    with atomic_write(path) as handle:
+        handle.write(encoded.tobytes())
+    return visible
+
+
+def _root_orientations(rng, num):
+    """Camera-frame root rotations: turn pi about x (SMPL y-up -> camera y-down), yaw, lean."""
+    yaw = rng.uniform(-YAW_RANGE, YAW_RANGE, num)
+    pitch, roll = rng.uniform(-LEAN, LEAN, (2, num))
+    body = Rotation.from_euler("yxz", np.stack([yaw, pitch, roll], 1))
+    return (Rotation.from_rotvec([np.pi, 0.0, 0.0]) * body).as_rotvec().astype(np.float32)
+
+
+def _pose_bodies(smpl, betas, poses, batch=64):
+    """Vertices (N, V, 3) and J24 joints (N, 24, 3) of posed bodies (no translation)."""
+    import mindspore as ms
+    verts, j24_all = [], []
+    for start in range(0, len(betas), batch):
+        v, _ = smpl(ms.Tensor(betas[start:start + batch]), ms.Tensor(poses[start:start + batch]))
+        coco = smpl.regress(v, "cocoplus").asnumpy()
+        h36m = smpl.regress(v, "h36m").asnumpy()
+        joints = np.zeros((len(coco), 24, 3), np.float32)
+        joints[:, list(J24_TO_COCOPLUS19)] = coco
+        for j24, h in J24_FROM_H36M17.items():
+            joints[:, j24] = h36m[:, h]
+        verts.append(v.asnumpy())
+        j24_all.append(joints)
+    return np.concatenate(verts), np.concatenate(j24_all)
+
+
+def _make_split(smpl, folder, split, num, rng, pool, with_3d):
+    from src.data.synthetic.poses import sample_betas, sample_body_poses
+    betas = sample_betas(rng, num)
+    poses = sample_body_poses(rng, num, spread=POSE_SPREAD)
+    poses[:, :3] = _root_orientations(rng, num)
+    vertices, joints = _pose_bodies(smpl, betas, poses)
+    depth = rng.uniform(*DEPTH_RANGE, num)
+    # centre the body's bounding box, then shift it by up to 10% of the frame
+    mid = (vertices.max(1) + vertices.min(1)) / 2
+    shift = rng.uniform(-0.1, 0.1, (num, 2)) * IMAGE_SIZE / FOCAL_LENGTH * depth[:, None]
+    trans = np.concatenate([-mid[:, :2] + shift, depth[:, None] - mid[:, 2:3]], 1).astype(np.float32)
+    vertices = vertices + trans[:, None]
+    joints = joints + trans[:, None]
+    names = [os.path.join("images", f"{split}_{i:05d}.jpg") for i in range(num)]
+    seeds = rng.integers(0, 2 ** 31, num)
+    jobs = [(os.path.join(folder, n), vertices[i], smpl.faces, joints[i], int(seeds[i])) for i, n in enumerate(names)]
+    visible = np.stack(pool.map(_render_sample, jobs, chunksize=8))
+    principal = IMAGE_SIZE / 2
+    pix = joints[:, :, :2] / joints[:, :, 2:3] * FOCAL_LENGTH + principal
+    part = np.concatenate([pix, visible[:, :, None]], 2).astype(np.float32)
+    # the person box spans every joint, hidden ones included, clipped to the frame
+    lo = np.clip(pix.min(1), 0, IMAGE_SIZE)
+    hi = np.clip(pix.max(1), 0, IMAGE_SIZE)
+    center = ((lo + hi) / 2).astype(np.float32)
+    scale = (BOX_MARGIN * (hi - lo).max(1) / 200.0).astype(np.float32)
+    record = {"imgname": np.asarray(names), "center": center, "scale": scale, "part": part}
+    if with_3d:
+        record.update(S=np.concatenate([joints, np.ones_like(joints[:, :, :1])], 2).astype(np.float32),
+                      pose=poses, shape=betas, has_smpl=np.ones(num, np.float32))
+    path = os.path.join(folder, f"synthetic_{split}.npz")
+    with atomic_write(path) as handle:
+        np.savez(handle, **record)
+    logger.info("synthetic %s: %d samples, %.0f%% keypoints visible -> %s", split, num, 100 * visible.mean(), path)
+    return path
+
+
+def write_mean_params(path, seed):
+    """HMR's ``neutral_smpl_mean_params.h5`` for the sampled distribution: ``pose`` (72,), ``shape`` (10,)."""
+    import h5py
+    from src.data.synthetic.poses import sample_body_poses
+    rng = np.random.default_rng(seed)
+    mean_pose = sample_body_poses(rng, 20000, spread=POSE_SPREAD).mean(0)
+    tmp = path + f".tmp-{os.getpid()}"
+    with h5py.File(tmp, "w") as h5:
+        h5.create_dataset("pose", data=mean_pose.astype(np.float64))
+        h5.create_dataset("shape", data=np.zeros(NUM_BETAS))
+    os.replace(tmp, path)
+    return path
+
+
+def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2):
+    """Render the embedded default datasets (skipped when the same request was written before).
+
+    Args:
+        data_path: the HMR_DATA folder; outputs go to ``data_path/synthetic``.
+        smpl: :class:`HMR.SMPL` with the ``cocoplus`` and ``h36m`` regressors.
+        sizes: dict with ``3d_train``, ``2d_train``, ``eval``, ``mocap`` sample counts.
+    Returns:
+        dict of the written paths.
+    """
+    sizes = dict(sizes or {"3d_train": 1200, "2d_train": 600, "eval": 200, "mocap": 5000})
+    folder = os.path.join(data_path, "synthetic")
+    manifest_path = os.path.join(folder, "manifest.json")
+    request = {"version": FORMAT_VERSION, "seed": seed, "sizes": sizes, "body_model": os.path.basename(smpl.model_path)}
+    paths = {split: os.path.join(folder, f"synthetic_{split}.npz") for split in ("3d_train", "2d_train", "eval")}
+    paths["mocap"] = os.path.join(folder, "mocap.npz")
+    paths["mean_params"] = os.path.join(data_path, "neutral_smpl_mean_params.h5")
+    manifest = read_json(manifest_path)
+    if manifest and manifest.get("request") == request and all(os.path.isfile(p) for p in paths.values()):
+        logger.info("synthetic datasets up to date in %s", folder)
+        return paths
+    os.makedirs(folder, exist_ok=True)
+    split_seeds = np.random.SeedSequence(seed).spawn(4)
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        _make_split(smpl, folder, "3d_train", sizes["3d_train"], np.random.default_rng(split_seeds[0]), pool, True)
+        _make_split(smpl, folder, "2d_train", sizes["2d_train"], np.random.default_rng(split_seeds[1]), pool, False)
+        _make_split(smpl, folder, "eval", sizes["eval"], np.random.default_rng(split_seeds[2]), pool, True)
+    from src.data.synthetic.poses import sample_betas, sample_body_poses
+    rng = np.random.default_rng(split_seeds[3])
+    with atomic_write(paths["mocap"]) as handle:
+        np.savez(handle, pose=sample_body_poses(rng, sizes["mocap"], spread=POSE_SPREAD),
+                 shape=sample_betas(rng, sizes["mocap"]))
+    write_mean_params(paths["mean_params"], seed)
+    write_json(manifest_path, {"request": request, "synthetic": True,
+                               "note": "SYNTHETIC data rendered from the synthetic body model"})
+    return paths

@@ -1,0 +1,191 @@
+"""The image demo: crop (whole image or a given box), run HMR (checkpoint or exported graph),
+write npz/json/obj/overlay per image (``demo.py`` is the command line)."""
+import glob
+import logging
+import os
+
+from model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def list_images(config):
+    if bool(config.img) == bool(config.img_folder):
+        raise UserInputError("give exactly one of --img FILE or --img_folder DIR")
+    if config.img:
+        if not os.path.isfile(config.img):
+            raise UserInputError(f"--img: file not found: {config.img}")
+        return [config.img]
+    if not os.path.isdir(config.img_folder):
+        raise UserInputError(f"--img_folder: folder not found: {config.img_folder}")
+    images = sorted(p for p in glob.glob(os.path.join(config.img_folder, "*")) if p.lower().endswith(IMAGE_SUFFIXES))
+    if not images:
+        raise UserInputError(f"--img_folder: no {'/'.join(IMAGE_SUFFIXES)} images in {config.img_folder}")
+    return images
+
+
+def demo_inputs(config):
+    """Images and user boxes of a demo run, checked before anything is written.
+
+    Returns (image paths, {image name or None: box} from ``bbox_file``, the ``bbox`` box or None).
+    Raises UserInputError for a missing image or folder, and for a given box that lies wholly
+    outside its image (naming the image and its size).
+    """
+    from src.data.images import read_rgb
+    from src.demo.person_crop import box_overlaps_image, parse_bbox, read_bbox_file
+    images = list_images(config)
+    boxes = read_bbox_file(config.bbox_file) if config.bbox_file else {}
+    given = parse_bbox(config.bbox) if config.bbox else None
+    for path in images if boxes or given is not None else ():
+        box = boxes.get(os.path.basename(path), boxes.get(None, given))
+        image = read_rgb(path) if box is not None else None
+        if image is not None and not box_overlaps_image(box, image.shape[:2]):
+            height, width = image.shape[:2]
+            raise UserInputError(f"{path}: the box x,y,w,h = {','.join(f'{v:g}' for v in box)} lies wholly outside "
+                                 f"the {width}x{height} image")
+    return images, boxes, given
+
+
+def build_runner(config, smpl, model=None):
+    """A function: one normalised crop batch (1, 3, S, S) -> dict of the graph's four outputs.
+
+    An exported graph (``model_file``) when given, else the HMR model (``model`` or the
+    checkpoint), wrapped like the export so every source returns the same outputs.
+    """
+    import numpy as np
+
+    from src.deployment.backends import check_graph_info, graph_predictor, read_graph_info
+    fixed = None
+    if config.model_file:
+        info = read_graph_info(config.model_file)
+        check_graph_info(config.model_file, info, config.img_size, config.image_normalization)
+        predictor = graph_predictor(config.model_file, info.get("batch"))
+        run, fixed = predictor.run_all, predictor.fixed_batch
+    else:
+        import mindspore as ms
+        from HMR.export_net import HMRExportNet
+        if model is None:
+            if not config.checkpoint_file_path:
+                raise UserInputError("give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
+            from src.builders import build_model
+            from src.training.checkpoint import load_model_weights
+            model = build_model(config, smpl)
+            load_model_weights(config.checkpoint_file_path, model)
+        net = HMRExportNet(model)
+        net.set_train(False)
+
+        def run(images):
+            return [o.asnumpy() for o in net(ms.Tensor(images))]
+
+    def predict(images):
+        padded = images if not fixed else np.concatenate([images] * fixed)[:fixed]
+        return dict(zip(("theta", "vertices", "joints3d", "keypoints2d"), (o[:1] for o in run(padded))))
+    return predict
+
+
+def _people(config, image, name, boxes, given, detector):
+    """[(box, detected Person or None)] of one image: the given box, the detector's people, or the whole image."""
+    from src.demo.person_crop import whole_image_box
+    box = boxes.get(name, boxes.get(None, given))
+    if boxes and box is None:
+        raise UserInputError(f"--bbox_file {config.bbox_file}: no box for {name}")
+    if box is not None:
+        return [(box, None)]
+    people = detector.detect(image) if detector is not None else []
+    if config.largest and people:
+        people = [max(people, key=lambda p: p.box[2] * p.box[3])]
+    if not people:
+        logger.info("%s: no person detected, using the whole image", name)
+        return [(whole_image_box(*image.shape[:2]), None)]
+    return [(p.box, p) for p in people]
+
+
+def _detector(config):
+    from src.demo.detection.factory import build_detector
+    try:
+        return build_detector(config)
+    except UserInputError as err:
+        logger.warning("no person detector (%s): images without a box are cropped whole", err)
+        return None
+
+
+def run_image_demo(config, smpl, model=None, inputs=None):
+    """Run HMR on ``config.img`` / ``config.img_folder``; write the four files per image.
+
+    Without ``bbox``/``bbox_file`` every detected person is processed (``largest``: only the
+    largest). Single person: ``<stem>.npz/.json/.obj``; several: ``<stem>_p<k>.*``; one
+    ``<stem>_overlay.png`` with everyone. ``refine`` > 0 refines each fit on its detected
+    keypoints. ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's);
+    ``inputs``: :func:`demo_inputs` when the caller checked them already.
+    Returns {"written": [{kind: path}], "skipped": [unreadable image paths]}.
+    """
+    import numpy as np
+    from tqdm import tqdm
+
+    from src.data.images import normalize_image, read_rgb
+    from src.demo.outputs import default_focal_length, overlay_image, write_person, write_png
+    from src.demo.person_crop import PersonCrop
+    from src.demo.refine import build_refiner
+    from model_utils.atomic_files import write_json
+    images, boxes, given = inputs or demo_inputs(config)
+    user_boxes = bool(boxes) or given is not None           # bbox_scale applies to these only
+    detector = None if user_boxes else _detector(config)
+    predict = build_runner(config, smpl, model)
+    refiner = build_refiner(config, smpl)
+    keypoint_set = "cocoplus19" if "cocoplus" in smpl.regressor_names else "lsp14"
+    os.makedirs(config.out_folder, exist_ok=True)
+    written, skipped = [], []
+    for path in tqdm(images, desc="demo", unit="image", disable=len(images) < 2 or not config.progress_bar):
+        image = read_rgb(path)
+        if image is None:
+            skipped.append(path)
+            continue
+        name = os.path.basename(path)
+        stem = os.path.splitext(name)[0]
+        people = _people(config, image, name, boxes, given, detector)
+        focal = config.focal_length or default_focal_length(*image.shape[:2])
+        files, meshes, keypoint_records = {}, [], []
+        for k, (box, person) in enumerate(people):
+            crop = PersonCrop(box, config.img_size, config.bbox_scale if user_boxes else 1.0)
+            batch = normalize_image(crop.crop(image), config.image_normalization)[None]
+            prediction = {key: v[0] for key, v in predict(np.ascontiguousarray(batch)).items()}
+            extra = {"image": os.path.abspath(path), "synthetic_body_model": bool(smpl.synthetic),
+                     "model": config.model_file or config.checkpoint_file_path,
+                     "detection_score": None if person is None else person.score}
+            if person is not None:
+                keypoints = person.keypoints(keypoint_set)
+                keypoint_records.append({"person": k, "box": box.tolist(), "score": person.score,
+                                         "keypoints": keypoints.tolist(), "order": keypoint_set})
+                if refiner is not None:
+                    prediction, extra["refinement"] = _refined(prediction, crop, keypoints, refiner)
+            base = os.path.join(config.out_folder, stem if len(people) == 1 else f"{stem}_p{k}")
+            person_files, placed = write_person(base, image, crop, prediction, smpl.faces, focal, extra)
+            files.update(person_files if len(people) == 1 else {f"{kind}_p{k}": v for kind, v in person_files.items()})
+            meshes.append(placed)
+        files["overlay"] = write_png(os.path.join(config.out_folder, f"{stem}_overlay.png"),
+                                     overlay_image(image, meshes, smpl.faces, focal))
+        if config.keypoints_json:
+            files["keypoints"] = write_json(os.path.join(config.out_folder, f"{stem}_keypoints.json"),
+                                            {"image": os.path.abspath(path), "people": keypoint_records})
+        written.append(files)
+    if skipped:
+        logger.warning("skipped %d unreadable image(s): %s", len(skipped), ", ".join(skipped))
+    logger.info("%d image(s) -> %s", len(written), config.out_folder)
+    return {"written": written, "skipped": skipped}
+
+
+def _refined(prediction, crop, keypoints, refiner):
+    """Refine one prediction on image keypoints (K, 3); returns (prediction, report)."""
+    import numpy as np
+    observed = keypoints.copy()
+    observed[:, :2] = crop.to_crop(keypoints[:, :2])
+    theta = np.asarray(prediction["theta"], np.float32)
+    fit = refiner.refine(theta[None, 3:75], theta[None, 75:85], theta[None, :3], observed[None])
+    vertices, joints, keypoints2d = refiner.posed(fit["pose"], fit["betas"], fit["cam"])
+    refined = {"theta": np.concatenate([fit["cam"][0], fit["pose"][0], fit["betas"][0]]),
+               "vertices": vertices[0], "joints3d": joints[0], "keypoints2d": keypoints2d[0]}
+    report = {"steps": refiner.steps, "reprojection_before_px": float(fit["reprojection_before"][0]),
+              "reprojection_after_px": float(fit["reprojection_after"][0])}
+    return refined, report

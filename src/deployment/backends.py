@@ -1,0 +1,216 @@
+"""Where predictions come from: a checkpoint, an exported MINDIR or ONNX graph, or result files.
+
+Every backend yields the same batches -- ``(indices (B,), vertices (B, V, 3), joints (B, K, 3),
+valid (B,))`` in metres, optionally followed by ``{variant: (vertices, joints)}`` (e.g. the
+network's prediction after ``--refine``) -- so evaluation has one metric code path whatever
+ran the model.
+
+Exported graphs (``export.py``) take normalised images (B, 3, S, S) and return
+``theta (B, 85), vertices, joints3d, keypoints2d``; a static-batch graph gets its last
+batch padded. ``export.py`` writes ``<graph file>.json`` beside each graph (batch, image size,
+normalisation, weights digest); a graph that disagrees with the evaluation's config is refused.
+"""
+import json
+import logging
+import os
+
+import numpy as np
+
+from model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("ckpt", "mindir", "onnx", "results")
+GRAPH_OUTPUTS = ("theta", "vertices", "joints3d", "keypoints2d")
+
+
+def read_graph_info(model_file):
+    """The sidecar ``<graph file>.json`` written by export.py, or {} when there is none."""
+    path = model_file + ".json"
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def check_graph_info(model_file, info, img_size, normalization):
+    """Refuse a graph exported for another crop size or image normalisation."""
+    for key, want in (("img_size", img_size), ("image_normalization", normalization)):
+        if key in info and info[key] != want:
+            raise UserInputError(f"{model_file}: exported with {key}={info[key]!r}, but this run uses {want!r} "
+                                 f"(pass --{key} {info[key]})")
+
+
+class CheckpointPredictor:
+    """The HMR Cell itself (GRAPH_MODE when configured). Any batch size."""
+
+    fixed_batch = None
+
+    def __init__(self, model):
+        self.model = model
+        model.set_train(False)
+
+    def run_all(self, images):
+        """theta (B, 85), vertices, joints3d, keypoints2d, as the exported graphs return them."""
+        import mindspore as ms
+        cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in self.model(ms.Tensor(images)))
+        return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d]
+
+    def __call__(self, images):
+        outputs = self.run_all(images)
+        return outputs[1], outputs[2]
+
+
+class MindirPredictor:
+    """An exported MINDIR run by ``mindspore.load`` + ``nn.GraphCell`` (the CPU fallback runner)."""
+
+    def __init__(self, model_file, fixed_batch=None):
+        import mindspore as ms
+        from mindspore import nn
+        if not os.path.isfile(model_file):
+            raise UserInputError(f"--model_file not found: {model_file}")
+        self.graph = nn.GraphCell(ms.load(model_file))
+        self.fixed_batch = fixed_batch
+
+    def run_all(self, images):
+        """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
+        import mindspore as ms
+        return [o.asnumpy() for o in self.graph(ms.Tensor(images))]
+
+    def __call__(self, images):
+        outputs = self.run_all(images)
+        return outputs[1], outputs[2]
+
+
+class OnnxPredictor:
+    """An exported ONNX graph run by onnxruntime (CPU)."""
+
+    def __init__(self, model_file, threads=0):
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise UserInputError("--source onnx needs onnxruntime (pip install onnxruntime)") from err
+        if not os.path.isfile(model_file):
+            raise UserInputError(f"--model_file not found: {model_file}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(model_file, options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        batch = self.session.get_inputs()[0].shape[0]
+        self.fixed_batch = batch if isinstance(batch, int) else None
+
+    def run_all(self, images):
+        """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
+        return self.session.run(None, {self.input_name: images})
+
+    def __call__(self, images):
+        outputs = self.run_all(images)
+        return outputs[1], outputs[2]
+
+
+CPU_BACKENDS = ("auto", "mindspore", "onnxruntime")
+
+
+def onnx_twin(mindir_file, batch=None):
+    """The ONNX export of the same weights beside a MINDIR, or None.
+
+    Same stem, equal weight digests, and a batch axis that takes ``batch`` (dynamic or equal).
+    """
+    twin = os.path.splitext(mindir_file)[0] + ".onnx"
+    if not os.path.isfile(twin):
+        return None
+    digest, info = read_graph_info(mindir_file).get("weights_sha1"), read_graph_info(twin)
+    if not digest or digest != info.get("weights_sha1"):
+        return None
+    return twin if info.get("batch") in (None, batch) or batch is None else None
+
+
+def graph_predictor(model_file, fixed_batch=None, cpu_backend="mindspore"):
+    """Predictor of an exported graph on the CPU.
+
+    ``.onnx`` runs in onnxruntime. A MINDIR runs in MindSpore (``GraphCell``), except with
+    ``cpu_backend`` ``auto``/``onnxruntime`` when its ONNX twin exists: onnxruntime is ~2.9x
+    faster on this model on CPU (``scripts/run_bench.sh infer``).
+    """
+    if cpu_backend not in CPU_BACKENDS:
+        raise UserInputError(f"--cpu_backend must be one of {CPU_BACKENDS}, got {cpu_backend!r}")
+    if model_file.endswith(".onnx"):
+        return OnnxPredictor(model_file)
+    if cpu_backend != "mindspore":
+        twin = onnx_twin(model_file, fixed_batch)
+        if twin:
+            logger.info("running %s through its ONNX twin %s (same weights) in onnxruntime", model_file, twin)
+            return OnnxPredictor(twin)
+        if cpu_backend == "onnxruntime":
+            raise UserInputError(f"--cpu_backend onnxruntime: no ONNX export of the same weights beside {model_file} "
+                                 "(export.py --onnx_twin true writes one)")
+    return MindirPredictor(model_file, fixed_batch)
+
+
+def build_predictor(config, model=None):
+    """The predictor for ``config.source`` (``ckpt`` needs the built ``model``)."""
+    if config.source == "ckpt":
+        return CheckpointPredictor(model)
+    if not config.model_file:
+        raise UserInputError(f"--source {config.source} needs --model_file (the exported graph)")
+    info = read_graph_info(config.model_file)
+    check_graph_info(config.model_file, info, config.img_size, config.image_normalization)
+    if config.source == "mindir":
+        return MindirPredictor(config.model_file, info.get("batch"))
+    if config.source == "onnx":
+        return OnnxPredictor(config.model_file)
+    raise UserInputError(f"--source must be one of {SOURCES}, got {config.source!r}")
+
+
+class RefiningPredictor:
+    """Any predictor followed by test-time refinement on the batch's 2D keypoints (``src/demo/refine.py``).
+
+    Returns the network's prediction and, as variant ``refined``, the fit's. Collects the
+    per-sample reprojection errors before/after (crop pixels) in ``errors``.
+    """
+
+    needs_keypoints = True
+    variant = "refined"
+
+    def __init__(self, predictor, refiner):
+        self.predictor, self.refiner = predictor, refiner
+        self.fixed_batch = predictor.fixed_batch
+        self.errors = {"reprojection_before": [], "reprojection_after": []}
+
+    def __call__(self, images, keypoints):
+        """-> (vertices, joints) of the network, {``refined``: (vertices, joints)} of the fit."""
+        outputs = self.predictor.run_all(images)
+        count = len(keypoints)
+        theta = outputs[0][:count]
+        fit = self.refiner.refine(theta[:, 3:75], theta[:, 75:85], theta[:, :3], keypoints)
+        for key in self.errors:
+            self.errors[key].append(fit[key])
+        vertices, joints, _ = self.refiner.posed(fit["pose"], fit["betas"], fit["cam"])
+        return outputs[1][:count], outputs[2][:count], {self.variant: (vertices, joints)}
+
+
+def predict_dataset(predictor, source, batch_size, num_workers=1):
+    """Run ``predictor`` over an EvalSource in file order.
+
+    Yields (indices, vertices, joints, valid, variants): ``variants`` maps a name to
+    (vertices, joints) of another prediction of the same batch (``{}`` for plain predictors).
+    """
+    from tqdm import tqdm
+
+    from src.data.pipeline import create_eval_dataset
+    batch_size = predictor.fixed_batch or batch_size
+    dataset = create_eval_dataset(source, batch_size, num_workers)
+    for batch in tqdm(dataset.create_tuple_iterator(output_numpy=True), total=dataset.get_dataset_size(),
+                      desc="eval", unit="batch", disable=len(source) < 4 * batch_size):
+        images, valid, indices = batch[0], batch[6], batch[7]
+        count = len(images)
+        if predictor.fixed_batch and count < predictor.fixed_batch:
+            images = np.concatenate([images, np.zeros((predictor.fixed_batch - count,) + images.shape[1:],
+                                                      images.dtype)])
+        if getattr(predictor, "needs_keypoints", False):
+            vertices, joints, variants = predictor(images, batch[8])
+        else:
+            (vertices, joints), variants = predictor(images), {}
+        yield (indices, vertices[:count], joints[:count], valid,
+               {name: (v[:count], j[:count]) for name, (v, j) in variants.items()})

@@ -1,0 +1,105 @@
+"""The ``.bin`` exchange with the Ascend 310 runner (and its CPU fallback).
+
+Layout of an inference work folder (``scripts/run_infer_310.sh`` makes one)::
+
+    preprocess_Result/images/hmr_000000.bin   (B, 3, S, S) float32, C order, normalised images
+    preprocess_Result/preprocess.json         batch, img_size, normalisation, dataset file and,
+                                              per input file, the dataset indices and validity
+    result_Files/hmr_000000_0.bin .. _3.bin   the graph's outputs for that input, in order:
+                                              theta (B, 85), vertices (B, V, 3), joints3d (B, K, 3),
+                                              keypoints2d (B, K, 2); float32
+
+The last input file is padded with zero images to the batch (static graphs need it); its
+``indices`` list only the real samples. Result names follow the runner's rule: input stem,
+``_``, output index, ``.bin`` (``ascend310_infer/src/utils.cc``).
+"""
+import json
+import os
+
+import numpy as np
+
+from model_utils.errors import UserInputError
+from model_utils.atomic_files import atomic_write, write_json
+
+INPUT_FOLDER, META_NAME = "images", "preprocess.json"
+NUM_OUTPUTS = 4
+
+
+def input_name(batch_number):
+    return f"hmr_{batch_number:06d}.bin"
+
+
+def result_name(input_file, output_index):
+    return f"{os.path.splitext(os.path.basename(input_file))[0]}_{output_index}.bin"
+
+
+def write_inputs(source, out_dir, batch_size, num_workers, extra_meta):
+    """Write an EvalSource as padded batches of float32 images + ``preprocess.json``. Returns the meta."""
+    from src.data.pipeline import create_eval_dataset
+    os.makedirs(os.path.join(out_dir, INPUT_FOLDER), exist_ok=True)
+    batches = []
+    dataset = create_eval_dataset(source, batch_size, num_workers)
+    for number, batch in enumerate(dataset.create_tuple_iterator(output_numpy=True)):
+        images, valid, indices = batch[0], batch[6], batch[7]
+        if len(images) < batch_size:
+            images = np.concatenate([images, np.zeros((batch_size - len(images),) + images.shape[1:], np.float32)])
+        name = input_name(number)
+        with atomic_write(os.path.join(out_dir, INPUT_FOLDER, name)) as handle:
+            handle.write(np.ascontiguousarray(images, np.float32).tobytes())
+        batches.append({"file": name, "indices": indices.tolist(), "valid": valid.tolist()})
+    meta = dict(extra_meta, batch=batch_size, num_samples=len(source), batches=batches)
+    write_json(os.path.join(out_dir, META_NAME), meta)
+    return meta
+
+
+def write_test_inputs(config, out_dir, batch_size):
+    """Write the test file of ``config.dataset`` as ``.bin`` inputs (``write_inputs``). Returns the meta."""
+    from src.builders import build_eval_source
+    from src.evaluation.protocols import get_protocol, protocol_file
+    test_file = protocol_file(get_protocol(config.dataset), config.data_path, config.eval_dataset)
+    return write_inputs(build_eval_source(config, test_file), out_dir, batch_size, config.num_workers,
+                        {"dataset": config.dataset, "test_file": os.path.abspath(test_file),
+                         "img_size": config.img_size, "image_normalization": config.image_normalization})
+
+
+def read_meta(input_dir):
+    path = os.path.join(input_dir, META_NAME)
+    if not os.path.isfile(path):
+        raise UserInputError(f"preprocess metadata not found: {path} (run preprocess.py first)")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def read_input(path, batch, img_size):
+    """One input file as (batch, 3, S, S) float32."""
+    data = np.fromfile(path, np.float32)
+    if data.size != batch * 3 * img_size * img_size:
+        raise UserInputError(f"{path}: holds {data.size} floats, expected {batch}x3x{img_size}x{img_size}")
+    return data.reshape(batch, 3, img_size, img_size)
+
+
+def write_results(result_dir, input_file, outputs):
+    """Write one input's outputs as ``<stem>_<i>.bin`` (what the C++ runner writes)."""
+    os.makedirs(result_dir, exist_ok=True)
+    for index, output in enumerate(outputs):
+        with atomic_write(os.path.join(result_dir, result_name(input_file, index))) as handle:
+            handle.write(np.ascontiguousarray(output, np.float32).tobytes())
+
+
+def read_results(result_dir, input_dir):
+    """Yield (indices, vertices (B, V, 3), joints (B, K, 3), valid) from the runner's result files."""
+    meta = read_meta(input_dir)
+    batch = meta["batch"]
+    for entry in meta["batches"]:
+        arrays = []
+        for index in (1, 2):
+            path = os.path.join(result_dir, result_name(entry["file"], index))
+            if not os.path.isfile(path):
+                raise UserInputError(f"result file not found: {path} (the runner writes one per input and output)")
+            data = np.fromfile(path, np.float32)
+            if data.size % (batch * 3):
+                raise UserInputError(f"{path}: {data.size} floats is not batch {batch} x points x 3")
+            arrays.append(data.reshape(batch, -1, 3))
+        count = len(entry["indices"])
+        yield (np.asarray(entry["indices"]), arrays[0][:count], arrays[1][:count],
+               np.asarray(entry["valid"], np.float32))

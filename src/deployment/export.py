@@ -1,0 +1,105 @@
+"""Export an HMR model as MINDIR, ONNX or AIR (``export.py`` is the command line).
+
+The graph (``HMR/export_net.py``) includes SMPL and outputs theta, vertices, 3D joints and
+2D keypoints. Batch 0 means dynamic: natively for MINDIR; for ONNX by freeing the batch axis
+of a static export. AIR can only be written on an Ascend device. ``<graph file>.json`` records the graph's batch,
+crop size, image normalisation and a digest of its weights for the runners.
+"""
+import logging
+import os
+
+from model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("MINDIR", "ONNX", "AIR")
+SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
+
+
+ONNX_PROBE_BATCH = 7   # dynamic ONNX: exported at this batch, then every batch-sized shape is made free
+
+
+def make_onnx_batch_dynamic(path, probe_batch=ONNX_PROBE_BATCH, name="batch"):
+    """Free the batch axis of a static ONNX export (made at ``probe_batch``), in place.
+
+    MindSpore's exporter writes static shapes only: the graph inputs/outputs get a named
+    batch axis and every Reshape whose target starts with the probe batch (ExpandDims and
+    friends) gets -1 there. The graph avoids batch-sized constants (see ``HMR/smpl/lbs.py``), so
+    the result runs at any batch in onnxruntime (tested at 1 and 3).
+    """
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    graph = model.graph
+    for value in list(graph.input) + list(graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = name
+    del graph.value_info[:]                  # intermediate shapes were inferred for the probe batch
+    constants = {n.output[0]: n for n in graph.node if n.op_type == "Constant"}
+    initializers = {i.name: i for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "Reshape":
+            continue
+        holder = constants.get(node.input[1]) or initializers.get(node.input[1])
+        tensor = holder.attribute[0].t if hasattr(holder, "attribute") else holder
+        shape = numpy_helper.to_array(tensor).copy()
+        if shape.size and shape[0] == probe_batch and -1 not in shape:
+            shape[0] = -1
+            tensor.CopyFrom(numpy_helper.from_array(shape, tensor.name))
+    onnx.save(model, path)
+
+
+def weights_digest(model):
+    """SHA-1 over every parameter of ``model`` (name and bytes): identifies the weights a graph holds."""
+    import hashlib
+    digest = hashlib.sha1()
+    for param in sorted(model.get_parameters(), key=lambda p: p.name):
+        digest.update(param.name.encode())
+        digest.update(param.asnumpy().tobytes())
+    return digest.hexdigest()
+
+
+def export_model(config, model, file_name):
+    """Export ``model`` in ``config.file_format``; returns the written path."""
+    import mindspore as ms
+    import numpy as np
+
+    from HMR.export_net import HMRExportNet
+    from src.deployment.backends import GRAPH_OUTPUTS
+    from model_utils.atomic_files import write_json
+    fmt = config.file_format.upper()
+    if fmt not in FORMATS:
+        raise UserInputError(f"--file_format must be one of {FORMATS}, got {config.file_format!r}")
+    if fmt == "AIR" and config.device_target != "Ascend":
+        raise UserInputError(f"AIR export needs an Ascend device (device_target is {config.device_target}); "
+                             "use --file_format MINDIR here")
+    batch = config.export_batch_size
+    if batch < 0:
+        raise UserInputError(f"--export_batch_size must be >= 0 (0 = dynamic), got {batch}")
+    dynamic_onnx = batch == 0 and fmt == "ONNX"     # exported at batch 1, then the batch axis is renamed
+    if batch == 0 and fmt != "MINDIR":
+        batch = ONNX_PROBE_BATCH if dynamic_onnx else 1
+    shape = [None if batch == 0 else batch, 3, config.img_size, config.img_size]
+    dummy = ms.Tensor(shape=shape, dtype=ms.float32) if batch == 0 else \
+        ms.Tensor(np.zeros(shape, np.float32))
+    net = HMRExportNet(model)
+    net.set_train(False)
+    base = file_name[:-len(SUFFIX[fmt])] if file_name.endswith(SUFFIX[fmt]) else file_name
+    folder = os.path.dirname(os.path.abspath(base))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(base)}")
+    try:
+        ms.export(net, dummy, file_name=tmp, file_format=fmt)  # written read-only; renamed when complete
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise UserInputError(f"MindSpore could not export {fmt}: {str(err).strip().splitlines()[0]}") from err
+    path = base + SUFFIX[fmt]
+    if dynamic_onnx:
+        make_onnx_batch_dynamic(tmp + SUFFIX[fmt])
+        batch = 0
+    os.replace(tmp + SUFFIX[fmt], path)
+    write_json(path + ".json", {"format": fmt, "batch": batch or None, "img_size": config.img_size,
+                                "image_normalization": config.image_normalization, "pose_head": config.pose_head,
+                                "outputs": list(GRAPH_OUTPUTS), "checkpoint": config.checkpoint_file_path,
+                                "weights_sha1": weights_digest(model),
+                                "synthetic_body_model": bool(model.smpl.synthetic)})
+    logger.info("exported %s (input %s) -> %s", fmt, ["B" if d is None else d for d in shape], path)
+    return path

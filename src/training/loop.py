@@ -1,0 +1,157 @@
+"""The training loop: data, the train step, logging, checkpoints, resume, divergence check."""
+import json
+import logging
+import math
+import os
+import time
+
+import numpy as np
+
+from model_utils.errors import TrainingDiverged, UserInputError
+from src import builders
+from src.training.checkpoint import list_checkpoints, load_model_weights, load_training_checkpoint, save_training_checkpoint
+from src.data.sources import TRAIN_COLUMNS
+from src.training.step import LOSS_NAMES
+
+logger = logging.getLogger(__name__)
+
+LOG_NAME = "train_log.jsonl"
+
+
+def run_folder(config):
+    return os.path.join(config.output_path, config.run_name)
+
+
+def _steps(config, source):
+    per_epoch = config.steps_per_epoch or math.ceil(sum(d.size for d in source.datasets) /
+                                                     (config.batch_size * source.world_size))
+    return per_epoch, per_epoch * config.epochs
+
+
+def _truncate_log(path, start_step):
+    """Drop log lines of steps a resumed run will redo (written after the checkpoint)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        kept = [line for line in handle if line.strip() and json.loads(line)["step"] < start_step]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.writelines(kept)
+
+
+def build_training(config, rank=0, world_size=1, make_reducer=None):
+    """Model, discriminator, optimisers, train step and data source of a run.
+
+    ``make_reducer(parameters)``: the gradient all-reduce of a data-parallel run (None: one device).
+    """
+    from mindspore import nn
+
+    from HMR.discriminator import Discriminator
+    from src.training.lr_schedule import build_lr_schedule
+    from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
+
+    smpl = builders.build_smpl(config)
+    model = builders.build_model(config, smpl)
+    if config.freeze_batchnorm:
+        from HMR.backbones.resnet import freeze_batchnorm
+        freeze_batchnorm(model.encoder)
+    discriminator = Discriminator()
+    source = builders.build_train_source(config, model, 0, rank, world_size)
+    steps_per_epoch, total_steps = _steps(config, source)
+    source.num_steps = total_steps          # the length of the position space, known once sizes are read
+    schedule = {name: build_lr_schedule(config.lr_schedule, lr, total_steps, config.warmup_steps,
+                                        config.lr_decay_steps, config.lr_decay_rate)
+                for name, lr in (("encoder", config.encoder_lr), ("discriminator", config.discriminator_lr))}
+    enc_opt = nn.Adam(model.trainable_params(), learning_rate=list(schedule["encoder"]),
+                      weight_decay=config.weight_decay)
+    disc_opt = nn.Adam(discriminator.trainable_params(), learning_rate=list(schedule["discriminator"]),
+                       weight_decay=config.weight_decay)
+    encoder_loss = EncoderLoss(model, discriminator, config.keypoint_loss_weight, config.joint3d_loss_weight,
+                               config.smpl_loss_weight, config.adversarial_loss_weight)
+    reducers = (make_reducer(enc_opt.parameters), make_reducer(disc_opt.parameters)) if make_reducer else (None, None)
+    step_cell = HMRTrainStep(encoder_loss, DiscriminatorLoss(discriminator, config.discriminator_loss_weight),
+                             enc_opt, disc_opt, *reducers)
+    step_cell.set_train(True)
+    return {"model": model, "disc": discriminator, "opt_e": enc_opt, "opt_d": disc_opt, "step": step_cell,
+            "source": source, "schedule": schedule, "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
+
+
+def _own_folder(folder, rank):
+    """Where a rank keeps its checkpoints: the run folder for rank 0, ``rank_<i>/`` in it otherwise."""
+    return folder if rank == 0 else os.path.join(folder, f"rank_{rank}")
+
+
+def train(config, rank=0, world_size=1, make_reducer=None):
+    """Train (or resume) a run. Returns a summary dict (last checkpoint, steps, last losses, skipped samples).
+
+    In a data-parallel run, rank 0 logs, writes ``train_log.jsonl`` and keeps the run's
+    checkpoints; every other rank keeps only its newest checkpoint in ``rank_<i>/`` (what it
+    needs to resume on a machine that does not share rank 0's disk).
+    """
+    import mindspore as ms
+    from tqdm import tqdm
+
+    from src.data.pipeline import create_train_dataset
+
+    folder = run_folder(config)
+    parts = build_training(config, rank, world_size, make_reducer)
+    total = parts["total_steps"]
+    is_main = rank == 0
+    start = 0
+    own = _own_folder(folder, rank)
+    existing = list_checkpoints(own) or list_checkpoints(folder)
+    if config.resume and existing:
+        start = load_training_checkpoint(existing[-1][1], parts)
+        logger.info("resumed from %s at step %d", existing[-1][1], start)
+    elif config.resume:
+        logger.info("--resume: no checkpoint in %s, starting from step 0", folder)
+    elif existing:
+        raise UserInputError(f"{folder} already holds checkpoints; pass --resume to continue or choose another --run_name")
+    if start == 0 and config.checkpoint_file_path:
+        load_model_weights(config.checkpoint_file_path, parts["model"])
+    config_path = os.path.join(folder, "config.yaml")
+    log_path = os.path.join(folder, LOG_NAME)
+    if is_main:
+        os.makedirs(folder, exist_ok=True)
+        config.save(config_path)
+        _truncate_log(log_path, start)
+    end = total if not config.stop_after_steps else min(total, start + config.stop_after_steps)
+    logger.info("training steps %d..%d of %d (%d per epoch), batch %d x %d rank(s)", start, end, total,
+                parts["steps_per_epoch"], config.batch_size, world_size)
+    # (an empty GeneratorDataset crashes MindSpore 2.10: a finished run builds none)
+    batches = create_train_dataset(parts["source"], start, config.num_workers).create_tuple_iterator(
+        output_numpy=True) if start < end else []
+    num_inputs = len(TRAIN_COLUMNS)
+    step, last, skipped, last_ckpt = start, None, 0, existing[-1][1] if existing else None
+    progress = tqdm(total=end - start, disable=not (is_main and config.progress_bar), desc="train", unit="step")
+    tick = time.perf_counter()
+    for batch in batches:
+        if step >= end:
+            break
+        noise = ms.Tensor(np.ascontiguousarray(batch[num_inputs].transpose(1, 2, 0, 3)))   # (I, 2, B, H)
+        losses = parts["step"](*(ms.Tensor(column) for column in batch[:num_inputs]), noise).asnumpy()
+        skipped += int(config.batch_size - batch[TRAIN_COLUMNS.index("valid")].sum())
+        if not np.all(np.isfinite(losses)):
+            raise TrainingDiverged(f"non-finite loss at step {step}: " +
+                                   ", ".join(f"{n}={v:.4g}" for n, v in zip(LOSS_NAMES, losses)) +
+                                   f"; last good checkpoint: {last_ckpt or 'none'}")
+        ms_per_step = (time.perf_counter() - tick) * 1e3
+        tick = time.perf_counter()
+        last = dict(zip(LOSS_NAMES, (float(v) for v in losses)))
+        record = {"step": step, **last, "encoder_lr": float(parts["schedule"]["encoder"][step]),
+                  "ms_per_step": round(ms_per_step, 1)}
+        if is_main:
+            with open(log_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+            if step % config.log_every == 0 or step == end - 1:
+                logger.info("step %d epoch %d | %s | lr %.3g | %.0f ms/step", step, step // parts["steps_per_epoch"],
+                            " ".join(f"{k}={v:.4f}" for k, v in last.items()), record["encoder_lr"], ms_per_step)
+        progress.update(1)
+        step += 1
+        if step % config.save_every == 0 or step == end:
+            last_ckpt = save_training_checkpoint(own, step, parts, config.keep_checkpoints if is_main else 1,
+                                                 {"epoch": step // parts["steps_per_epoch"], "config": config_path})
+    progress.close()
+    if skipped:
+        logger.warning("%d sample(s) had unreadable images and were skipped (masked out of the losses)", skipped)
+    return {"checkpoint": last_ckpt, "config": config_path, "steps": step, "total_steps": total, "last_losses": last,
+            "skipped_samples": skipped, "log": log_path}

@@ -1,0 +1,85 @@
+"""One HMR training step: an encoder update, then a discriminator update (two Adam optimisers).
+
+As in the TF reference, the adversarial prior sees the pose and shape of every regressor
+iteration (I x B fakes, against I x B mocap samples "so it's balanced"), while the data terms
+use the last iteration; the discriminator is trained on this step's fakes, detached.
+Gradients go through a reducer, the identity on one device and an all-reduce mean in
+data-parallel runs.
+"""
+import mindspore as ms
+from mindspore import nn, ops
+
+from HMR.constants import NUM_BETAS, NUM_SMPL_JOINTS
+from HMR.geometry import batch_rodrigues
+from src.training.losses import (AdversarialDiscriminatorLoss, AdversarialEncoderLoss, Joint3DLoss, Keypoint2DLoss,
+                        SMPLParamLoss)
+
+LOSS_NAMES = ("encoder_total", "keypoint_2d", "joint_3d", "smpl_params", "adversarial", "discriminator_total",
+              "disc_real", "disc_fake")
+
+
+class EncoderLoss(nn.Cell):
+    """Weighted encoder objective. Returns (total, kp2d, joint3d, smpl, adversarial, fake rotmats
+    (I * B, 24, 3, 3), fake betas (I * B, 10)) - the fakes are every iteration's."""
+
+    def __init__(self, model, discriminator, keypoint_weight, joint3d_weight, smpl_weight, adversarial_weight):
+        super().__init__(auto_prefix=False)      # parameter names stay those of model / discriminator
+        self.model, self.discriminator = model, discriminator
+        self.keypoint_loss, self.joint3d_loss = Keypoint2DLoss(), Joint3DLoss()
+        self.smpl_loss, self.adversarial_loss = SMPLParamLoss(), AdversarialEncoderLoss()
+        self.weights = (keypoint_weight, joint3d_weight, smpl_weight, adversarial_weight)
+
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise):
+        outputs = self.model.forward_all_iterations(images, noise)
+        pred_betas, rotmats, pred_joints, pred_keypoints, fake_rotmats, fake_betas = (outputs[2], outputs[3],
+                                                                                      outputs[5], outputs[6],
+                                                                                      outputs[7], outputs[8])
+        kp = self.keypoint_loss(pred_keypoints, keypoints, valid)
+        j3d = self.joint3d_loss(pred_joints, joints3d, has_3d, valid)
+        smpl = self.smpl_loss(rotmats, pred_betas, pose, betas, has_smpl, valid)
+        adv = self.adversarial_loss(self.discriminator(fake_rotmats, fake_betas))
+        w_kp, w_3d, w_smpl, w_adv = self.weights
+        total = w_kp * kp + w_3d * j3d + w_smpl * smpl + w_adv * adv
+        return total, kp, j3d, smpl, adv, fake_rotmats, fake_betas
+
+
+class DiscriminatorLoss(nn.Cell):
+    """Weighted LSGAN discriminator objective. Returns (total, real term, fake term)."""
+
+    def __init__(self, discriminator, weight):
+        super().__init__(auto_prefix=False)
+        self.discriminator = discriminator
+        self.loss = AdversarialDiscriminatorLoss()
+        self.weight = weight
+
+    def construct(self, real_rotmats, real_betas, fake_rotmats, fake_betas):
+        real, fake = self.loss(self.discriminator(real_rotmats, real_betas), self.discriminator(fake_rotmats, fake_betas))
+        return self.weight * (real + fake), real, fake
+
+
+class HMRTrainStep(nn.Cell):
+    """Both updates of one step. Inputs: a training batch (see ``TRAIN_COLUMNS``; mocap_pose
+    (B, I, 72) and mocap_betas (B, I, 10), I mocap samples per row) and the dropout noise
+    (I, 2, B, 1024). Output: (8,) float32 losses in ``LOSS_NAMES`` order."""
+
+    def __init__(self, encoder_loss, discriminator_loss, encoder_optimizer, discriminator_optimizer,
+                 encoder_reducer=None, discriminator_reducer=None):
+        super().__init__(auto_prefix=False)
+        self.encoder_optimizer, self.discriminator_optimizer = encoder_optimizer, discriminator_optimizer
+        self.encoder_grad = ms.value_and_grad(encoder_loss, None, encoder_optimizer.parameters, has_aux=True)
+        self.discriminator_grad = ms.value_and_grad(discriminator_loss, None, discriminator_optimizer.parameters,
+                                                    has_aux=True)
+        self.encoder_reducer = encoder_reducer if encoder_reducer is not None else ops.identity
+        self.discriminator_reducer = discriminator_reducer if discriminator_reducer is not None else ops.identity
+
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, mocap_pose, mocap_betas,
+                  noise):
+        (e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = self.encoder_grad(
+            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise)
+        e_total = ops.depend(e_total, self.encoder_optimizer(self.encoder_reducer(e_grads)))
+        real_rotmats = batch_rodrigues(mocap_pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
+        (d_total, real, fake), d_grads = self.discriminator_grad(
+            real_rotmats, mocap_betas.reshape(-1, NUM_BETAS), ops.stop_gradient(fake_rotmats),
+            ops.stop_gradient(fake_betas))
+        d_total = ops.depend(d_total, self.discriminator_optimizer(self.discriminator_reducer(d_grads)))
+        return ops.stack([e_total, kp, j3d, smpl, adv, d_total, real, fake])

@@ -1,0 +1,121 @@
+"""Weight converters: SPIN, mmpose and torchvision checkpoints give the PyTorch outputs in MindSpore."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """SPIN's model with random weights and non-trivial BatchNorm statistics, in eval mode."""
+    from tests.reference.torch_spin import SpinHMR
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    six = np.tile(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), 24) + rng.normal(0, 0.1, 144)
+    model = SpinHMR(six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05])
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+                module.num_batches_tracked.fill_(1000)
+        for linear in (model.decpose, model.decshape, model.deccam):
+            linear.weight.mul_(0.05)
+    model.eval()
+    images = rng.normal(size=(2, 3, 224, 224)).astype(np.float32)
+    with torch.no_grad():
+        outputs = [o.numpy() for o in model(torch.as_tensor(images))]
+    return model, images, dict(zip(("features", "rotmats", "betas", "cam"), outputs))
+
+
+def _save(tmp_path, model, fmt):
+    state = model.state_dict()
+    path = tmp_path / f"{fmt}.pth"
+    if fmt == "spin":
+        torch.save({"model": state, "optimizer": {}}, path)
+    elif fmt == "mmpose":
+        backbone = {f"backbone.{k}": v for k, v in state.items() if not k.startswith(("fc", "dec", "init_"))}
+        head = {f"mesh_head.{k}": v for k, v in state.items() if k.startswith(("fc", "dec", "init_"))}
+        duplicates = {k.replace("backbone.", "generator.0.").replace("mesh_head.", "generator.1."): v
+                      for k, v in {**backbone, **head}.items()}
+        extra = {"smpl.v_template": torch.zeros(6890, 3), "discriminator.fc.weight": torch.zeros(1, 10)}
+        torch.save({"state_dict": {**backbone, **head, **duplicates, **extra}, "meta": {"epoch": 1}}, path)
+    else:
+        backbone = {k: v for k, v in state.items() if not k.startswith(("fc", "dec", "init_"))}
+        torch.save({**backbone, "fc.weight": torch.zeros(1000, 2048), "fc.bias": torch.zeros(1000)}, path)
+    return path
+
+
+def _mindspore_outputs(body_model_pkl, checkpoint, config_path, images):
+    import mindspore as ms
+    from model_utils.config import load_config
+    from HMR import SMPL
+    from src.builders import build_model
+    from src.training.checkpoint import load_model_weights
+    config = load_config(["--config_path", str(config_path)])
+    model = build_model(config, SMPL(body_model_pkl))
+    load_model_weights(str(checkpoint), model)
+    model.set_train(False)
+    x = ms.Tensor(images)
+    features = model.encoder(x).asnumpy()
+    cam, _, betas, rotmats = (o.asnumpy() for o in model(x)[:4])
+    return {"features": features, "rotmats": rotmats, "betas": betas, "cam": cam}, config
+
+
+def _close(got, want):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
+
+
+@pytest.mark.parametrize("fmt", ["spin", "mmpose"])
+def test_full_model_matches_pytorch(reference, body_model_pkl, tmp_path, fmt):
+    from src.convert.convert import convert
+    model, images, expected = reference
+    result = convert(fmt, str(_save(tmp_path, model, fmt)), str(tmp_path / f"{fmt}.ckpt"))
+    assert result["config"] == str(tmp_path / f"{fmt}.yaml")
+    got, config = _mindspore_outputs(body_model_pkl, result["checkpoint"], result["config"], images)
+    assert config.pose_head == "rot6d" and config.image_normalization == "imagenet"
+    assert config.checkpoint_file_path == str(tmp_path / f"{fmt}.ckpt")
+    for key in ("features", "rotmats", "betas", "cam"):
+        _close(got[key], expected[key])
+
+
+def test_torchvision_resnet50_initialises_the_encoder(reference, body_model_pkl, tmp_path):
+    model, images, expected = reference
+    out = tmp_path / "imagenet.ckpt"
+    result = subprocess.run([sys.executable, "-m", "src.convert", "--from", "torchvision-resnet50", "--input",
+                             str(_save(tmp_path, model, "torchvision")), "--output", str(out)], cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    got, _ = _mindspore_outputs(body_model_pkl, out, tmp_path / "imagenet.yaml", images)
+    _close(got["features"], expected["features"])
+
+
+def test_bad_keys_stop_the_conversion_with_names_and_shapes(reference, tmp_path):
+    from model_utils.errors import UserInputError
+    from src.convert.convert import convert
+    model = reference[0]
+    state = model.state_dict()
+    cases = {
+        "missing": ({k: v for k, v in state.items() if k != "layer2.1.bn2.running_var"},
+                    r"missing 'encoder.layer2.1.bn2.moving_variance' \(expected shape \(128,\)\)"),
+        "unexpected": ({**state, "head.extra.weight": torch.zeros(3, 4)},
+                       r"unexpected key 'head.extra.weight' \(shape \(3, 4\)\)"),
+        "shape": ({**state, "decshape.weight": torch.zeros(11, 1024)},
+                  r"'regressor.decshape.weight' has shape \(11, 1024\), expected \(10, 1024\)"),
+    }
+    for name, (bad_state, message) in cases.items():
+        path = tmp_path / f"{name}.pt"
+        torch.save({"model": bad_state}, path)
+        with pytest.raises(UserInputError, match=message):
+            convert("spin", str(path), str(tmp_path / f"{name}.ckpt"))
+        assert not (tmp_path / f"{name}.ckpt").exists()
+    with pytest.raises(UserInputError, match=r"expected a 'state_dict' state dict at the top level"):
+        convert("mmpose", str(tmp_path / "missing.pt"), str(tmp_path / "x.ckpt"))

@@ -1,0 +1,141 @@
+"""The layout's rules: who may import whom, no import cycles, nothing at import time."""
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PACKAGES = ("HMR", "src", "model_utils")
+# a package may import the packages listed (and itself): HMR is the bottom, model_utils is beside it
+ALLOWED = {"HMR": set(), "model_utils": set(), "src": {"HMR", "model_utils"}}
+
+
+def _modules():
+    """{dotted module name: file path} of every module in the three packages."""
+    found = {}
+    for package in PACKAGES:
+        for folder, _, files in os.walk(os.path.join(ROOT, package)):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    dotted = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+                    found[dotted.removesuffix(".__init__")] = path
+    return found
+
+
+def _imports(path, module_level_only, modules=()):
+    """Project modules imported by a file (every import, or only those run when it is imported).
+    ``from package import submodule`` counts as importing the submodule."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    nodes = tree.body if module_level_only else ast.walk(tree)
+    out = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names} & set(modules)
+            out.update(submodules or {node.module})
+    return {name for name in out if name.split(".")[0] in PACKAGES}
+
+
+def test_packages_import_only_what_the_layout_allows():
+    wrong = []
+    for module, path in _modules().items():
+        package = module.split(".")[0]
+        for imported in _imports(path, module_level_only=False):
+            target = imported.split(".")[0]
+            if target != package and target not in ALLOWED[package]:
+                wrong.append(f"{module} imports {imported}")
+    assert not wrong, wrong
+
+
+def test_no_import_cycles():
+    modules = _modules()
+    graph = {m: {i for i in _imports(p, True, modules) if i in modules and i != m} for m, p in modules.items()}
+    state, cycles = {}, []
+
+    def visit(node, stack):
+        state[node] = "open"
+        for nxt in graph[node]:
+            if state.get(nxt) == "open":
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = "done"
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, cycles
+
+
+def test_importing_any_module_runs_nothing():
+    """Every module imports without MindSpore being loaded for HMR's package, without output,
+    without touching the working folder (no set_context, no file writes at import)."""
+    code = ("import importlib, sys\n"
+            f"names = {sorted(_modules())!r}\n"
+            "for n in names:\n"
+            "    importlib.import_module(n)\n"
+            "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_importing_the_network_package_does_not_load_mindspore():
+    """The CPU ISA cap must be set before MindSpore loads: ``import HMR`` and the registries stay light."""
+    code = ("import sys, HMR, HMR.backbones, HMR.heads, HMR.constants\n"
+            "print('mindspore' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.stdout.strip() == "False", result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["backbone", "head"])
+def test_unknown_component_names_list_the_known_ones(kind):
+    from HMR.backbones import build_backbone
+    from HMR.heads import build_head
+    from HMR.registry import UnknownComponentError
+    with pytest.raises(UnknownComponentError) as err:
+        build_backbone("vgg16") if kind == "backbone" else build_head("linear", 2048, {})
+    known = "resnet" if kind == "backbone" else "axis_angle, rot6d"
+    assert str(err.value) == (f"unknown {kind} 'vgg16'; known: {known}" if kind == "backbone" else
+                              f"unknown {kind} 'linear'; known: {known}")
+
+
+def _top_level_names(path):
+    """Names a module defines or imports at its top level."""
+    names = set()
+    for node in ast.parse(open(path, encoding="utf-8").read()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(t.id for t in ast.walk(target) if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def test_every_project_import_resolves():
+    """Imports inside functions too (they run late): each ``from X import Y`` names a module X of
+    the project and a submodule or top-level name Y of it."""
+    modules = _modules()
+    lazy = {"HMR": {"SMPL", "load_smpl_model", "SMPLModelError"}}        # HMR/__init__.py's lazy names
+    broken = []
+    for module, path in modules.items():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if isinstance(node, ast.Import):
+                broken += [f"{module}: import {a.name}" for a in node.names
+                           if a.name.split(".")[0] in PACKAGES and a.name not in modules]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
+                if node.module not in modules:
+                    broken.append(f"{module}: from {node.module}")
+                    continue
+                known = _top_level_names(modules[node.module]) | lazy.get(node.module, set())
+                broken += [f"{module}: from {node.module} import {a.name}" for a in node.names
+                           if f"{node.module}.{a.name}" not in modules and a.name not in known]
+    assert not broken, broken
