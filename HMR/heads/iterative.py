@@ -88,20 +88,24 @@ class AxisAngleRegressor(nn.Cell):
 
 
 class Rot6dRegressor(nn.Cell):
-    """SPIN / mmpose head (6D rotations).
+    """SPIN / mmpose head (6D rotations); with ``condition_dim=3`` CLIFF's (Li et al. 2022), whose
+    every iteration also sees the crop's ``bbox_info`` (``HMR.geometry.bbox_info``) right after
+    the features: ``fc1([features, bbox_info, pose, shape, cam])``.
 
     Args:
         feature_dim: encoder feature size.
         init_pose: (144,) 6D mean pose; init_shape: (10,); init_cam: (3,).
-    Input: features (B, F); noise (I, 2, B, 1024) or None.
+        condition_dim: size of the extra input after the features (0: SPIN, 3: CLIFF).
+    Input: features (B, F); noise (I, 2, B, 1024) or None; condition (B, condition_dim) or None.
     Output: cam (B, 3), pose 6D (B, 144), betas (B, 10), and the pose and betas of every
     iteration, (I * B, 144) and (I * B, 10), iteration-major.
     """
 
-    def __init__(self, feature_dim, init_pose, init_shape, init_cam, num_iterations=3, dropout=DROPOUT):
+    def __init__(self, feature_dim, init_pose, init_shape, init_cam, num_iterations=3, dropout=DROPOUT,
+                 condition_dim=0):
         super().__init__()
         npose = 6 * NUM_SMPL_JOINTS
-        self.fc1 = nn.Dense(feature_dim + npose + NUM_BETAS + 3, HIDDEN)
+        self.fc1 = nn.Dense(feature_dim + condition_dim + npose + NUM_BETAS + 3, HIDDEN)
         self.fc2 = nn.Dense(HIDDEN, HIDDEN)
         self.decpose = nn.Dense(HIDDEN, npose, weight_init=XavierUniform(gain=FINAL_GAIN))
         self.decshape = nn.Dense(HIDDEN, NUM_BETAS, weight_init=XavierUniform(gain=FINAL_GAIN))
@@ -121,12 +125,13 @@ class Rot6dRegressor(nn.Cell):
         ``train_mean_params`` does not apply: SPIN's ``init_*`` are frozen buffers."""
         return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations)
 
-    def construct(self, features, noise=None):
+    def construct(self, features, noise=None, condition=None):
         zero = features[:, :1] * 0.0                             # (B, 1); works for a dynamic batch
         pose, shape, cam = self.init_pose + zero, self.init_shape + zero, self.init_cam + zero
+        inputs = features if condition is None else ops.concat([features, condition], 1)
         poses, shapes = [], []
         for i in range(self.num_iterations):
-            h = self.fc1(ops.concat([features, pose, shape, cam], 1))
+            h = self.fc1(ops.concat([inputs, pose, shape, cam], 1))
             if noise is not None:
                 h = _dropout(h, noise[i, 0], self.dropout)
             h = self.fc2(h)

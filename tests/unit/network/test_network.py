@@ -133,3 +133,33 @@ def test_discriminator_relus_sit_where_tf_puts_them():
     want = np.concatenate([per_joint, full, shape], 1)
     got = disc(ms.Tensor(rot.astype(np.float32)), ms.Tensor(betas.astype(np.float32))).asnumpy()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_cliff_head_matches_a_pytorch_reference():
+    """The 6D head with CLIFF's bbox_info input equals CLIFF's regressor (module names, concat
+    order [features, bbox_info, pose, shape, cam]) within 1e-5, weights copied by name."""
+    import torch
+    from HMR.heads.iterative import Rot6dRegressor
+    from tests.reference.torch_cliff import CliffRegressor
+    rng = np.random.default_rng(3)
+    mean = _mean_params("rot6d")
+    torch.manual_seed(0)
+    reference = CliffRegressor(mean["pose"], mean["shape"], mean["cam"], feature_dim=64).eval()
+    for module in (reference.decpose, reference.decshape, reference.deccam):     # visible residuals
+        torch.nn.init.normal_(module.weight, std=0.01)
+    head = Rot6dRegressor(64, mean["pose"], mean["shape"], mean["cam"], condition_dim=3)
+    state = {k: v.numpy() for k, v in reference.state_dict().items()}
+    for name, param in head.parameters_and_names():
+        assert state[name].shape == tuple(param.shape), name
+        param.set_data(ms.Tensor(state[name]))
+    assert set(state) == {n for n, _ in head.parameters_and_names()}
+    features = rng.normal(size=(5, 64)).astype(np.float32)
+    info = rng.normal(size=(5, 3)).astype(np.float32)
+    cam, pose, shape, *_ = (o.asnumpy() for o in head(ms.Tensor(features), None, ms.Tensor(info)))
+    with torch.no_grad():
+        want_pose, want_shape, want_cam = (o.numpy() for o in reference(torch.from_numpy(features),
+                                                                        torch.from_numpy(info)))
+    for got, want in ((pose, want_pose), (shape, want_shape), (cam, want_cam)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    other_info = head(ms.Tensor(features), None, ms.Tensor(info + 1.0))[1].asnumpy()
+    assert np.abs(other_info - pose).max() > 1e-4                                   # bbox_info is used
