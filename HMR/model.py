@@ -18,7 +18,7 @@ class HMR(nn.Cell):
     Args:
         smpl: :class:`HMR.smpl.layer.SMPL` layer (its constants are not parameters).
         backbone_depth, backbone_width: ResNet encoder (50 and 64 for HMR).
-        pose_head: the head's registry name, ``axis_angle`` or ``rot6d``.
+        pose_head: the head's registry name, ``axis_angle``, ``rot6d`` or ``cliff`` (6D, with bbox_info).
         mean_params: for ``axis_angle`` a dict with ``theta`` (85,); for ``rot6d`` a dict
             with ``pose`` (144,), ``shape`` (10,), ``cam`` (3,).
         num_iterations: regressor iterations (3).
@@ -26,7 +26,8 @@ class HMR(nn.Cell):
             (TF HMR); the ``rot6d`` head's mean parameters are frozen buffers (SPIN).
         backbone: the backbone's registry name (``resnet``).
     Input:
-        images (B, 3, H, W) normalised RGB; noise (I, 2, B, 1024) uniform for dropout, or None.
+        images (B, 3, H, W) normalised RGB; noise (I, 2, B, 1024) uniform for dropout, or None;
+        bbox_info (B, 3) for a head that takes it (CLIFF: ``HMR.geometry.bbox_info``), else None.
     Output (tuple):
         cam (B, 3) as (s, tx, ty); pose (B, 72) axis-angle; betas (B, 10);
         rotmats (B, 24, 3, 3); vertices (B, 6890, 3) metres; joints3d (B, K, 3) the model's
@@ -43,11 +44,12 @@ class HMR(nn.Cell):
                                     train_mean_params=train_mean_params)
         self.smpl = smpl
         self.pose_head = pose_head
+        self.takes_bbox_info = getattr(self.regressor, "condition_dim", 0) > 0
         self.use_cocoplus = "cocoplus" in smpl.regressor_names
         self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
 
-    def construct(self, images, noise=None):
-        return self.forward_all_iterations(images, noise)[:7]
+    def construct(self, images, noise=None, bbox_info=None):
+        return self.forward_all_iterations(images, noise, bbox_info)[:7]
 
     def rotation_matrices(self, pose_params):
         """The head's pose (B, 72) axis-angle or (B, 144) 6D -> rotation matrices (B, 24, 3, 3)."""
@@ -55,11 +57,14 @@ class HMR(nn.Cell):
             return batch_rodrigues(pose_params.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         return rot6d_to_rotmat(pose_params.reshape(-1, NUM_SMPL_JOINTS, 6))
 
-    def forward_all_iterations(self, images, noise=None):
+    def forward_all_iterations(self, images, noise=None, bbox_info=None):
         """The seven outputs above plus the regressor's every iteration, for the adversarial prior:
         rotmats (I * B, 24, 3, 3) and betas (I * B, 10), iteration-major."""
         features = self.encoder(images)
-        cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise)
+        if self.takes_bbox_info:
+            cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise, bbox_info)
+        else:
+            cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise)
         rotmats = self.rotation_matrices(pose_params)
         if self.pose_head == "axis_angle":
             pose = pose_params

@@ -4,6 +4,7 @@ import os
 
 
 from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
+from model_utils.errors import UserInputError
 from src.data.model_files import load_mean_params, resolve_model_files
 
 logger = logging.getLogger(__name__)
@@ -37,11 +38,28 @@ def build_smpl(config):
     return SMPL(files["smpl"], extra_regressors=extra)
 
 
+def head_name(config):
+    """The regression head of ``config.architecture``: HMR's ``pose_head``, or CLIFF's 6D head with bbox_info."""
+    if config.architecture == "cliff":
+        if config.pose_head != "rot6d":
+            raise UserInputError(f"--architecture cliff regresses 6D rotations: use --pose_head rot6d "
+                                 f"(got {config.pose_head})")
+        return "cliff"
+    return config.pose_head
+
+
+def require_crop_only_model(config, job):
+    """CLIFF's bbox_info does not flow through the data pipeline, export or demo yet: say so plainly."""
+    if config.architecture != "hmr":
+        raise UserInputError(f"--architecture {config.architecture}: {job} does not feed bbox_info yet (only the network and "
+                             "`python -m src.convert --from cliff` are in place); use --architecture hmr")
+
+
 def build_model(config, smpl):
-    """The HMR network described by the config."""
+    """The network described by the config."""
     from HMR.model import HMR
     return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
-               pose_head=config.pose_head, mean_params=load_mean_params(config, config.pose_head),
+               pose_head=head_name(config), mean_params=load_mean_params(config, config.pose_head),
                num_iterations=config.regressor_iterations, train_mean_params=config.train_mean_params,
                backbone=config.backbone)
 
@@ -60,6 +78,7 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
     """Training samples of this rank, with the regressor's dropout noise as the last column."""
     from HMR.heads.iterative import HIDDEN
     from src.data.sources import TrainSource
+    require_crop_only_model(config, "training")
     augment = {k: getattr(config, k) for k in AUGMENT_KEYS} if config.augment else None
     return TrainSource(dataset_paths(config, config.train_datasets), config.train_dataset_ratios,
                        dataset_paths(config, [config.mocap_dataset])[0], config.batch_size, num_steps,
@@ -74,5 +93,6 @@ def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):
     """Deterministic crops of a test file (fixed box, no augmentation, file order) with the
     2D keypoints of ``keypoint_set`` (J24 indices) in crop coordinates."""
     from src.data.sources import EvalSource
+    require_crop_only_model(config, "evaluation")
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
     return EvalSource(path, config.img_size, config.image_normalization, keypoint_set, image_root=root)

@@ -24,6 +24,7 @@ HIDDEN = 1024
 DROPOUT = 0.5
 FINAL_GAIN = 0.01       # "small init" of the last layer
 DEFAULT_CAM = (0.9, 0.0, 0.0)
+BBOX_INFO_SIZE = 3      # CLIFF's crop description, HMR.geometry.bbox_info
 
 
 def default_mean_params():
@@ -106,6 +107,7 @@ class Rot6dRegressor(nn.Cell):
         super().__init__()
         npose = 6 * NUM_SMPL_JOINTS
         self.fc1 = nn.Dense(feature_dim + condition_dim + npose + NUM_BETAS + 3, HIDDEN)
+        self.condition_dim = condition_dim
         self.fc2 = nn.Dense(HIDDEN, HIDDEN)
         self.decpose = nn.Dense(HIDDEN, npose, weight_init=XavierUniform(gain=FINAL_GAIN))
         self.decshape = nn.Dense(HIDDEN, NUM_BETAS, weight_init=XavierUniform(gain=FINAL_GAIN))
@@ -124,6 +126,12 @@ class Rot6dRegressor(nn.Cell):
         """The head from ``{"pose": (144,), "shape": (10,), "cam": (3,)}`` (the registry's constructor).
         ``train_mean_params`` does not apply: SPIN's ``init_*`` are frozen buffers."""
         return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations)
+
+    @classmethod
+    def cliff_from_mean_params(cls, feature_dim, mean_params, num_iterations=3, train_mean_params=True):
+        """CLIFF's head: this one with the 3 ``bbox_info`` numbers as its condition (the registry's ``cliff``)."""
+        return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations,
+                   condition_dim=BBOX_INFO_SIZE)
 
     def construct(self, features, noise=None, condition=None):
         zero = features[:, :1] * 0.0                             # (B, 1); works for a dynamic batch

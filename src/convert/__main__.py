@@ -1,4 +1,4 @@
-"""``python -m src.convert --from spin|mmpose|torchvision-resnet50 --input FILE --output FILE.ckpt``."""
+"""``python -m src.convert --from spin|mmpose|torchvision-resnet50|cliff --input FILE --output FILE.ckpt``."""
 import argparse
 import sys
 
@@ -8,14 +8,14 @@ from model_utils.logger import setup_logging
 
 
 def main(argv=None):
+    from src.convert.convert import FORMATS, convert     # MindSpore loads only inside convert()
     parser = argparse.ArgumentParser(prog="python -m src.convert", description=__doc__)
-    parser.add_argument("--from", dest="fmt", required=True, choices=("spin", "mmpose", "torchvision-resnet50"))
+    parser.add_argument("--from", dest="fmt", required=True, choices=FORMATS)
     parser.add_argument("--input", required=True, help="the .pt/.pth file")
     parser.add_argument("--output", required=True, help="the MindSpore checkpoint to write (.ckpt)")
     args = parser.parse_args(argv)
     configure_cpu_isa()
     setup_logging(None)
-    from src.convert.convert import convert
     try:
         return convert(args.fmt, args.input, args.output)
     except UserInputError as err:

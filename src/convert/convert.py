@@ -11,9 +11,14 @@ Formats (from the public code; weights are downloaded by users):
   (the body model's buffers) and ``discriminator.*`` (another discriminator design) are ignored.
 * ``torchvision-resnet50`` -- ImageNet ResNet-50: the backbone names + ``fc.*`` (dropped);
   the result initialises the encoder only (the regressor keeps its initialisation).
+* ``cliff`` -- CLIFF's ResNet-50 release (``res50-PA45.7_MJE72.0_MVE85.3_3dpw.pt``):
+  ``{"model": state_dict}``, keys possibly prefixed ``module.``: ``encoder.*`` (torchvision
+  ResNet-50 names) + SPIN's head names, whose ``fc1`` also takes the 3 ``bbox_info`` inputs.
+  The HRNet-W48 release (``encoder.*`` of CLIFF's classification HRNet) is refused: this
+  project has no HRNet backbone yet.
 
-SPIN and mmpose models run with the ``rot6d`` head and ImageNet normalisation: the matching
-config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
+SPIN, mmpose and CLIFF models run with the ``rot6d`` head and ImageNet normalisation: the
+matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
 """
 import logging
 import os
@@ -25,7 +30,8 @@ from src.convert.torch_names import backbone_name, head_name
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("spin", "mmpose", "torchvision-resnet50")
+FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff")
+CLIFF_ENCODER = "encoder."
 MMPOSE_IGNORED = ("smpl.", "discriminator.")
 CONVERTED_CONFIG = {"backbone_depth": 50, "backbone_width": 64, "pose_head": "rot6d", "regressor_iterations": 3,
                     "img_size": 224, "image_normalization": "imagenet"}
@@ -79,6 +85,8 @@ def map_names(data, fmt, path):
                 raise UserInputError(f"{path}: unexpected key '{key}' (shape {np.shape(value)})")
             _add(mapped, prefixes[prefix](key[len(prefix):]), key, value, path)
         return mapped
+    if fmt == "cliff":
+        return _map_cliff(_state_dict(data, path, "model"), path)
     state = _state_dict(data, path, "model") if fmt == "spin" else \
         (data.get("state_dict", data) if isinstance(data.get("state_dict"), dict) else data)
     for key, value in state.items():
@@ -88,6 +96,22 @@ def map_names(data, fmt, path):
         if name is None and key.endswith("num_batches_tracked"):
             continue
         _add(mapped, name, key, value, path)
+    return mapped
+
+
+def _map_cliff(state, path):
+    """CLIFF's ``encoder.*`` + head keys (``module.`` stripped) -> this project's names."""
+    mapped = {}
+    for key, value in state.items():
+        key = key[len("module."):] if key.startswith("module.") else key
+        if key.startswith(CLIFF_ENCODER):
+            inner = key[len(CLIFF_ENCODER):]
+            if backbone_name(inner) is None and not inner.endswith("num_batches_tracked"):
+                raise UserInputError(f"{path}: encoder key '{key}' is not a ResNet-50 one: CLIFF's HRNet-W48 "
+                                     "checkpoints need an HRNet backbone, which this project does not have yet")
+            _add(mapped, backbone_name(inner), key, value, path)
+        else:
+            _add(mapped, head_name(key), key, value, path)
     return mapped
 
 
@@ -102,11 +126,12 @@ def _add(mapped, name, key, value, path):
 def expected_parameters(fmt):
     """{our name: shape} the converted checkpoint must fill: encoder (+ rot6d head unless ImageNet)."""
     from HMR.backbones.resnet import ResNet
-    from HMR.heads.iterative import Rot6dRegressor
+    from HMR.heads.iterative import BBOX_INFO_SIZE, Rot6dRegressor
     from src.training.checkpoint import structural_parameters
     shapes = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(ResNet(50, 64)).items()}
     if fmt != "torchvision-resnet50":
-        head = Rot6dRegressor(2048, np.zeros(144), np.zeros(10), np.zeros(3))
+        head = Rot6dRegressor(2048, np.zeros(144), np.zeros(10), np.zeros(3),
+                              condition_dim=BBOX_INFO_SIZE if fmt == "cliff" else 0)
         shapes.update({f"regressor.{k}": tuple(p.shape) for k, p in structural_parameters(head).items()})
     return shapes
 
@@ -150,6 +175,8 @@ def write_config(output, fmt):
     from model_utils.atomic_files import atomic_write
     path = os.path.splitext(output)[0] + ".yaml"
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
+    if fmt == "cliff":
+        values["architecture"] = "cliff"
     if fmt == "torchvision-resnet50":
         values = {"backbone_depth": 50, "backbone_width": 64, "image_normalization": "imagenet"}
     with atomic_write(path, "w") as handle:

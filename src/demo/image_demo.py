@@ -56,7 +56,9 @@ def build_runner(config, smpl, model=None):
     """
     import numpy as np
 
+    from src.builders import require_crop_only_model
     from src.deployment.backends import check_graph_info, graph_predictor, read_graph_info
+    require_crop_only_model(config, "the image demo")
     fixed = None
     if config.model_file:
         info = read_graph_info(config.model_file)

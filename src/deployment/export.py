@@ -64,8 +64,10 @@ def export_model(config, model, file_name):
     import numpy as np
 
     from HMR.export_net import HMRExportNet
-    from src.deployment.backends import GRAPH_OUTPUTS
     from model_utils.atomic_files import write_json
+    from src.builders import require_crop_only_model
+    from src.deployment.backends import GRAPH_OUTPUTS
+    require_crop_only_model(config, "export")
     fmt = config.file_format.upper()
     if fmt not in FORMATS:
         raise UserInputError(f"--file_format must be one of {FORMATS}, got {config.file_format!r}")

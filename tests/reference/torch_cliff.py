@@ -26,3 +26,16 @@ class CliffRegressor(nn.Module):
             h = self.drop2(self.fc2(self.drop1(self.fc1(xc))))
             pose, shape, cam = pose + self.decpose(h), shape + self.decshape(h), cam + self.deccam(h)
         return pose, shape, cam
+
+
+class CliffResNet50(CliffRegressor):
+    """CLIFF's ResNet-50 model as its checkpoints lay it out: ``encoder.*`` (torchvision ResNet-50
+    names, global average pool) + the regressor's names at the top level."""
+
+    def __init__(self, init_pose, init_shape, init_cam):
+        super().__init__(init_pose, init_shape, init_cam, feature_dim=2048)
+        from tests.reference.torch_hmr import ResNet50
+        self.encoder = ResNet50()
+
+    def forward(self, images, bbox_info, n_iter=3):
+        return CliffRegressor.forward(self, self.encoder(images), bbox_info, n_iter)

@@ -57,7 +57,7 @@ def test_runner_result_files_give_the_same_numbers(exported, tiny_data_dir, tmp_
     """preprocess.py -> the CPU fallback runner -> postprocess.py (acc.log) equals eval.py."""
     import postprocess
     import preprocess
-    from src import infer_cpu
+    from src.deployment import infer_cpu
     ckpt = _eval(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path", exported["checkpoint"])
     work = tmp_path / "infer"
     meta = preprocess.main(_config(tiny_data_dir, tmp_path, "--infer_input_path", str(work / "preprocess_Result")))

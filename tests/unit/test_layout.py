@@ -100,7 +100,7 @@ def test_unknown_component_names_list_the_known_ones(kind):
     from HMR.registry import UnknownComponentError
     with pytest.raises(UnknownComponentError) as err:
         build_backbone("vgg16") if kind == "backbone" else build_head("linear", 2048, {})
-    known = "resnet" if kind == "backbone" else "axis_angle, rot6d"
+    known = "resnet" if kind == "backbone" else "axis_angle, cliff, rot6d"
     assert str(err.value) == (f"unknown {kind} 'vgg16'; known: {known}" if kind == "backbone" else
                               f"unknown {kind} 'linear'; known: {known}")
 
@@ -120,13 +120,25 @@ def _top_level_names(path):
     return names
 
 
+def _importers():
+    """{name: path} of every Python file that may import the project: its packages, the entry
+    points at the top level and the tests."""
+    files = dict(_modules())
+    for folder, _, names in os.walk(os.path.join(ROOT, "tests")):
+        files.update({os.path.relpath(os.path.join(folder, n), ROOT): os.path.join(folder, n)
+                      for n in names if n.endswith(".py")})
+    files.update({n: os.path.join(ROOT, n) for n in os.listdir(ROOT) if n.endswith(".py")})
+    return files
+
+
 def test_every_project_import_resolves():
-    """Imports inside functions too (they run late): each ``from X import Y`` names a module X of
-    the project and a submodule or top-level name Y of it."""
+    """Imports inside functions too (they run late), in the packages, the entry points and the
+    tests: each ``from X import Y`` names a module X of the project and a submodule or top-level
+    name Y of it."""
     modules = _modules()
     lazy = {"HMR": {"SMPL", "load_smpl_model", "SMPLModelError"}}        # HMR/__init__.py's lazy names
     broken = []
-    for module, path in modules.items():
+    for module, path in _importers().items():
         for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
             if isinstance(node, ast.Import):
                 broken += [f"{module}: import {a.name}" for a in node.names

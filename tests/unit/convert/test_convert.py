@@ -119,3 +119,75 @@ def test_bad_keys_stop_the_conversion_with_names_and_shapes(reference, tmp_path)
         assert not (tmp_path / f"{name}.ckpt").exists()
     with pytest.raises(UserInputError, match=r"expected a 'state_dict' state dict at the top level"):
         convert("mmpose", str(tmp_path / "missing.pt"), str(tmp_path / "x.ckpt"))
+
+
+def _randomise_batchnorm(model):
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+
+
+def test_cliff_resnet50_matches_pytorch(body_model_pkl, tmp_path):
+    """A CLIFF ResNet-50 checkpoint (``{"model": ...}``, ``module.`` prefixes, ``encoder.*``) converts, and
+    the model built from the written config gives CLIFF's rotations, betas and camera for the same
+    non-square crops and bbox_info (random weights, BatchNorm in eval mode with non-trivial statistics)."""
+    import mindspore as ms
+    from model_utils.config import load_config
+    from HMR import SMPL
+    from src.builders import build_model
+    from src.convert.convert import convert
+    from src.training.checkpoint import load_model_weights
+    from tests.reference.torch_cliff import CliffResNet50
+    from tests.reference.torch_spin import rot6d_to_rotmat
+    torch.manual_seed(1)
+    rng = np.random.default_rng(1)
+    six = np.tile(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), 24) + rng.normal(0, 0.1, 144)
+    reference = CliffResNet50(six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05])
+    _randomise_batchnorm(reference)
+    with torch.no_grad():
+        for linear in (reference.decpose, reference.decshape, reference.deccam):
+            linear.weight.mul_(0.05)
+    reference.eval()
+    images = rng.normal(size=(2, 3, 256, 192)).astype(np.float32)         # CLIFF's 256 x 192 crops
+    info = rng.normal(0, 0.5, (2, 3)).astype(np.float32)
+    with torch.no_grad():
+        pose, betas, cam = (o.numpy() for o in reference(torch.as_tensor(images), torch.as_tensor(info)))
+        rotmats = rot6d_to_rotmat(torch.as_tensor(pose)).reshape(2, 24, 3, 3).numpy()
+    source = tmp_path / "res50-PA45.7_MJE72.0_MVE85.3_3dpw.pt"
+    torch.save({"model": {f"module.{k}": v for k, v in reference.state_dict().items()}, "epoch": 1}, source)
+    result = convert("cliff", str(source), str(tmp_path / "cliff.ckpt"))
+    config = load_config(["--config_path", result["config"]])
+    assert config.architecture == "cliff" and config.pose_head == "rot6d" and config.image_normalization == "imagenet"
+    model = build_model(config, SMPL(body_model_pkl))
+    load_model_weights(result["checkpoint"], model)
+    model.set_train(False)
+    got_cam, _, got_betas, got_rotmats = (o.asnumpy() for o in model(ms.Tensor(images), None, ms.Tensor(info))[:4])
+    for got, want in ((got_rotmats, rotmats), (got_betas, betas), (got_cam, cam)):
+        _close(got, want)
+
+
+def test_cliff_hrnet_checkpoint_is_refused_by_name(tmp_path):
+    from model_utils.errors import UserInputError
+    from src.convert.convert import convert
+    source = tmp_path / "hr48-PA43.0_MJE69.0_MVE81.2_3dpw.pt"
+    torch.save({"model": {"encoder.stage2.0.branches.0.0.conv1.weight": torch.zeros(48, 48, 3, 3)}}, source)
+    with pytest.raises(UserInputError, match="encoder key 'encoder.stage2.0.branches.0.0.conv1.weight' is not a "
+                                             "ResNet-50 one: CLIFF's HRNet-W48"):
+        convert("cliff", str(source), str(tmp_path / "hr.ckpt"))
+
+
+def test_cliff_model_is_refused_where_bbox_info_is_not_fed_yet():
+    from model_utils.config import load_config
+    from model_utils.errors import UserInputError
+    from src.builders import head_name, require_crop_only_model
+    config = load_config(["--architecture", "cliff", "--pose_head", "rot6d"])
+    assert head_name(config) == "cliff"
+    for job in ("training", "evaluation", "export", "the image demo"):
+        with pytest.raises(UserInputError, match=f"--architecture cliff: {job} does not feed bbox_info yet"):
+            require_crop_only_model(config, job)
+    with pytest.raises(UserInputError, match="--architecture cliff regresses 6D rotations: use --pose_head rot6d"):
+        head_name(load_config(["--architecture", "cliff"]))
