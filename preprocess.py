@@ -1,10 +1,10 @@
 """Test set -> ``.bin`` inputs for the Ascend 310 runner (or its CPU fallback).
 
 ``python preprocess.py --dataset PROTOCOL --data_path DATA --infer_input_path DIR [--model_file GRAPH]``
-writes ``DIR/images/hmr_NNNNNN.bin`` (batches of normalised crops, the last one padded)
-and ``DIR/preprocess.json`` (see ``src/deployment/bin_io.py``). With ``--model_file``, the crop size,
+writes ``DIR/images/hmr_NNNNNN.bin`` (batches of normalised crops, the last one padded; for
+CLIFF also ``DIR/bbox_info/hmr_NNNNNN.bin``) and ``DIR/preprocess.json`` (see ``src/deployment/bin_io.py``). With ``--model_file``, the crop size,
 normalisation and batch come from the graph's ``.json`` (export.py writes it); otherwise from
-``img_size``, ``image_normalization`` and ``export_batch_size`` (0 = ``eval_batch_size``).
+``architecture``, ``img_size``, ``img_width``, ``image_normalization`` and ``export_batch_size`` (0 = ``eval_batch_size``).
 """
 import logging
 
@@ -23,10 +23,11 @@ def main(config):
     if config.model_file:
         from src.deployment.backends import read_graph_info
         info = read_graph_info(config.model_file)
-        config = config.replace(**{k: info[k] for k in ("img_size", "image_normalization") if k in info},
-                                export_batch_size=info.get("batch") or config.export_batch_size)
-        logger.info("inputs for %s: %d px, %s normalisation, batch %s", config.model_file, config.img_size,
-                    config.image_normalization, config.export_batch_size or "dynamic")
+        config = config.replace(**{k: info[k] for k in ("architecture", "img_size", "img_width", "image_normalization")
+                                   if k in info}, export_batch_size=info.get("batch") or config.export_batch_size)
+        logger.info("inputs for %s (%s): %d px high, %s normalisation, batch %s", config.model_file,
+                    config.architecture, config.img_size, config.image_normalization,
+                    config.export_batch_size or "dynamic")
     batch = config.export_batch_size or config.eval_batch_size
     meta = write_test_inputs(config, config.infer_input_path, batch)
     logger.info("%d samples of %s in %d file(s) of batch %d -> %s", meta["num_samples"], config.dataset,

@@ -74,3 +74,8 @@ J24_H36M_HEAD = J24_NAMES.index("head_h36m")
 # Image normalisation per checkpoint family (RGB).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# CLIFF's bbox_info = [(cx - W/2) / f * GAIN, (cy - H/2) / f * GAIN, (b - MEAN f) / (SPREAD f)]
+CLIFF_BBOX_OFFSET_GAIN = 2.8
+CLIFF_BBOX_SIZE_MEAN = 0.24
+CLIFF_BBOX_SIZE_SPREAD = 0.06

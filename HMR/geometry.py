@@ -8,6 +8,8 @@ reshapes can be freed (``src/deployment/export.py``).
 """
 from mindspore import ops
 
+from HMR.constants import CLIFF_BBOX_OFFSET_GAIN, CLIFF_BBOX_SIZE_MEAN, CLIFF_BBOX_SIZE_SPREAD
+
 _RODRIGUES_EPS = 1e-8     # added before the norm so that a zero vector gives exactly I
 _SQRT_FLOOR = 1e-6        # keeps unselected quaternion branches finite (and their grads)
 _SMALL_ANGLE = 1e-6       # below this |sin(angle/2)| the series expansion is used
@@ -168,25 +170,13 @@ def image_centre(image_size):
     return ops.concat([image_size[:, 1:2] - 1.0, image_size[:, 0:1] - 1.0], -1) * 0.5
 
 
-def bbox_info(center, box_size, image_size, focal_length):
-    """CLIFF's description of where a crop lies in its full image (Li et al., ECCV 2022).
-
-    Args:
-        center: (B, 2) box centre, pixels; box_size: (B, 1) box side b, pixels;
-        image_size: (B, 2) as (H, W), pixels; focal_length: (B, 1) pixels.
-    Returns:
-        (B, 3) ``[(cx - W/2) / f * 2.8, (cy - H/2) / f * 2.8, (b - 0.24 f) / (0.06 f)]``.
-    """
-    offset = (center - image_centre(image_size)) / focal_length * 2.8
-    return ops.concat([offset, (box_size - 0.24 * focal_length) / (0.06 * focal_length)], -1)
-
-
 def crop_camera_to_full(cam, center, box_size, image_size, focal_length):
     """The full-image perspective translation of a crop's weak-perspective camera (CLIFF).
 
     Args:
         cam: (B, 3) as (s, tx, ty) in the crop's normalised frame (side b = ``box_size``);
-        center, box_size, image_size, focal_length: as :func:`bbox_info`.
+        center: (B, 2) box centre, pixels; box_size: (B, 1) box side b, pixels;
+        image_size: (B, 2) as (H, W), pixels; focal_length: (B, 1) pixels.
     Returns:
         (B, 3) translation (metres): ``tz = 2 f / (b s)``, ``tx + 2 (cx - W/2) / (b s)``,
         ``ty + 2 (cy - H/2) / (b s)``. Projecting with focal f about the image centre then
@@ -207,3 +197,28 @@ def perspective_projection(points, translation, focal_length, principal):
     """
     moved = points + translation.reshape(-1, 1, 3)
     return moved[:, :, :2] / moved[:, :, 2:3] * focal_length.reshape(-1, 1, 1) + principal.reshape(-1, 1, 2)
+
+
+def full_frame_crop_projection(points, cam, bbox_info):
+    """CLIFF's 2D keypoints: the full-image perspective projection, brought into the crop.
+
+    The crop camera (s, tx, ty) becomes the full-image translation of
+    :func:`crop_camera_to_full`; the points are projected with focal f about the image centre
+    and mapped into the crop's normalised frame, ``u = 2 (x - c) / b``. Everything scales
+    with f, so ``bbox_info`` alone fixes the result: ``d = (c - image centre) / f`` and
+    ``r = b / f`` are its inputs undone.
+
+    Args:
+        points: (B, K, 3) metres; cam: (B, 3) as (s, tx, ty); bbox_info: (B, 3) CLIFF's
+            (``src/data/frame.py``).
+    Returns:
+        (B, K, 2) normalised crop coordinates (the weak-perspective projection's frame;
+        equal to it for points at the body's depth when the box is at the image centre).
+    """
+    offset = bbox_info[:, 0:2] / CLIFF_BBOX_OFFSET_GAIN                       # d, (B, 2)
+    side = bbox_info[:, 2:3] * CLIFF_BBOX_SIZE_SPREAD + CLIFF_BBOX_SIZE_MEAN   # r, (B, 1)
+    scaled = side * cam[:, 0:1] + 1e-9                                         # r s = b s / f
+    translation = ops.concat([cam[:, 1:3] + 2.0 * offset / scaled, 2.0 / scaled], -1)
+    moved = points + translation.reshape(-1, 1, 3)
+    image = moved[:, :, :2] / moved[:, :, 2:3]                                 # (x - centre) / f
+    return (image - offset.reshape(-1, 1, 2)) * (2.0 / side.reshape(-1, 1, 1))

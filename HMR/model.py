@@ -1,4 +1,4 @@
-"""The assembled model: backbone -> regression head -> SMPL -> weak-perspective keypoints.
+"""The assembled model: backbone -> regression head -> SMPL -> 2D keypoints in the crop.
 
 The backbone and the head are chosen by name (``HMR/backbones``, ``HMR/heads``). One class
 serves training, evaluation and export, at any batch size.
@@ -7,7 +7,8 @@ from mindspore import nn
 
 from HMR.backbones import build_backbone
 from HMR.constants import NUM_SMPL_JOINTS, SMPL_TO_LSP14
-from HMR.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle, weak_perspective_projection
+from HMR.geometry import (batch_rodrigues, full_frame_crop_projection, rot6d_to_rotmat, rotmat_to_axis_angle,
+                          weak_perspective_projection)
 from HMR.heads import build_head
 from HMR.smpl.lbs import take
 
@@ -27,13 +28,14 @@ class HMR(nn.Cell):
         backbone: the backbone's registry name (``resnet``).
     Input:
         images (B, 3, H, W) normalised RGB; noise (I, 2, B, 1024) uniform for dropout, or None;
-        bbox_info (B, 3) for a head that takes it (CLIFF: ``HMR.geometry.bbox_info``), else None.
+        bbox_info (B, 3) for a head that takes it (CLIFF: ``src.data.frame.bbox_info``), else None.
     Output (tuple):
         cam (B, 3) as (s, tx, ty); pose (B, 72) axis-angle; betas (B, 10);
         rotmats (B, 24, 3, 3); vertices (B, 6890, 3) metres; joints3d (B, K, 3) the model's
         keypoint set in metres (cocoplus 19 when the body model has that regressor, else
         LSP 14 from SMPL joints; the first 14 are LSP 14 either way); keypoints2d (B, K, 2)
-        in normalised crop coordinates [-1, 1].
+        in normalised crop coordinates [-1, 1]: HMR's weak-perspective projection, or for
+        CLIFF the full-image perspective projection brought into the crop.
     """
 
     def __init__(self, smpl, backbone_depth=50, backbone_width=64, pose_head="axis_angle", mean_params=None,
@@ -45,6 +47,7 @@ class HMR(nn.Cell):
         self.smpl = smpl
         self.pose_head = pose_head
         self.takes_bbox_info = getattr(self.regressor, "condition_dim", 0) > 0
+        self.full_frame_camera = pose_head == "cliff"
         self.use_cocoplus = "cocoplus" in smpl.regressor_names
         self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
 
@@ -75,6 +78,9 @@ class HMR(nn.Cell):
             joints3d = self.smpl.regress(vertices, "cocoplus")
         else:
             joints3d = take(smpl_joints, SMPL_TO_LSP14)
-        keypoints2d = weak_perspective_projection(joints3d, cam)
+        if self.full_frame_camera:
+            keypoints2d = full_frame_crop_projection(joints3d, cam, bbox_info)
+        else:
+            keypoints2d = weak_perspective_projection(joints3d, cam)
         return (cam, pose, betas, rotmats, vertices, joints3d, keypoints2d, self.rotation_matrices(stage_poses),
                 stage_betas)

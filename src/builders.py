@@ -48,11 +48,14 @@ def head_name(config):
     return config.pose_head
 
 
-def require_crop_only_model(config, job):
-    """CLIFF's bbox_info does not flow through the data pipeline, export or demo yet: say so plainly."""
-    if config.architecture != "hmr":
-        raise UserInputError(f"--architecture {config.architecture}: {job} does not feed bbox_info yet (only the network and "
-                             "`python -m src.convert --from cliff` are in place); use --architecture hmr")
+def crop_size(config):
+    """The encoder's input crop: ``img_size`` (square) or (``img_size``, ``img_width``) pixels."""
+    return config.img_size if config.img_width in (0, config.img_size) else (config.img_size, config.img_width)
+
+
+def uses_frames(config):
+    """Whether the samples need their place in the full image (CLIFF's bbox_info)."""
+    return config.architecture == "cliff"
 
 
 def build_model(config, smpl):
@@ -78,21 +81,20 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
     """Training samples of this rank, with the regressor's dropout noise as the last column."""
     from HMR.heads.iterative import HIDDEN
     from src.data.sources import TrainSource
-    require_crop_only_model(config, "training")
     augment = {k: getattr(config, k) for k in AUGMENT_KEYS} if config.augment else None
     return TrainSource(dataset_paths(config, config.train_datasets), config.train_dataset_ratios,
                        dataset_paths(config, [config.mocap_dataset])[0], config.batch_size, num_steps,
-                       config.img_size, config.image_normalization, keypoint_indices(model), seed=config.seed,
+                       crop_size(config), config.image_normalization, keypoint_indices(model), seed=config.seed,
                        augment=augment, rank=rank, world_size=world_size,
                        image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots],
                        noise_shape=(config.regressor_iterations, 2, HIDDEN),
-                       mocap_per_sample=config.regressor_iterations)
+                       mocap_per_sample=config.regressor_iterations, with_frames=uses_frames(config))
 
 
 def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):
     """Deterministic crops of a test file (fixed box, no augmentation, file order) with the
     2D keypoints of ``keypoint_set`` (J24 indices) in crop coordinates."""
     from src.data.sources import EvalSource
-    require_crop_only_model(config, "evaluation")
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
-    return EvalSource(path, config.img_size, config.image_normalization, keypoint_set, image_root=root)
+    return EvalSource(path, crop_size(config), config.image_normalization, keypoint_set, image_root=root,
+                      with_frames=uses_frames(config))

@@ -176,7 +176,7 @@ def write_config(output, fmt):
     path = os.path.splitext(output)[0] + ".yaml"
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
     if fmt == "cliff":
-        values["architecture"] = "cliff"
+        values.update(architecture="cliff", img_size=256, img_width=192)     # CLIFF's 256 x 192 crops
     if fmt == "torchvision-resnet50":
         values = {"backbone_depth": 50, "backbone_width": 64, "image_normalization": "imagenet"}
     with atomic_write(path, "w") as handle:

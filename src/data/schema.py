@@ -13,6 +13,8 @@ S        (N, 24, 4)  optional: 3D joints in J24 order (metres, camera frame) + c
 pose     (N, 72)     optional: SMPL axis-angle, root first (camera frame)
 shape    (N, 10)     optional: SMPL betas
 has_smpl (N,)        optional: 1 where pose/shape are ground truth
+orig_shape (N, 2)    optional: full image (height, width), pixels (read from the images when absent)
+focal_length (N,)    optional: the camera's focal length, pixels (CLIFF: sqrt(W^2 + H^2) when absent)
 ======== =========== ======================================================================
 
 A mocap file for the discriminator holds ``pose`` (N, 72) and ``shape`` (N, 10).
@@ -25,7 +27,8 @@ from model_utils.errors import UserInputError
 
 NUM_J24 = 24
 REQUIRED = {"imgname": (None,), "center": (None, 2), "scale": (None,), "part": (None, NUM_J24, 3)}
-OPTIONAL = {"S": (None, NUM_J24, 4), "pose": (None, 72), "shape": (None, 10), "has_smpl": (None,)}
+OPTIONAL = {"S": (None, NUM_J24, 4), "pose": (None, 72), "shape": (None, 10), "has_smpl": (None,),
+            "orig_shape": (None, 2), "focal_length": (None,)}
 MOCAP = {"pose": (None, 72), "shape": (None, 10)}
 
 
@@ -57,7 +60,7 @@ def load_dataset_npz(path, need_keypoints=True):
     Returns:
         dict of arrays with every schema key present: missing optional 3D/SMPL fields are
         filled with zeros (confidence 0, ``has_smpl`` 0), so 2D-only datasets mix with 3D ones.
-        Labels in ``EXTRAS`` are kept when present.
+        Labels in ``EXTRAS``, ``orig_shape`` and ``focal_length`` are kept when present.
     Raises:
         UserInputError naming the file and key.
     """
@@ -83,6 +86,12 @@ def load_dataset_npz(path, need_keypoints=True):
     for key in EXTRAS:
         if key in data and len(data[key]) == n:
             out[key] = data[key].astype(str)
+    if "orig_shape" in data:
+        out["orig_shape"] = data["orig_shape"].astype(np.int32)
+    if "focal_length" in data:
+        out["focal_length"] = data["focal_length"].astype(np.float32)
+        if not np.all(out["focal_length"] > 0):
+            raise UserInputError(f"{path}: key 'focal_length' must be > 0 pixels")
     if "has_smpl" in data:
         out["has_smpl"] = data["has_smpl"].astype(np.float32)
     else:

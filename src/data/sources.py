@@ -20,14 +20,17 @@ from scipy.spatial.transform import Rotation
 
 from HMR.constants import J24_FLIP_PERM, J24_TO_LSP14, SMPL_FLIP_PERM
 from model_utils.errors import UserInputError
-from src.data.crop import BOX_UNIT, crop_image, crop_matrix, in_plane_rotation, to_normalized, transform_points
+from src.data.crop import (BOX_UNIT, crop_image, crop_matrix, crop_shape, in_plane_rotation, to_normalized,
+                           transform_points)
+from src.data.frame import FRAME_SIZE, bbox_info, default_focal_length, make_frame, read_image_sizes
 from src.data.images import normalize_image, read_rgb
 from src.data.schema import load_dataset_npz, load_mocap_npz
 
 TRAIN_COLUMNS = ("image", "keypoints", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid",
-                 "mocap_pose", "mocap_betas")                 # the train step's data inputs
+                 "bbox_info", "mocap_pose", "mocap_betas")                # the train step's data inputs
 NOISE_COLUMN = "noise"     # per-sample dropout noise (iterations, 2, hidden); last column when enabled
-EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index", "keypoints")
+EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index", "keypoints",
+                "bbox_info")
 MOCAP_STREAM = 1000   # permutation-stream id of the mocap file (datasets use 0, 1, ...)
 NOISE_STREAM = 2000   # seed-sequence tag of the dropout noise
 
@@ -40,9 +43,9 @@ def flip_pose(pose):
 
 
 class _Dataset:
-    """One npz dataset with its image root."""
+    """One npz dataset with its image root; ``with_frames``: know every image's size (CLIFF)."""
 
-    def __init__(self, path, image_root="", need_keypoints=True):
+    def __init__(self, path, image_root="", need_keypoints=True, with_frames=False):
         self.path = path
         self.data = load_dataset_npz(path, need_keypoints)
         self.image_root = image_root or os.path.dirname(os.path.abspath(path))
@@ -52,9 +55,29 @@ class _Dataset:
         self.size = len(self.data["imgname"])
         if self.size == 0:
             raise ValueError(f"{path}: dataset holds no samples")
+        self.image_sizes = None
+        if with_frames:        # read here, in the main process, not once per data worker
+            self.image_sizes = self.data.get("orig_shape")
+            if self.image_sizes is None:
+                self.image_sizes = read_image_sizes(path, self.data["imgname"], self.image_root)
 
     def image_path(self, index):
         return os.path.join(self.image_root, self.data["imgname"][index])
+
+    def frame(self, index, center, side, flip):
+        """The frame vector (``src/data/frame.py``) of a crop of ``index`` with this box.
+
+        A flipped crop is the crop of the mirrored image, whose box centre is mirrored too;
+        an image of unknown size (unreadable) is taken to be the box itself.
+        """
+        if self.image_sizes is None:
+            return np.zeros(FRAME_SIZE, np.float32)
+        height, width = (float(v) for v in self.image_sizes[index])
+        if height <= 0 or width <= 0:
+            height = width = side
+        focal = self.data["focal_length"][index] if "focal_length" in self.data else default_focal_length(height, width)
+        x = width - 1.0 - center[0] if flip else center[0]
+        return make_frame((x, center[1]), side, (height, width), focal)
 
 
 NO_AUGMENTATION = {"scale": 1.0, "rotation": 0.0, "flip": False, "translation": np.zeros(2),
@@ -64,20 +87,25 @@ NO_AUGMENTATION = {"scale": 1.0, "rotation": 0.0, "flip": False, "translation": 
 def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None):
     """Crop, augment and normalise one sample.
 
-    ``aug``: None or dict with ``scale`` (box-side factor), ``rotation`` (degrees),
-    ``flip`` (bool), ``translation`` ((2,) centre shift in box sides) and ``colour`` ((3,) gains).
+    ``image_size``: the crop, S or (H, W) pixels. ``aug``: None or dict with ``scale``
+    (box-side factor), ``rotation`` (degrees), ``flip`` (bool), ``translation`` ((2,) centre
+    shift in box sides) and ``colour`` ((3,) gains). The frame vector and ``bbox_info``
+    describe the augmented box; a rotation turns the image about the box centre, which
+    leaves them unchanged.
     """
     d = dataset.data
     aug = aug or NO_AUGMENTATION
     image = read_rgb(dataset.image_path(index))
     valid = image is not None
     center = d["center"][index] + np.asarray(aug["translation"]) * d["scale"][index] * BOX_UNIT
-    matrix = crop_matrix(center, d["scale"][index] * aug["scale"], image_size, aug["rotation"], aug["flip"])
+    scale = d["scale"][index] * aug["scale"]
+    matrix = crop_matrix(center, scale, image_size, aug["rotation"], aug["flip"])
     if valid:
         crop = crop_image(image, matrix, image_size).astype(np.float32) * aug["colour"]
         crop = np.clip(crop, 0, 255)
     else:
-        crop = np.zeros((image_size, image_size, 3), np.float32)
+        crop = np.zeros(crop_shape(image_size) + (3,), np.float32)
+    frame = dataset.frame(index, center, scale * BOX_UNIT, aug["flip"])
     part = d["part"][index].copy()
     part[:, :2] = to_normalized(transform_points(part[:, :2], matrix), image_size)
     joints = d["S"][index].copy()
@@ -102,6 +130,8 @@ def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, a
         "has_smpl": np.float32(d["has_smpl"][index]),
         "has_3d": np.float32(has_3d),
         "valid": np.float32(valid),
+        "bbox_info": bbox_info(frame) if dataset.image_sizes is not None else np.zeros(3, np.float32),
+        "frame": frame,
     }
 
 
@@ -111,6 +141,8 @@ class TrainSource:
     Args:
         dataset_paths: npz files; ratios: their share of every batch (normalised).
         image_roots: image folder per dataset ('' = the npz's folder); None = all ''.
+        image_size: the crop, S or (H, W) pixels.
+        with_frames: fill ``bbox_info`` and ``frame`` (CLIFF; needs every image's size), else zeros.
         mocap_path: npz with ``pose``/``shape`` for the discriminator.
         batch_size: per-rank batch; num_steps: length of the position space.
         keypoint_indices: J24 indices of the model's keypoint set.
@@ -124,7 +156,7 @@ class TrainSource:
 
     def __init__(self, dataset_paths, ratios, mocap_path, batch_size, num_steps, image_size, normalization,
                  keypoint_indices, seed=0, augment=None, rank=0, world_size=1, image_roots=None, noise_shape=None,
-                 mocap_per_sample=1):
+                 mocap_per_sample=1, with_frames=False):
         if len(dataset_paths) != len(ratios) or not dataset_paths:
             raise UserInputError(f"--train_dataset_ratios needs one ratio per training dataset, got "
                                  f"{len(dataset_paths)} files, {len(ratios)} ratios")
@@ -132,7 +164,7 @@ class TrainSource:
         if len(image_roots) != len(dataset_paths):
             raise UserInputError(f"--train_image_roots needs one image root per training dataset, got "
                                  f"{len(dataset_paths)} files, {len(image_roots)} roots")
-        self.datasets = [_Dataset(p, r) for p, r in zip(dataset_paths, image_roots)]
+        self.datasets = [_Dataset(p, r, with_frames=with_frames) for p, r in zip(dataset_paths, image_roots)]
         self.mocap = load_mocap_npz(mocap_path)
         self.counts = self._slot_counts(ratios, batch_size)
         self.slot_dataset = np.repeat(np.arange(len(self.counts)), self.counts)
@@ -216,8 +248,8 @@ class TrainSource:
 class EvalSource:
     """Deterministic evaluation samples of one dataset: fixed crop, no augmentation, in file order."""
 
-    def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root=""):
-        self.dataset = _Dataset(dataset_path, image_root, need_keypoints=False)
+    def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root="", with_frames=False):
+        self.dataset = _Dataset(dataset_path, image_root, need_keypoints=False, with_frames=with_frames)
         self.image_size, self.normalization = image_size, normalization
         self.keypoint_indices = tuple(keypoint_indices)
 

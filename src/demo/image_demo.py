@@ -49,25 +49,24 @@ def demo_inputs(config):
 
 
 def build_runner(config, smpl, model=None):
-    """A function: one normalised crop batch (1, 3, S, S) -> dict of the graph's four outputs.
+    """A function: one normalised crop batch (1, 3, H, W) and its bbox_info (1, 3) -> dict of
+    the graph's four outputs (bbox_info is used by a model that takes it, CLIFF).
 
     An exported graph (``model_file``) when given, else the HMR model (``model`` or the
     checkpoint), wrapped like the export so every source returns the same outputs.
     """
     import numpy as np
 
-    from src.builders import require_crop_only_model
     from src.deployment.backends import check_graph_info, graph_predictor, read_graph_info
-    require_crop_only_model(config, "the image demo")
     fixed = None
     if config.model_file:
         info = read_graph_info(config.model_file)
-        check_graph_info(config.model_file, info, config.img_size, config.image_normalization)
+        check_graph_info(config.model_file, info, config)
         predictor = graph_predictor(config.model_file, info.get("batch"))
         run, fixed = predictor.run_all, predictor.fixed_batch
     else:
         import mindspore as ms
-        from HMR.export_net import HMRExportNet
+        from HMR.export_net import export_net
         if model is None:
             if not config.checkpoint_file_path:
                 raise UserInputError("give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
@@ -75,15 +74,17 @@ def build_runner(config, smpl, model=None):
             from src.training.checkpoint import load_model_weights
             model = build_model(config, smpl)
             load_model_weights(config.checkpoint_file_path, model)
-        net = HMRExportNet(model)
+        net = export_net(model)
         net.set_train(False)
 
-        def run(images):
-            return [o.asnumpy() for o in net(ms.Tensor(images))]
+        def run(images, bbox_info):
+            inputs = (images, bbox_info) if model.takes_bbox_info else (images,)
+            return [o.asnumpy() for o in net(*(ms.Tensor(x) for x in inputs))]
 
-    def predict(images):
-        padded = images if not fixed else np.concatenate([images] * fixed)[:fixed]
-        return dict(zip(("theta", "vertices", "joints3d", "keypoints2d"), (o[:1] for o in run(padded))))
+    def predict(images, bbox_info):
+        if fixed:
+            images, bbox_info = (np.concatenate([x] * fixed)[:fixed] for x in (images, bbox_info))
+        return dict(zip(("theta", "vertices", "joints3d", "keypoints2d"), (o[:1] for o in run(images, bbox_info))))
     return predict
 
 
@@ -126,8 +127,10 @@ def run_image_demo(config, smpl, model=None, inputs=None):
     import numpy as np
     from tqdm import tqdm
 
+    from src.builders import crop_size
+    from src.data.frame import bbox_info, default_focal_length
     from src.data.images import normalize_image, read_rgb
-    from src.demo.outputs import default_focal_length, overlay_image, write_person, write_png
+    from src.demo.outputs import overlay_image, write_person, write_png
     from src.demo.person_crop import PersonCrop
     from src.demo.refine import build_refiner
     from model_utils.atomic_files import write_json
@@ -147,12 +150,13 @@ def run_image_demo(config, smpl, model=None, inputs=None):
         name = os.path.basename(path)
         stem = os.path.splitext(name)[0]
         people = _people(config, image, name, boxes, given, detector)
-        focal = config.focal_length or default_focal_length(*image.shape[:2])
+        focal = config.focal_length or float(default_focal_length(*image.shape[:2]))
         files, meshes, keypoint_records = {}, [], []
         for k, (box, person) in enumerate(people):
-            crop = PersonCrop(box, config.img_size, config.bbox_scale if user_boxes else 1.0)
+            crop = PersonCrop(box, crop_size(config), config.bbox_scale if user_boxes else 1.0)
             batch = normalize_image(crop.crop(image), config.image_normalization)[None]
-            prediction = {key: v[0] for key, v in predict(np.ascontiguousarray(batch)).items()}
+            info = bbox_info(crop.frame(image.shape[:2], focal))[None]
+            prediction = {key: v[0] for key, v in predict(np.ascontiguousarray(batch), info).items()}
             extra = {"image": os.path.abspath(path), "synthetic_body_model": bool(smpl.synthetic),
                      "model": config.model_file or config.checkpoint_file_path,
                      "detection_score": None if person is None else person.score}

@@ -16,11 +16,6 @@ SIDE_FILL = 0.85            # the side view's meshes span this share of the pane
 SIDE_TURN = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])   # 90 degrees about y
 
 
-def default_focal_length(height, width):
-    """Full-image focal length in pixels when none is given: the image diagonal (as CLIFF)."""
-    return float(np.hypot(height, width))
-
-
 def overlay_image(image, meshes, faces, focal):
     """(H, 2W, 3) RGB: every mesh over ``image`` | a side view of them.
 

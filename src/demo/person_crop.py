@@ -2,8 +2,9 @@
 
 Boxes are ``x, y, w, h`` in pixels with (x, y) the top-left corner of the box's first pixel
 (COCO style). Pixel centres are at integer coordinates (``src/data/crop.py``), so a box
-covering pixels x..x+w-1 has centre x + (w - 1) / 2; a given box is used exactly as given
-(square side = max(w, h) x ``bbox_scale``): a full-image box on a square image is an identity crop.
+covering pixels x..x+w-1 has centre x + (w - 1) / 2; a given box is used exactly as given,
+grown to the crop's aspect ratio (side = max(w H / W, h) x ``bbox_scale`` for an H x W crop,
+as CLIFF does): a full-image box on an image of the crop's shape is an identity crop.
 """
 import json
 import os
@@ -11,7 +12,8 @@ import os
 import numpy as np
 
 from model_utils.errors import UserInputError
-from src.data.crop import BOX_UNIT, crop_image, crop_matrix, to_normalized, to_pixels, transform_points
+from src.data.crop import BOX_UNIT, crop_image, crop_matrix, crop_shape, to_normalized, to_pixels, transform_points
+from src.data.frame import make_frame
 
 
 def parse_bbox(text, origin="--bbox"):
@@ -46,10 +48,10 @@ def box_overlaps_image(box, image_shape):
     return x < width and y < height and x + w > 0 and y + h > 0
 
 
-def box_to_center_scale(box, bbox_scale=1.0):
-    """(4,) x, y, w, h -> (centre (2,), scale = side / 200)."""
+def box_to_center_scale(box, bbox_scale=1.0, aspect=1.0):
+    """(4,) x, y, w, h -> (centre (2,), scale = side / 200) for a crop of height / width ``aspect``."""
     x, y, w, h = box
-    return np.array([x + (w - 1) / 2.0, y + (h - 1) / 2.0]), max(w, h) * bbox_scale / BOX_UNIT
+    return np.array([x + (w - 1) / 2.0, y + (h - 1) / 2.0]), max(w * aspect, h) * bbox_scale / BOX_UNIT
 
 
 def whole_image_box(height, width):
@@ -59,11 +61,12 @@ def whole_image_box(height, width):
 
 
 class PersonCrop:
-    """The crop of one box: image -> (S, S) crop and crop coordinates -> image pixels."""
+    """The crop of one box: image -> crop of ``crop_size`` (S or (H, W)) and crop coordinates -> image pixels."""
 
     def __init__(self, box, crop_size, bbox_scale=1.0):
         self.box = np.asarray(box, np.float64)
-        self.center, self.scale = box_to_center_scale(self.box, bbox_scale)
+        height, width = crop_shape(crop_size)
+        self.center, self.scale = box_to_center_scale(self.box, bbox_scale, height / width)
         self.crop_size = crop_size
         self.matrix = crop_matrix(self.center, self.scale, crop_size)
         self.inverse = np.linalg.inv(np.vstack([self.matrix, [0, 0, 1]]))[:2]
@@ -78,6 +81,10 @@ class PersonCrop:
 
     def to_crop(self, pixels):
         return to_normalized(transform_points(np.reshape(pixels, (-1, 2)), self.matrix), self.crop_size)
+
+    def frame(self, image_size, focal_length):
+        """The crop's frame vector (``src/data/frame.py``) in an image of (height, width)."""
+        return make_frame(self.center, self.scale * BOX_UNIT, image_size, focal_length)
 
     def camera_translation(self, cam, image_size, focal_length):
         """Full-image perspective translation (3,) of a weak-perspective ``cam`` (s, tx, ty).

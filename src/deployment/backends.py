@@ -5,7 +5,7 @@ valid (B,))`` in metres, optionally followed by ``{variant: (vertices, joints)}`
 network's prediction after ``--refine``) -- so evaluation has one metric code path whatever
 ran the model.
 
-Exported graphs (``export.py``) take normalised images (B, 3, S, S) and return
+Exported graphs (``export.py``) take normalised images (B, 3, H, W) (and CLIFF's bbox_info (B, 3)) and return
 ``theta (B, 85), vertices, joints3d, keypoints2d``; a static-batch graph gets its last
 batch padded. ``export.py`` writes ``<graph file>.json`` beside each graph (batch, image size,
 normalisation, weights digest); a graph that disagrees with the evaluation's config is refused.
@@ -21,6 +21,7 @@ from model_utils.errors import UserInputError
 logger = logging.getLogger(__name__)
 
 SOURCES = ("ckpt", "mindir", "onnx", "results")
+GRAPH_INPUTS = ("images", "bbox_info")       # bbox_info only for a model that takes it (CLIFF)
 GRAPH_OUTPUTS = ("theta", "vertices", "joints3d", "keypoints2d")
 
 
@@ -33,9 +34,13 @@ def read_graph_info(model_file):
         return json.load(handle)
 
 
-def check_graph_info(model_file, info, img_size, normalization):
-    """Refuse a graph exported for another crop size or image normalisation."""
-    for key, want in (("img_size", img_size), ("image_normalization", normalization)):
+def check_graph_info(model_file, info, config):
+    """Refuse a graph exported for another architecture, crop size or image normalisation."""
+    from src.builders import crop_size
+    from src.data.crop import crop_shape
+    wants = {"architecture": config.architecture, "img_size": config.img_size,
+             "img_width": crop_shape(crop_size(config))[1], "image_normalization": config.image_normalization}
+    for key, want in wants.items():
         if key in info and info[key] != want:
             raise UserInputError(f"{model_file}: exported with {key}={info[key]!r}, but this run uses {want!r} "
                                  f"(pass --{key} {info[key]})")
@@ -50,14 +55,18 @@ class CheckpointPredictor:
         self.model = model
         model.set_train(False)
 
-    def run_all(self, images):
-        """theta (B, 85), vertices, joints3d, keypoints2d, as the exported graphs return them."""
+    def run_all(self, images, bbox_info):
+        """theta (B, 85), vertices, joints3d, keypoints2d, as the exported graphs return them.
+
+        images (B, 3, H, W); bbox_info (B, 3), used by a model that takes it (CLIFF)."""
         import mindspore as ms
-        cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in self.model(ms.Tensor(images)))
+        extra = (None, ms.Tensor(bbox_info)) if self.model.takes_bbox_info else ()
+        cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in self.model(ms.Tensor(images),
+                                                                                                 *extra))
         return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d]
 
-    def __call__(self, images):
-        outputs = self.run_all(images)
+    def __call__(self, images, bbox_info):
+        outputs = self.run_all(images, bbox_info)
         return outputs[1], outputs[2]
 
 
@@ -71,14 +80,16 @@ class MindirPredictor:
             raise UserInputError(f"--model_file not found: {model_file}")
         self.graph = nn.GraphCell(ms.load(model_file))
         self.fixed_batch = fixed_batch
+        self.takes_bbox_info = "bbox_info" in read_graph_info(model_file).get("inputs", GRAPH_INPUTS[:1])
 
-    def run_all(self, images):
+    def run_all(self, images, bbox_info=None):
         """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
         import mindspore as ms
-        return [o.asnumpy() for o in self.graph(ms.Tensor(images))]
+        inputs = (images, bbox_info) if self.takes_bbox_info else (images,)
+        return [o.asnumpy() for o in self.graph(*(ms.Tensor(x) for x in inputs))]
 
-    def __call__(self, images):
-        outputs = self.run_all(images)
+    def __call__(self, images, bbox_info=None):
+        outputs = self.run_all(images, bbox_info)
         return outputs[1], outputs[2]
 
 
@@ -96,16 +107,17 @@ class OnnxPredictor:
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(model_file, options, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
+        self.input_names = [i.name for i in self.session.get_inputs()]
         batch = self.session.get_inputs()[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) else None
+        self.takes_bbox_info = len(self.input_names) > 1
 
-    def run_all(self, images):
+    def run_all(self, images, bbox_info=None):
         """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
-        return self.session.run(None, {self.input_name: images})
+        return self.session.run(None, dict(zip(self.input_names, (images, bbox_info))))
 
-    def __call__(self, images):
-        outputs = self.run_all(images)
+    def __call__(self, images, bbox_info=None):
+        outputs = self.run_all(images, bbox_info)
         return outputs[1], outputs[2]
 
 
@@ -155,7 +167,7 @@ def build_predictor(config, model=None):
     if not config.model_file:
         raise UserInputError(f"--source {config.source} needs --model_file (the exported graph)")
     info = read_graph_info(config.model_file)
-    check_graph_info(config.model_file, info, config.img_size, config.image_normalization)
+    check_graph_info(config.model_file, info, config)
     if config.source == "mindir":
         return MindirPredictor(config.model_file, info.get("batch"))
     if config.source == "onnx":
@@ -178,9 +190,9 @@ class RefiningPredictor:
         self.fixed_batch = predictor.fixed_batch
         self.errors = {"reprojection_before": [], "reprojection_after": []}
 
-    def __call__(self, images, keypoints):
+    def __call__(self, images, bbox_info, keypoints):
         """-> (vertices, joints) of the network, {``refined``: (vertices, joints)} of the fit."""
-        outputs = self.predictor.run_all(images)
+        outputs = self.predictor.run_all(images, bbox_info)
         count = len(keypoints)
         theta = outputs[0][:count]
         fit = self.refiner.refine(theta[:, 3:75], theta[:, 75:85], theta[:, :3], keypoints)
@@ -203,14 +215,14 @@ def predict_dataset(predictor, source, batch_size, num_workers=1):
     dataset = create_eval_dataset(source, batch_size, num_workers)
     for batch in tqdm(dataset.create_tuple_iterator(output_numpy=True), total=dataset.get_dataset_size(),
                       desc="eval", unit="batch", disable=len(source) < 4 * batch_size):
-        images, valid, indices = batch[0], batch[6], batch[7]
+        images, valid, indices, bbox_info = batch[0], batch[6], batch[7], batch[9]
         count = len(images)
         if predictor.fixed_batch and count < predictor.fixed_batch:
-            images = np.concatenate([images, np.zeros((predictor.fixed_batch - count,) + images.shape[1:],
-                                                      images.dtype)])
+            images, bbox_info = (np.concatenate([x, np.zeros((predictor.fixed_batch - count,) + x.shape[1:], x.dtype)])
+                                 for x in (images, bbox_info))
         if getattr(predictor, "needs_keypoints", False):
-            vertices, joints, variants = predictor(images, batch[8])
+            vertices, joints, variants = predictor(images, bbox_info, batch[8])
         else:
-            (vertices, joints), variants = predictor(images), {}
+            (vertices, joints), variants = predictor(images, bbox_info), {}
         yield (indices, vertices[:count], joints[:count], valid,
                {name: (v[:count], j[:count]) for name, (v, j) in variants.items()})

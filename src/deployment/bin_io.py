@@ -2,7 +2,9 @@
 
 Layout of an inference work folder (``scripts/run_infer_310.sh`` makes one)::
 
-    preprocess_Result/images/hmr_000000.bin   (B, 3, S, S) float32, C order, normalised images
+    preprocess_Result/images/hmr_000000.bin   (B, 3, H, W) float32, C order, normalised images
+    preprocess_Result/bbox_info/hmr_000000.bin  (B, 3) float32, CLIFF's bbox_info of the same crops
+                                              (only for a graph that takes it)
     preprocess_Result/preprocess.json         batch, img_size, normalisation, dataset file and,
                                               per input file, the dataset indices and validity
     result_Files/hmr_000000_0.bin .. _3.bin   the graph's outputs for that input, in order:
@@ -21,7 +23,7 @@ import numpy as np
 from model_utils.errors import UserInputError
 from model_utils.atomic_files import atomic_write, write_json
 
-INPUT_FOLDER, META_NAME = "images", "preprocess.json"
+INPUT_FOLDER, BBOX_INFO_FOLDER, META_NAME = "images", "bbox_info", "preprocess.json"
 NUM_OUTPUTS = 4
 
 
@@ -33,19 +35,25 @@ def result_name(input_file, output_index):
     return f"{os.path.splitext(os.path.basename(input_file))[0]}_{output_index}.bin"
 
 
-def write_inputs(source, out_dir, batch_size, num_workers, extra_meta):
-    """Write an EvalSource as padded batches of float32 images + ``preprocess.json``. Returns the meta."""
+def _pad(array, batch_size):
+    return np.concatenate([array, np.zeros((batch_size - len(array),) + array.shape[1:], array.dtype)])
+
+
+def write_inputs(source, out_dir, batch_size, num_workers, extra_meta, with_bbox_info=False):
+    """Write an EvalSource as padded batches of float32 images (and bbox_info) + ``preprocess.json``.
+    Returns the meta."""
     from src.data.pipeline import create_eval_dataset
-    os.makedirs(os.path.join(out_dir, INPUT_FOLDER), exist_ok=True)
+    folders = (INPUT_FOLDER, BBOX_INFO_FOLDER) if with_bbox_info else (INPUT_FOLDER,)
+    for folder in folders:
+        os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
     batches = []
     dataset = create_eval_dataset(source, batch_size, num_workers)
     for number, batch in enumerate(dataset.create_tuple_iterator(output_numpy=True)):
-        images, valid, indices = batch[0], batch[6], batch[7]
-        if len(images) < batch_size:
-            images = np.concatenate([images, np.zeros((batch_size - len(images),) + images.shape[1:], np.float32)])
+        valid, indices = batch[6], batch[7]
         name = input_name(number)
-        with atomic_write(os.path.join(out_dir, INPUT_FOLDER, name)) as handle:
-            handle.write(np.ascontiguousarray(images, np.float32).tobytes())
+        for folder, array in zip(folders, (batch[0], batch[9])):
+            with atomic_write(os.path.join(out_dir, folder, name)) as handle:
+                handle.write(np.ascontiguousarray(_pad(array, batch_size), np.float32).tobytes())
         batches.append({"file": name, "indices": indices.tolist(), "valid": valid.tolist()})
     meta = dict(extra_meta, batch=batch_size, num_samples=len(source), batches=batches)
     write_json(os.path.join(out_dir, META_NAME), meta)
@@ -54,12 +62,14 @@ def write_inputs(source, out_dir, batch_size, num_workers, extra_meta):
 
 def write_test_inputs(config, out_dir, batch_size):
     """Write the test file of ``config.dataset`` as ``.bin`` inputs (``write_inputs``). Returns the meta."""
-    from src.builders import build_eval_source
+    from src.builders import build_eval_source, crop_size, uses_frames
+    from src.data.crop import crop_shape
     from src.evaluation.protocols import get_protocol, protocol_file
     test_file = protocol_file(get_protocol(config.dataset), config.data_path, config.eval_dataset)
     return write_inputs(build_eval_source(config, test_file), out_dir, batch_size, config.num_workers,
                         {"dataset": config.dataset, "test_file": os.path.abspath(test_file),
-                         "img_size": config.img_size, "image_normalization": config.image_normalization})
+                         "crop": list(crop_shape(crop_size(config))), "architecture": config.architecture,
+                         "image_normalization": config.image_normalization}, with_bbox_info=uses_frames(config))
 
 
 def read_meta(input_dir):
@@ -70,12 +80,21 @@ def read_meta(input_dir):
         return json.load(handle)
 
 
-def read_input(path, batch, img_size):
-    """One input file as (batch, 3, S, S) float32."""
+def read_input(path, shape):
+    """One input file as float32 of ``shape`` (batch, 3, H, W) or (batch, 3)."""
     data = np.fromfile(path, np.float32)
-    if data.size != batch * 3 * img_size * img_size:
-        raise UserInputError(f"{path}: holds {data.size} floats, expected {batch}x3x{img_size}x{img_size}")
-    return data.reshape(batch, 3, img_size, img_size)
+    if data.size != int(np.prod(shape)):
+        raise UserInputError(f"{path}: holds {data.size} floats, expected {'x'.join(str(d) for d in shape)}")
+    return data.reshape(shape)
+
+
+def read_batch_inputs(input_dir, meta, entry):
+    """The graph inputs of one batch file: [images (B, 3, H, W)] (+ bbox_info (B, 3) when written)."""
+    batch = meta["batch"]
+    inputs = [read_input(os.path.join(input_dir, INPUT_FOLDER, entry["file"]), (batch, 3, *meta["crop"]))]
+    if os.path.isdir(os.path.join(input_dir, BBOX_INFO_FOLDER)):
+        inputs.append(read_input(os.path.join(input_dir, BBOX_INFO_FOLDER, entry["file"]), (batch, 3)))
+    return inputs
 
 
 def write_results(result_dir, input_file, outputs):

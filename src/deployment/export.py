@@ -1,9 +1,9 @@
 """Export an HMR model as MINDIR, ONNX or AIR (``export.py`` is the command line).
 
-The graph (``HMR/export_net.py``) includes SMPL and outputs theta, vertices, 3D joints and
+The graph (``HMR/export_net.py``) takes the crops (and CLIFF's bbox_info), includes SMPL and outputs theta, vertices, 3D joints and
 2D keypoints. Batch 0 means dynamic: natively for MINDIR; for ONNX by freeing the batch axis
 of a static export. AIR can only be written on an Ascend device. ``<graph file>.json`` records the graph's batch,
-crop size, image normalisation and a digest of its weights for the runners.
+inputs, crop size, image normalisation and a digest of its weights for the runners.
 """
 import logging
 import os
@@ -63,11 +63,11 @@ def export_model(config, model, file_name):
     import mindspore as ms
     import numpy as np
 
-    from HMR.export_net import HMRExportNet
+    from HMR.export_net import export_net
     from model_utils.atomic_files import write_json
-    from src.builders import require_crop_only_model
-    from src.deployment.backends import GRAPH_OUTPUTS
-    require_crop_only_model(config, "export")
+    from src.builders import crop_size
+    from src.data.crop import crop_shape
+    from src.deployment.backends import GRAPH_INPUTS, GRAPH_OUTPUTS
     fmt = config.file_format.upper()
     if fmt not in FORMATS:
         raise UserInputError(f"--file_format must be one of {FORMATS}, got {config.file_format!r}")
@@ -80,17 +80,18 @@ def export_model(config, model, file_name):
     dynamic_onnx = batch == 0 and fmt == "ONNX"     # exported at batch 1, then the batch axis is renamed
     if batch == 0 and fmt != "MINDIR":
         batch = ONNX_PROBE_BATCH if dynamic_onnx else 1
-    shape = [None if batch == 0 else batch, 3, config.img_size, config.img_size]
-    dummy = ms.Tensor(shape=shape, dtype=ms.float32) if batch == 0 else \
-        ms.Tensor(np.zeros(shape, np.float32))
-    net = HMRExportNet(model)
+    rows = None if batch == 0 else batch
+    shapes = [[rows, 3, *crop_shape(crop_size(config))], [rows, 3]][:1 + int(model.takes_bbox_info)]
+    dummies = [ms.Tensor(shape=s, dtype=ms.float32) if batch == 0 else ms.Tensor(np.zeros(s, np.float32))
+               for s in shapes]
+    net = export_net(model)
     net.set_train(False)
     base = file_name[:-len(SUFFIX[fmt])] if file_name.endswith(SUFFIX[fmt]) else file_name
     folder = os.path.dirname(os.path.abspath(base))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(base)}")
     try:
-        ms.export(net, dummy, file_name=tmp, file_format=fmt)  # written read-only; renamed when complete
+        ms.export(net, *dummies, file_name=tmp, file_format=fmt)  # written read-only; renamed when complete
     except (RuntimeError, TypeError, ValueError) as err:
         raise UserInputError(f"MindSpore could not export {fmt}: {str(err).strip().splitlines()[0]}") from err
     path = base + SUFFIX[fmt]
@@ -99,9 +100,10 @@ def export_model(config, model, file_name):
         batch = 0
     os.replace(tmp + SUFFIX[fmt], path)
     write_json(path + ".json", {"format": fmt, "batch": batch or None, "img_size": config.img_size,
+                                "img_width": crop_shape(crop_size(config))[1], "architecture": config.architecture,
                                 "image_normalization": config.image_normalization, "pose_head": config.pose_head,
-                                "outputs": list(GRAPH_OUTPUTS), "checkpoint": config.checkpoint_file_path,
+                                "inputs": list(GRAPH_INPUTS[:len(shapes)]), "outputs": list(GRAPH_OUTPUTS), "checkpoint": config.checkpoint_file_path,
                                 "weights_sha1": weights_digest(model),
                                 "synthetic_body_model": bool(model.smpl.synthetic)})
-    logger.info("exported %s (input %s) -> %s", fmt, ["B" if d is None else d for d in shape], path)
+    logger.info("exported %s (inputs %s) -> %s", fmt, [["B" if d is None else d for d in s] for s in shapes], path)
     return path

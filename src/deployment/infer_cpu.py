@@ -25,16 +25,20 @@ def run_graph_on_inputs(model_file, input_dir, result_dir, cpu_backend="auto"):
     (see ``src.deployment.backends.graph_predictor``).
     """
     from src.deployment.backends import graph_predictor
-    from src.deployment.bin_io import INPUT_FOLDER, read_input, read_meta, write_results
+    from src.deployment.bin_io import read_batch_inputs, read_meta, write_results
     if not os.path.isfile(model_file):
         raise UserInputError(f"--model_file not found: {model_file}")
     meta = read_meta(input_dir)
     runner = graph_predictor(model_file, meta["batch"], cpu_backend)
     times = []
     for entry in meta["batches"]:
-        images = read_input(os.path.join(input_dir, INPUT_FOLDER, entry["file"]), meta["batch"], meta["img_size"])
+        inputs = read_batch_inputs(input_dir, meta, entry)
+        if runner.takes_bbox_info != (len(inputs) == 2):
+            raise UserInputError(f"{model_file} takes {'images and bbox_info' if runner.takes_bbox_info else 'images only'}"
+                                 f", but {input_dir} holds {'both' if len(inputs) == 2 else 'images only'} "
+                                 "(run preprocess.py with the graph's --model_file)")
         start = time.perf_counter()
-        outputs = runner.run_all(images)
+        outputs = runner.run_all(*inputs)
         times.append((time.perf_counter() - start) * 1e3)
         write_results(result_dir, entry["file"], outputs)
     mean = sum(times) / len(times)

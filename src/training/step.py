@@ -1,6 +1,7 @@
 """One HMR training step: an encoder update, then a discriminator update (two Adam optimisers).
 
-As in the TF reference, the adversarial prior sees the pose and shape of every regressor
+CLIFF's model sees each crop's ``bbox_info`` and projects its 2D keypoints through the
+full-image camera (``HMR.model``); HMR ignores the (zero) bbox_info column. As in the TF reference, the adversarial prior sees the pose and shape of every regressor
 iteration (I x B fakes, against I x B mocap samples "so it's balanced"), while the data terms
 use the last iteration; the discriminator is trained on this step's fakes, detached.
 Gradients go through a reducer, the identity on one device and an all-reduce mean in
@@ -29,8 +30,8 @@ class EncoderLoss(nn.Cell):
         self.smpl_loss, self.adversarial_loss = SMPLParamLoss(), AdversarialEncoderLoss()
         self.weights = (keypoint_weight, joint3d_weight, smpl_weight, adversarial_weight)
 
-    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise):
-        outputs = self.model.forward_all_iterations(images, noise)
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise):
+        outputs = self.model.forward_all_iterations(images, noise, bbox_info)
         pred_betas, rotmats, pred_joints, pred_keypoints, fake_rotmats, fake_betas = (outputs[2], outputs[3],
                                                                                       outputs[5], outputs[6],
                                                                                       outputs[7], outputs[8])
@@ -72,10 +73,10 @@ class HMRTrainStep(nn.Cell):
         self.encoder_reducer = encoder_reducer if encoder_reducer is not None else ops.identity
         self.discriminator_reducer = discriminator_reducer if discriminator_reducer is not None else ops.identity
 
-    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, mocap_pose, mocap_betas,
-                  noise):
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, mocap_pose,
+                  mocap_betas, noise):
         (e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = self.encoder_grad(
-            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise)
+            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise)
         e_total = ops.depend(e_total, self.encoder_optimizer(self.encoder_reducer(e_grads)))
         real_rotmats = batch_rodrigues(mocap_pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         (d_total, real, fake), d_grads = self.discriminator_grad(

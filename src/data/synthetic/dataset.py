@@ -6,6 +6,10 @@
   (like Human3.6M in SPIN's files);
 - ``synthetic_2d_train.npz``: images with 2D keypoints only (like LSP/COCO);
 - ``synthetic_eval.npz``: held-out images with full ground truth;
+- ``synthetic_frames_train.npz`` / ``synthetic_frames_eval.npz``: full frames (``FRAME_SHAPE``)
+  from a wide-angle camera of known focal length (``focal_length`` key, no ``orig_shape`` key,
+  like SPIN's files), people anywhere in the frame, some cut by its edges: where a crop lies
+  in its image matters here (CLIFF's bbox_info and full-image camera);
 - ``mocap.npz``: poses and shapes for the discriminator (like MoSh data);
 - ``images/*.jpg``, and ``neutral_smpl_mean_params.h5`` at ``data_path`` (HMR's mean
   parameters of the sampled pose distribution).
@@ -31,12 +35,16 @@ from model_utils.atomic_files import atomic_write, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
-IMAGE_SIZE = 256          # rendered frame, pixels
+FORMAT_VERSION = 3
+IMAGE_SIZE = 256          # rendered frame of the centred splits, pixels
 FOCAL_LENGTH = 500.0      # pixels
 DEPTH_RANGE = (4.5, 6.5)  # metres from the camera
+FRAME_SHAPE = (240, 320)  # (height, width) of the full-frame splits, pixels
+FRAME_FOCAL = 220.0       # pixels: 72 degrees across the frame's width
+FRAME_DEPTH_RANGE = (2.5, 5.0)
 YAW_RANGE = np.pi / 2     # body turned up to +-90 degrees from facing the camera
 LEAN = 0.15               # radians of pitch/roll jitter
+FRAME_SPLITS = ("frames_train", "frames_eval")
 OCCLUSION_MARGIN = 0.12   # metres: a keypoint is hidden if a surface lies this much in front of it
 BOX_MARGIN = 1.2          # SPIN: scale = 1.2 * box side / 200
 POSE_SPREAD = 0.8         # fraction of the joint-limit ranges used
@@ -45,15 +53,17 @@ LIGHT_ELEVATION = np.deg2rad(50)  # and up to 50 degrees above or below: mirror-
                                   # flipped image is as likely as the original
 
 
-def _background(rng, size):
-    """A cluttered random RGB background (gradient, shapes, noise)."""
+def _background(rng, shape):
+    """A cluttered random RGB background (gradient, shapes, noise) of (height, width)."""
+    height, width = shape
+    size = min(shape)
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
-    ramp = np.linspace(0.0, 1.0, size)[:, None, None]
-    image = (c0 * (1 - ramp) + c1 * ramp) * np.ones((size, size, 3))
+    ramp = np.linspace(0.0, 1.0, height)[:, None, None]
+    image = (c0 * (1 - ramp) + c1 * ramp) * np.ones((height, width, 3))
     image = image.astype(np.uint8)
     for _ in range(rng.integers(3, 9)):
         colour = rng.uniform(0, 255, 3).tolist()
-        x, y = rng.integers(0, size, 2)
+        x, y = rng.integers(0, width), rng.integers(0, height)
         w, h = rng.integers(size // 16, size // 3, 2)
         if rng.random() < 0.5:
             cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)), colour, -1)
@@ -66,22 +76,22 @@ def _background(rng, size):
 def _render_sample(job):
     """Worker: render one sample and write its image. Returns the J24 visibility (24,)."""
     from src.render.rasterizer import project_points, render_mesh
-    path, vertices, faces, joints24, seed = job
+    path, vertices, faces, joints24, seed, camera = job
+    shape, focal, principal = camera
     rng = np.random.default_rng(seed)
-    image = _background(rng, IMAGE_SIZE)
-    face_ids = np.full((IMAGE_SIZE, IMAGE_SIZE), -1, np.int32)
+    image = _background(rng, shape)
+    face_ids = np.full(shape, -1, np.int32)
     colour = rng.uniform([150, 100, 80], [240, 200, 170])
     azimuth, elevation = rng.uniform(-LIGHT_AZIMUTH, LIGHT_AZIMUTH), rng.uniform(-LIGHT_ELEVATION, LIGHT_ELEVATION)
     light = [np.sin(azimuth) * np.cos(elevation), -np.sin(elevation), -np.cos(azimuth) * np.cos(elevation)]
-    principal = (IMAGE_SIZE / 2, IMAGE_SIZE / 2)
-    render_mesh(image, vertices, faces, FOCAL_LENGTH, principal, colour.tolist(), face_ids=face_ids,
+    render_mesh(image, vertices, faces, focal, principal, colour.tolist(), face_ids=face_ids,
                 light_direction=light)
-    pix = project_points(joints24, FOCAL_LENGTH, principal)
+    pix = project_points(joints24, focal, principal)
     face_depth = vertices[faces].mean(1)[:, 2]
     visible = np.zeros(len(joints24), np.float32)
     for j, (x, y) in enumerate(pix):
         xi, yi = int(round(x)), int(round(y))
-        if 0 <= xi < IMAGE_SIZE and 0 <= yi < IMAGE_SIZE:
+        if 0 <= xi < shape[1] and 0 <= yi < shape[0]:
             face = face_ids[yi, xi]
             visible[j] = float(face < 0 or face_depth[face] > joints24[j, 2] - OCCLUSION_MARGIN)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -118,32 +128,52 @@ def _pose_bodies(smpl, betas, poses, batch=64):
     return np.concatenate(verts), np.concatenate(j24_all)
 
 
-def _make_split(smpl, folder, split, num, rng, pool, with_3d):
+def _placement(rng, num, full_frame):
+    """Where the bodies' box centres go: (pixels (num, 2), depths (num,)), and the camera
+    ``(shape, focal, principal)``. Centred splits: the frame centre shifted by up to 10%;
+    full frames: anywhere in the frame (a box centre near an edge leaves part of the body out)."""
+    if full_frame:
+        shape, focal = FRAME_SHAPE, FRAME_FOCAL
+        principal = ((shape[1] - 1) / 2.0, (shape[0] - 1) / 2.0)
+        pixels = rng.uniform([0.0, 0.0], [shape[1] - 1.0, shape[0] - 1.0], (num, 2))
+        depth = rng.uniform(*FRAME_DEPTH_RANGE, num)
+    else:
+        shape, focal = (IMAGE_SIZE, IMAGE_SIZE), FOCAL_LENGTH
+        principal = (IMAGE_SIZE / 2, IMAGE_SIZE / 2)
+        depth = rng.uniform(*DEPTH_RANGE, num)          # (drawn first: the centred splits predate this function)
+        pixels = np.asarray(principal) + rng.uniform(-0.1, 0.1, (num, 2)) * IMAGE_SIZE
+    return pixels, depth, (shape, focal, principal)
+
+
+def _make_split(smpl, folder, split, num, rng, pool, with_3d, full_frame=False):
     from src.data.synthetic.poses import sample_betas, sample_body_poses
     betas = sample_betas(rng, num)
     poses = sample_body_poses(rng, num, spread=POSE_SPREAD)
     poses[:, :3] = _root_orientations(rng, num)
     vertices, joints = _pose_bodies(smpl, betas, poses)
-    depth = rng.uniform(*DEPTH_RANGE, num)
-    # centre the body's bounding box, then shift it by up to 10% of the frame
+    pixels, depth, camera = _placement(rng, num, full_frame)
+    shape, focal, principal = camera
+    # the middle of the body's bounding box goes to depth ``depth`` on the ray through ``pixels``
     mid = (vertices.max(1) + vertices.min(1)) / 2
-    shift = rng.uniform(-0.1, 0.1, (num, 2)) * IMAGE_SIZE / FOCAL_LENGTH * depth[:, None]
-    trans = np.concatenate([-mid[:, :2] + shift, depth[:, None] - mid[:, 2:3]], 1).astype(np.float32)
+    ray = (pixels - np.asarray(principal)) / focal
+    trans = np.concatenate([ray * depth[:, None] - mid[:, :2], depth[:, None] - mid[:, 2:3]], 1).astype(np.float32)
     vertices = vertices + trans[:, None]
     joints = joints + trans[:, None]
     names = [os.path.join("images", f"{split}_{i:05d}.jpg") for i in range(num)]
     seeds = rng.integers(0, 2 ** 31, num)
-    jobs = [(os.path.join(folder, n), vertices[i], smpl.faces, joints[i], int(seeds[i])) for i, n in enumerate(names)]
+    jobs = [(os.path.join(folder, n), vertices[i], smpl.faces, joints[i], int(seeds[i]), camera)
+            for i, n in enumerate(names)]
     visible = np.stack(pool.map(_render_sample, jobs, chunksize=8))
-    principal = IMAGE_SIZE / 2
-    pix = joints[:, :, :2] / joints[:, :, 2:3] * FOCAL_LENGTH + principal
+    pix = joints[:, :, :2] / joints[:, :, 2:3] * focal + np.asarray(principal)
     part = np.concatenate([pix, visible[:, :, None]], 2).astype(np.float32)
     # the person box spans every joint, hidden ones included, clipped to the frame
-    lo = np.clip(pix.min(1), 0, IMAGE_SIZE)
-    hi = np.clip(pix.max(1), 0, IMAGE_SIZE)
+    lo = np.clip(pix.min(1), 0, np.array(shape[::-1]))
+    hi = np.clip(pix.max(1), 0, np.array(shape[::-1]))
     center = ((lo + hi) / 2).astype(np.float32)
     scale = (BOX_MARGIN * (hi - lo).max(1) / 200.0).astype(np.float32)
     record = {"imgname": np.asarray(names), "center": center, "scale": scale, "part": part}
+    if full_frame:
+        record["focal_length"] = np.full(num, focal, np.float32)
     if with_3d:
         record.update(S=np.concatenate([joints, np.ones_like(joints[:, :, :1])], 2).astype(np.float32),
                       pose=poses, shape=betas, has_smpl=np.ones(num, np.float32))
@@ -174,15 +204,18 @@ def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2):
     Args:
         data_path: the HMR_DATA folder; outputs go to ``data_path/synthetic``.
         smpl: :class:`HMR.SMPL` with the ``cocoplus`` and ``h36m`` regressors.
-        sizes: dict with ``3d_train``, ``2d_train``, ``eval``, ``mocap`` sample counts.
+        sizes: dict with ``3d_train``, ``2d_train``, ``eval``, ``mocap`` sample counts, and optionally
+            ``frames_train``, ``frames_eval`` (the full-frame splits; absent or 0 = not written).
     Returns:
         dict of the written paths.
     """
-    sizes = dict(sizes or {"3d_train": 1200, "2d_train": 600, "eval": 200, "mocap": 5000})
+    sizes = dict(sizes or {"3d_train": 1200, "2d_train": 600, "eval": 200, "mocap": 5000, "frames_train": 1200,
+                           "frames_eval": 200})
     folder = os.path.join(data_path, "synthetic")
     manifest_path = os.path.join(folder, "manifest.json")
     request = {"version": FORMAT_VERSION, "seed": seed, "sizes": sizes, "body_model": os.path.basename(smpl.model_path)}
-    paths = {split: os.path.join(folder, f"synthetic_{split}.npz") for split in ("3d_train", "2d_train", "eval")}
+    frames = [split for split in FRAME_SPLITS if sizes.get(split)]
+    paths = {split: os.path.join(folder, f"synthetic_{split}.npz") for split in ("3d_train", "2d_train", "eval", *frames)}
     paths["mocap"] = os.path.join(folder, "mocap.npz")
     paths["mean_params"] = os.path.join(data_path, "neutral_smpl_mean_params.h5")
     manifest = read_json(manifest_path)
@@ -190,11 +223,15 @@ def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2):
         logger.info("synthetic datasets up to date in %s", folder)
         return paths
     os.makedirs(folder, exist_ok=True)
-    split_seeds = np.random.SeedSequence(seed).spawn(4)
+    split_seeds = np.random.SeedSequence(seed).spawn(4 + len(FRAME_SPLITS))
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         _make_split(smpl, folder, "3d_train", sizes["3d_train"], np.random.default_rng(split_seeds[0]), pool, True)
         _make_split(smpl, folder, "2d_train", sizes["2d_train"], np.random.default_rng(split_seeds[1]), pool, False)
         _make_split(smpl, folder, "eval", sizes["eval"], np.random.default_rng(split_seeds[2]), pool, True)
+        for number, split in enumerate(FRAME_SPLITS):
+            if split in frames:
+                _make_split(smpl, folder, split, sizes[split], np.random.default_rng(split_seeds[4 + number]), pool,
+                            True, full_frame=True)
     from src.data.synthetic.poses import sample_betas, sample_body_poses
     rng = np.random.default_rng(split_seeds[3])
     with atomic_write(paths["mocap"]) as handle:

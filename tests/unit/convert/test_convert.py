@@ -176,14 +176,10 @@ def test_cliff_hrnet_checkpoint_is_refused_by_name(tmp_path):
         convert("cliff", str(source), str(tmp_path / "hr.ckpt"))
 
 
-def test_cliff_model_is_refused_where_bbox_info_is_not_fed_yet():
+def test_cliff_needs_the_6d_head():
     from model_utils.config import load_config
     from model_utils.errors import UserInputError
-    from src.builders import head_name, require_crop_only_model
-    config = load_config(["--architecture", "cliff", "--pose_head", "rot6d"])
-    assert head_name(config) == "cliff"
-    for job in ("training", "evaluation", "export", "the image demo"):
-        with pytest.raises(UserInputError, match=f"--architecture cliff: {job} does not feed bbox_info yet"):
-            require_crop_only_model(config, job)
+    from src.builders import head_name
+    assert head_name(load_config(["--architecture", "cliff", "--pose_head", "rot6d"])) == "cliff"
     with pytest.raises(UserInputError, match="--architecture cliff regresses 6D rotations: use --pose_head rot6d"):
         head_name(load_config(["--architecture", "cliff"]))

@@ -153,15 +153,35 @@ def test_full_image_camera_lands_on_the_crop_prediction(run, where):
     assert translation[0, 2] == pytest.approx(2 * focal / (side * s), rel=1e-6)
 
 
-def test_bbox_info_by_hand():
-    """CLIFF: [(cx - W/2) / f * 2.8, (cy - H/2) / f * 2.8, (b - 0.24 f) / (0.06 f)], W/2 in pixel-corner
-    coordinates = (W - 1) / 2 with pixel centres at integers."""
-    height, width = 480.0, 640.0
-    f = np.hypot(height, width)                                   # 800
-    center_corner = np.array([500.0, 100.0])                      # CLIFF's coordinates (pixel corners)
-    center = center_corner - 0.5                                  # this project's (pixel centres)
-    out = geometry.bbox_info(ms.Tensor(center[None].astype(np.float32)), ms.Tensor(np.array([[300.0]], np.float32)),
-                             ms.Tensor(np.array([[height, width]], np.float32)),
-                             ms.Tensor(np.array([[f]], np.float32))).asnumpy()
-    want = [(500.0 - 320.0) / 800.0 * 2.8, (100.0 - 240.0) / 800.0 * 2.8, (300.0 - 0.24 * 800.0) / (0.06 * 800.0)]
-    np.testing.assert_allclose(out[0], want, rtol=1e-5)
+@pytest.mark.parametrize("where", ["centre", "top-left", "bottom-right"])
+def test_cliff_keypoints_are_the_full_image_projection_in_the_crop(run, where):
+    """The model's CLIFF keypoints from bbox_info alone equal, by hand: the crop camera moved to
+    the full image (tz = 2f/(bs), tx + 2(cx - W/2)/(bs), ty + 2(cy - H/2)/(bs)), a pinhole
+    projection about the image centre, then the crop's affine map into an H x W crop of the box
+    (zoom H / b about the box centre) and the crop's normalisation (2u + 1 - W) / H."""
+    height, width, side = 480.0, 640.0, 150.0
+    cx, cy = {"centre": ((width - 1) / 2, (height - 1) / 2), "top-left": (70.0, 60.0),
+              "bottom-right": (width - 80.0, height - 75.0)}[where]
+    focal = 700.0
+    crop_h, crop_w = 256, 192
+    rng = np.random.default_rng(3)
+    points = rng.uniform(-0.9, 0.9, (1, 20, 3)).astype(np.float32)
+    cam = np.array([[0.7, 0.1, -0.05]], np.float32)
+    s, tx, ty = (float(v) for v in cam[0])
+    principal = np.array([(width - 1) / 2, (height - 1) / 2])
+    info = np.array([[(cx - principal[0]) / focal * 2.8, (cy - principal[1]) / focal * 2.8,
+                      (side - 0.24 * focal) / (0.06 * focal)]], np.float32)
+    t = np.array([tx + 2 * (cx - principal[0]) / (side * s), ty + 2 * (cy - principal[1]) / (side * s),
+                  2 * focal / (side * s)])
+    moved = points[0].astype(np.float64) + t
+    pixels = moved[:, :2] / moved[:, 2:] * focal + principal
+    zoom = crop_h / side
+    crop_pixels = (pixels - [cx, cy]) * zoom + [(crop_w - 1) / 2, (crop_h - 1) / 2]
+    want = (2 * crop_pixels + 1 - [crop_w, crop_h]) / crop_h
+    got = run(geometry.full_frame_crop_projection, points, cam, info)
+    np.testing.assert_allclose(got[0], want, atol=2e-5)
+    if where == "centre":             # at the image centre and the body's depth it is HMR's camera
+        flat = points.copy()
+        flat[..., 2] = 0
+        np.testing.assert_allclose(run(geometry.full_frame_crop_projection, flat, cam, info),
+                                   run(geometry.weak_perspective_projection, flat, cam), atol=1e-5)

@@ -125,7 +125,7 @@ def test_encoder_learns_from_the_2d_keypoint_loss_alone(tiny_data_dir, tmp_path)
     batch = _fixed_batch(parts, config)
     assert float(batch[TRAIN_COLUMNS.index("has_3d")].asnumpy().sum()) == 0            # 2D-only samples
     grad_fn = parts["step"].encoder_grad
-    (total, kp, *_), grads = grad_fn(*batch[:8], None)
+    (total, kp, *_), grads = grad_fn(*batch[:TRAIN_COLUMNS.index("bbox_info") + 1], None)
     assert float(kp.asnumpy()) > 0 and float(total.asnumpy()) == pytest.approx(60 * float(kp.asnumpy()), rel=1e-5)
     names = [p.name for p in parts["opt_e"].parameters]
     by_name = dict(zip(names, (g.asnumpy() for g in grads)))
