@@ -205,20 +205,22 @@ def full_frame_crop_projection(points, cam, bbox_info):
     The crop camera (s, tx, ty) becomes the full-image translation of
     :func:`crop_camera_to_full`; the points are projected with focal f about the image centre
     and mapped into the crop's normalised frame, ``u = 2 (x - c) / b``. Everything scales
-    with f, so ``bbox_info`` alone fixes the result: ``d = (c - image centre) / f`` and
-    ``r = b / f`` are its inputs undone.
+    with f, so ``bbox_info`` alone fixes the result: with ``d = (c - image centre) / f`` and
+    ``r = b / f`` (its inputs undone) the composition simplifies to
+    ``u = s (X + t - d Z) / (1 + Z r s / 2)`` - no scalar-over-tensor division, which ONNX
+    export would turn into an unsupported Reciprocal.
 
     Args:
         points: (B, K, 3) metres; cam: (B, 3) as (s, tx, ty); bbox_info: (B, 3) CLIFF's
             (``src/data/frame.py``).
     Returns:
         (B, K, 2) normalised crop coordinates (the weak-perspective projection's frame;
-        equal to it for points at the body's depth when the box is at the image centre).
+        equal to it for points at the body's depth, Z = 0).
     """
-    offset = bbox_info[:, 0:2] / CLIFF_BBOX_OFFSET_GAIN                       # d, (B, 2)
-    side = bbox_info[:, 2:3] * CLIFF_BBOX_SIZE_SPREAD + CLIFF_BBOX_SIZE_MEAN   # r, (B, 1)
-    scaled = side * cam[:, 0:1] + 1e-9                                         # r s = b s / f
-    translation = ops.concat([cam[:, 1:3] + 2.0 * offset / scaled, 2.0 / scaled], -1)
-    moved = points + translation.reshape(-1, 1, 3)
-    image = moved[:, :, :2] / moved[:, :, 2:3]                                 # (x - centre) / f
-    return (image - offset.reshape(-1, 1, 2)) * (2.0 / side.reshape(-1, 1, 1))
+    offset = (bbox_info[:, 0:2] * (1.0 / CLIFF_BBOX_OFFSET_GAIN)).reshape(-1, 1, 2)             # d
+    side = bbox_info[:, 2:3] * CLIFF_BBOX_SIZE_SPREAD + CLIFF_BBOX_SIZE_MEAN                   # r, (B, 1)
+    scale = cam[:, 0:1].reshape(-1, 1, 1)
+    depth = points[:, :, 2:3]
+    numerator = points[:, :, :2] + cam[:, 1:3].reshape(-1, 1, 2) - offset * depth
+    denominator = depth * (side * cam[:, 0:1] * 0.5).reshape(-1, 1, 1) + 1.0
+    return scale * numerator / denominator

@@ -64,8 +64,9 @@ export DEVICE_ID="$device_id"
 python preprocess.py "${args[@]}" "${extra[@]}" --infer_input_path "$work/preprocess_Result"
 if [ "$device" = ascend ]; then
     bash "$ROOT/ascend310_infer/build.sh"
+    bbox=(); [ -d "$work/preprocess_Result/bbox_info" ] && bbox=(--bbox_info_path="$work/preprocess_Result/bbox_info")
     "$ROOT/ascend310_infer/out/main" --mindir_path="$model" --input_path="$work/preprocess_Result/images" \
-        --result_path="$work/result_Files" --time_path="$work/time_Result" --device_id="$device_id"
+        "${bbox[@]}" --result_path="$work/result_Files" --time_path="$work/time_Result" --device_id="$device_id"
 else
     python -m src.deployment.infer_cpu "${args[@]}" "${extra[@]}" --infer_input_path "$work/preprocess_Result" \
         --result_path "$work/result_Files"

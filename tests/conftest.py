@@ -43,7 +43,7 @@ def body_model_arrays():
     return build_body_model(seed=0)
 
 
-TINY_SIZES = {"3d_train": 24, "2d_train": 8, "eval": 8, "mocap": 64}
+TINY_SIZES = {"3d_train": 24, "2d_train": 8, "eval": 8, "mocap": 64, "frames_train": 8, "frames_eval": 5}
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ namespace hmr {
 struct Flags {
   std::string mindir_path;          // exported HMR graph (static batch)
   std::string input_path;           // folder of preprocess.py's .bin inputs
+  std::string bbox_info_path;       // CLIFF graphs: folder of the matching (N, 3) bbox_info .bin files
   std::string result_path = "./result_Files";
   std::string time_path = "./time_Result";
   int device_id = 0;
@@ -36,6 +37,9 @@ bool ReadBinaryFile(const std::string &path, std::vector<char> *data, std::strin
 
 /** Write bytes to `path` via a temporary file and a rename. Returns false on failure. */
 bool WriteBinaryFile(const std::string &path, const void *data, size_t size);
+
+/** The file of the same name as `input_file` inside `dir` (a second graph input of the same batch). */
+std::string CompanionFile(const std::string &dir, const std::string &input_file);
 
 /** `<result_dir>/<stem of input_file>_<output_index>.bin`, the name postprocess.py reads. */
 std::string ResultFileName(const std::string &result_dir, const std::string &input_file, size_t output_index);

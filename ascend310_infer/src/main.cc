@@ -2,7 +2,8 @@
  * HMR inference on Ascend 310 with the MindSpore C++ API.
  *
  * Loads the exported MINDIR (static batch: export.py --export_batch_size N), runs it on every
- * .bin input written by preprocess.py (float32 (N, 3, S, S) images), writes one result file per
+ * .bin input written by preprocess.py (float32 (N, 3, H, W) images; for a CLIFF graph, whose
+ * second input is bbox_info, also the (N, 3) file of the same name in --bbox_info_path), writes one result file per
  * output (`<stem>_0.bin` theta, `_1` vertices, `_2` 3D joints, `_3` 2D keypoints) and the mean
  * latency to `<time_path>/test_perform_static.txt`. Every status is checked; a failure prints
  * one line and exits non-zero.
@@ -82,9 +83,13 @@ int Run(const hmr::Flags &flags) {
                 ": " + status.ToString());
   }
   std::vector<mindspore::MSTensor> model_inputs = model.GetInputs();
-  if (model_inputs.size() != 1) {
-    return Fail(flags.mindir_path + ": expected 1 input (images), the graph has " +
+  if (model_inputs.size() != 1 && model_inputs.size() != 2) {
+    return Fail(flags.mindir_path + ": expected 1 input (images) or 2 (images, bbox_info), the graph has " +
                 std::to_string(model_inputs.size()));
+  }
+  if ((model_inputs.size() == 2) != !flags.bbox_info_path.empty()) {
+    return Fail(model_inputs.size() == 2 ? flags.mindir_path + " takes bbox_info: pass --bbox_info_path"
+                                         : flags.mindir_path + " takes images only: drop --bbox_info_path");
   }
   const std::vector<std::string> files = hmr::ListFiles(flags.input_path, ".bin");
   if (files.empty()) {
@@ -96,17 +101,21 @@ int Run(const hmr::Flags &flags) {
 
   std::vector<double> latencies;
   for (size_t i = 0; i < files.size(); ++i) {
-    std::vector<char> data;
-    if (!hmr::ReadBinaryFile(files[i], &data, &error)) {
-      return Fail(error);
-    }
-    if (data.size() != model_inputs[0].DataSize()) {
-      return Fail(files[i] + " holds " + std::to_string(data.size()) + " bytes, the graph's input needs " +
-                  std::to_string(model_inputs[0].DataSize()) + " (export with the batch preprocess.py used)");
-    }
+    std::vector<std::vector<char>> data(model_inputs.size());
     std::vector<mindspore::MSTensor> inputs;
-    inputs.emplace_back(model_inputs[0].Name(), model_inputs[0].DataType(), model_inputs[0].Shape(), data.data(),
-                        data.size());
+    for (size_t k = 0; k < model_inputs.size(); ++k) {
+      const std::string path = k == 0 ? files[i] : hmr::CompanionFile(flags.bbox_info_path, files[i]);
+      if (!hmr::ReadBinaryFile(path, &data[k], &error)) {
+        return Fail(error);
+      }
+      if (data[k].size() != model_inputs[k].DataSize()) {
+        return Fail(path + " holds " + std::to_string(data[k].size()) + " bytes, the graph's input " +
+                    std::to_string(k) + " needs " + std::to_string(model_inputs[k].DataSize()) +
+                    " (export with the batch preprocess.py used)");
+      }
+      inputs.emplace_back(model_inputs[k].Name(), model_inputs[k].DataType(), model_inputs[k].Shape(),
+                          data[k].data(), data[k].size());
+    }
     std::vector<mindspore::MSTensor> outputs;
     for (int w = 0; i == 0 && w < flags.warmup; ++w) {
       status = model.Predict(inputs, &outputs);

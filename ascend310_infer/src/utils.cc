@@ -25,9 +25,14 @@ bool ParseInt(const std::string &text, int *value) {
 
 }  // namespace
 
+std::string CompanionFile(const std::string &dir, const std::string &input_file) {
+  return (fs::path(dir) / fs::path(input_file).filename()).string();
+}
+
 std::string Usage(const std::string &program) {
   std::ostringstream out;
-  out << "usage: " << program << " --mindir_path=FILE --input_path=DIR [--result_path=DIR] [--time_path=DIR]"
+  out << "usage: " << program << " --mindir_path=FILE --input_path=DIR [--bbox_info_path=DIR] [--result_path=DIR]"
+      << " [--time_path=DIR]"
       << " [--device_id=N] [--device_target=Ascend310|Ascend910|GPU|CPU] [--warmup=N]";
   return out.str();
 }
@@ -55,6 +60,8 @@ bool ParseFlags(int argc, char **argv, Flags *flags, std::string *error) {
       flags->mindir_path = value;
     } else if (name == "input_path" || name == "dataset_path") {
       flags->input_path = value;
+    } else if (name == "bbox_info_path") {
+      flags->bbox_info_path = value;
     } else if (name == "result_path") {
       flags->result_path = value;
     } else if (name == "time_path") {

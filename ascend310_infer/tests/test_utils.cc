@@ -51,6 +51,13 @@ int main() {
   Check(hmr::ParseFlags(5, const_cast<char **>(argv1), &flags, &error) && flags.mindir_path == "m.mindir" &&
             flags.input_path == "in" && flags.device_id == 3 && flags.result_path == "./result_Files",
         "ParseFlags");
+  hmr::Flags cliff;
+  const char *argv5[] = {"main", "--mindir_path=m", "--input_path=i", "--bbox_info_path", "b"};
+  Check(hmr::ParseFlags(5, const_cast<char **>(argv5), &cliff, &error) && cliff.bbox_info_path == "b" &&
+            flags.bbox_info_path.empty(),
+        "ParseFlags takes the bbox_info folder");
+  Check(hmr::CompanionFile("pre/bbox_info", "pre/images/hmr_000003.bin") == "pre/bbox_info/hmr_000003.bin",
+        "CompanionFile");
   hmr::Flags bad;
   const char *argv2[] = {"main", "--mindir_path=m", "--input_path=i", "--device_id=x"};
   Check(!hmr::ParseFlags(4, const_cast<char **>(argv2), &bad, &error) && error.find("--device_id") != std::string::npos,
