@@ -58,9 +58,16 @@ def uses_frames(config):
     return config.architecture == "cliff"
 
 
+HRNET_STRIDE = 32      # HRNet's lowest-resolution branch: the crop must divide into it exactly
+
+
 def build_model(config, smpl):
     """The network described by the config."""
     from HMR.model import HMR
+    from src.data.crop import crop_shape
+    if config.backbone == "hrnet" and any(side % HRNET_STRIDE for side in crop_shape(crop_size(config))):
+        raise UserInputError(f"--backbone hrnet needs crop sides that are multiples of {HRNET_STRIDE} "
+                             f"(got --img_size {config.img_size} --img_width {config.img_width}; CLIFF uses 256 x 192)")
     return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
                pose_head=head_name(config), mean_params=load_mean_params(config, config.pose_head),
                num_iterations=config.regressor_iterations, train_mean_params=config.train_mean_params,

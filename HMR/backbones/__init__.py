@@ -6,9 +6,10 @@ from HMR.registry import Registry
 
 BACKBONES = Registry("backbone", {
     "resnet": "HMR.backbones.resnet:ResNet",
+    "hrnet": "HMR.backbones.hrnet:HRNet",
 })
 
 
 def build_backbone(name, **options):
-    """The backbone ``name`` (``resnet``: ``depth``, ``width``)."""
+    """The backbone ``name`` (``resnet``: ``depth``, ``width``; ``hrnet``: ``width``, 48 for HRNet-W48)."""
     return BACKBONES.build(name, **options)

@@ -11,11 +11,11 @@ Formats (from the public code; weights are downloaded by users):
   (the body model's buffers) and ``discriminator.*`` (another discriminator design) are ignored.
 * ``torchvision-resnet50`` -- ImageNet ResNet-50: the backbone names + ``fc.*`` (dropped);
   the result initialises the encoder only (the regressor keeps its initialisation).
-* ``cliff`` -- CLIFF's ResNet-50 release (``res50-PA45.7_MJE72.0_MVE85.3_3dpw.pt``):
-  ``{"model": state_dict}``, keys possibly prefixed ``module.``: ``encoder.*`` (torchvision
-  ResNet-50 names) + SPIN's head names, whose ``fc1`` also takes the 3 ``bbox_info`` inputs.
-  The HRNet-W48 release (``encoder.*`` of CLIFF's classification HRNet) is refused: this
-  project has no HRNet backbone yet.
+* ``cliff`` -- CLIFF's releases (``res50-PA45.7_MJE72.0_MVE85.3_3dpw.pt``,
+  ``hr48-PA43.0_MJE69.0_MVE81.2_3dpw.pt``): ``{"model": state_dict}``, keys possibly prefixed
+  ``module.``: ``encoder.*`` (torchvision ResNet-50 names, or CLIFF's classification HRNet-W48,
+  told apart by its ``encoder.stage*`` keys) + SPIN's head names, whose ``fc1`` also takes the
+  3 ``bbox_info`` inputs.
 
 SPIN, mmpose and CLIFF models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
@@ -26,13 +26,14 @@ import os
 import numpy as np
 
 from model_utils.errors import UserInputError
-from src.convert.torch_names import backbone_name, head_name
+from src.convert.torch_names import BN_SUFFIXES, DROPPED_SUFFIXES, backbone_name, head_name
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff")
 CLIFF_ENCODER = "encoder."
 MMPOSE_IGNORED = ("smpl.", "discriminator.")
+BACKBONE_OPTIONS = {"resnet": {"depth": 50, "width": 64}, "hrnet": {"width": 48}}
 CONVERTED_CONFIG = {"backbone_depth": 50, "backbone_width": 64, "pose_head": "rot6d", "regressor_iterations": 3,
                     "img_size": 224, "image_normalization": "imagenet"}
 
@@ -86,7 +87,8 @@ def map_names(data, fmt, path):
             _add(mapped, prefixes[prefix](key[len(prefix):]), key, value, path)
         return mapped
     if fmt == "cliff":
-        return _map_cliff(_state_dict(data, path, "model"), path)
+        state = _cliff_state(data, path)
+        return _map_cliff(state, path, expected_parameters(fmt, cliff_backbone(state)))
     state = _state_dict(data, path, "model") if fmt == "spin" else \
         (data.get("state_dict", data) if isinstance(data.get("state_dict"), dict) else data)
     for key, value in state.items():
@@ -99,19 +101,32 @@ def map_names(data, fmt, path):
     return mapped
 
 
-def _map_cliff(state, path):
-    """CLIFF's ``encoder.*`` + head keys (``module.`` stripped) -> this project's names."""
+def _cliff_state(data, path):
+    """CLIFF's ``model`` state dict with DataParallel's ``module.`` prefixes stripped."""
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in _state_dict(data, path, "model").items()}
+
+
+def cliff_backbone(state):
+    """``hrnet`` for a CLIFF state dict (``module.`` stripped) with HRNet stages, else ``resnet``."""
+    return "hrnet" if any(k.startswith(CLIFF_ENCODER + "stage") for k in state) else "resnet"
+
+
+def _map_cliff(state, path, expected):
+    """CLIFF's ``encoder.*`` + head keys -> this project's names.
+
+    The encoders keep CLIFF's module paths; a BatchNorm tensor is renamed where the module's
+    renamed parameter is one ``expected`` holds (``{our name: shape}``).
+    """
     mapped = {}
     for key, value in state.items():
-        key = key[len("module."):] if key.startswith("module.") else key
-        if key.startswith(CLIFF_ENCODER):
-            inner = key[len(CLIFF_ENCODER):]
-            if backbone_name(inner) is None and not inner.endswith("num_batches_tracked"):
-                raise UserInputError(f"{path}: encoder key '{key}' is not a ResNet-50 one: CLIFF's HRNet-W48 "
-                                     "checkpoints need an HRNet backbone, which this project does not have yet")
-            _add(mapped, backbone_name(inner), key, value, path)
-        else:
+        if not key.startswith(CLIFF_ENCODER):
             _add(mapped, head_name(key), key, value, path)
+            continue
+        module, _, leaf = key.rpartition(".")
+        if leaf in DROPPED_SUFFIXES:
+            continue
+        renamed = f"{module}.{BN_SUFFIXES[leaf]}" if leaf in BN_SUFFIXES else None
+        _add(mapped, renamed if renamed in expected else key, key, value, path)
     return mapped
 
 
@@ -123,12 +138,14 @@ def _add(mapped, name, key, value, path):
     mapped[name] = np.asarray(value, np.float32)
 
 
-def expected_parameters(fmt):
-    """{our name: shape} the converted checkpoint must fill: encoder (+ rot6d head unless ImageNet)."""
-    from HMR.backbones.resnet import ResNet
+def expected_parameters(fmt, backbone="resnet"):
+    """{our name: shape} the converted checkpoint must fill: encoder (ResNet-50 or HRNet-W48)
+    (+ rot6d head unless ImageNet)."""
+    from HMR.backbones import build_backbone
     from HMR.heads.iterative import BBOX_INFO_SIZE, Rot6dRegressor
     from src.training.checkpoint import structural_parameters
-    shapes = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(ResNet(50, 64)).items()}
+    encoder = build_backbone(backbone, **BACKBONE_OPTIONS[backbone])
+    shapes = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(encoder).items()}
     if fmt != "torchvision-resnet50":
         head = Rot6dRegressor(2048, np.zeros(144), np.zeros(10), np.zeros(3),
                               condition_dim=BBOX_INFO_SIZE if fmt == "cliff" else 0)
@@ -168,7 +185,7 @@ def write_checkpoint(arrays, output):
     return output
 
 
-def write_config(output, fmt):
+def write_config(output, fmt, backbone="resnet"):
     """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``."""
     import yaml
 
@@ -177,6 +194,8 @@ def write_config(output, fmt):
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
     if fmt == "cliff":
         values.update(architecture="cliff", img_size=256, img_width=192)     # CLIFF's 256 x 192 crops
+        if backbone == "hrnet":
+            values.update(backbone="hrnet", backbone_width=48)
     if fmt == "torchvision-resnet50":
         values = {"backbone_depth": 50, "backbone_width": 64, "image_normalization": "imagenet"}
     with atomic_write(path, "w") as handle:
@@ -187,9 +206,12 @@ def write_config(output, fmt):
 
 def convert(fmt, input_path, output_path):
     """Convert one checkpoint. Returns {"checkpoint", "config", "parameters"}."""
-    mapped = check_against(map_names(read_torch_checkpoint(input_path), fmt, input_path), expected_parameters(fmt),
-                           input_path)
+    data = read_torch_checkpoint(input_path)
+    backbone = "resnet"
+    if fmt == "cliff":
+        backbone = cliff_backbone(_cliff_state(data, input_path))
+    mapped = check_against(map_names(data, fmt, input_path), expected_parameters(fmt, backbone), input_path)
     checkpoint = write_checkpoint(mapped, output_path)
-    config = write_config(output_path, fmt)
+    config = write_config(output_path, fmt, backbone)
     logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}

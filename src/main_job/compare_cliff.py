@@ -1,11 +1,12 @@
 """CLIFF against HMR on the embedded default's full frames: same backbone, data and steps.
 
 ``python -m src.main_job.compare_cliff --config_path src/main_job/demo_config.yaml [--KEY VALUE ...]``
-(``scripts/run_compare_cliff.sh``). Both models use the 6D pose head, the demo's small encoder
+(``bash scripts/run_compare_cliff.sh``). Both models use the 6D pose head, the demo's small encoder
 and crops, and train on ``synthetic_frames_train.npz`` (people anywhere in wide-angle frames);
 they differ only in what CLIFF adds: bbox_info into every regressor iteration and the 2D
 keypoint loss through the full-image camera. Both are evaluated on ``synthetic_frames_eval.npz``;
-``<output_path>/compare_cliff/summary.json`` holds the two rows.
+``<output_path>/cliff_vs_hmr/summary.json`` holds the two rows (runs in ``compare_hmr/`` and
+``compare_cliff/``; an interrupted comparison resumes).
 """
 import logging
 import os
@@ -29,7 +30,7 @@ def main(config):
     from src.training.checkpoint import load_model_weights
     from src.training.loop import train
 
-    out_dir = os.path.join(config.output_path, "compare_cliff")
+    out_dir = os.path.join(config.output_path, "cliff_vs_hmr")
     setup_logging(out_dir)
     set_mindspore_context(config)
     smpl = prepare_embedded_default(config)

@@ -1,8 +1,13 @@
-"""Training-step speed at batch 8, 224 px, ResNet-50, all in one run (``bash scripts/run_bench.sh train``):
+"""Training-step speed at batch 8, all in one run (``bash scripts/run_bench.sh train``):
 
+HMR, 224 px, ResNet-50:
 (a) the full HMR step of this project (encoder + discriminator updates, SMPL in the graph);
 (b) a bare ResNet-50 classification step in this project (same framework, same encoder);
 (c) the same HMR step written in PyTorch eager (tests/reference/torch_hmr.py, smplx SMPL).
+
+CLIFF, 256 x 192 crops with bbox_info, keypoints through the full-image camera:
+(d) the CLIFF ResNet-50 step of this project; (e) the CLIFF HRNet-W48 step of this project;
+(f) the same CLIFF HRNet-W48 step in PyTorch eager (tests/reference/torch_hrnet.py, smplx SMPL).
 """
 import os
 import platform
@@ -13,6 +18,51 @@ import numpy as np
 from model_utils.device_adapter import configure_cpu_isa
 
 BATCH, SIDE = 8, 224
+CLIFF_CROP = (256, 192)
+
+
+def _step_cell(model):
+    """This project's full training step (encoder + discriminator updates) around ``model``."""
+    from mindspore import nn
+
+    from HMR.discriminator import Discriminator
+    from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
+    disc = Discriminator()
+    step = HMRTrainStep(EncoderLoss(model, disc, 60.0, 60.0, 60.0, 1.0), DiscriminatorLoss(disc, 1.0),
+                        nn.Adam(model.trainable_params(), 1e-5), nn.Adam(disc.trainable_params(), 1e-4))
+    step.set_train(True)
+    return step
+
+
+def _batch(rng, crop):
+    """A training batch in ``TRAIN_COLUMNS`` order + the dropout noise, as MindSpore tensors."""
+    import mindspore as ms
+    keypoints = np.concatenate([rng.uniform(-1, 1, (BATCH, 19, 2)), np.ones((BATCH, 19, 1))], 2)
+    joints = np.concatenate([rng.normal(0, 0.3, (BATCH, 14, 3)), np.ones((BATCH, 14, 1))], 2)
+    batch = [rng.normal(size=(BATCH, 3) + crop), keypoints, joints, rng.normal(0, 0.2, (BATCH, 72)),
+             rng.normal(size=(BATCH, 10)), np.ones(BATCH), np.ones(BATCH), np.ones(BATCH),
+             rng.normal(0, 0.5, (BATCH, 3)), rng.normal(0, 0.2, (BATCH, 3, 72)), rng.normal(size=(BATCH, 3, 10)),
+             rng.random((3, 2, BATCH, 1024))]
+    return [ms.Tensor(np.asarray(b, np.float32)) for b in batch]
+
+
+def _cliff_steps(model_path, rng):
+    """(d) and (e): CLIFF steps with ResNet-50 and HRNet-W48."""
+    import mindspore as ms
+
+    from HMR import SMPL
+    from HMR.model import HMR
+    from HMR.heads.iterative import default_mean_params
+    ms.set_context(mode=ms.GRAPH_MODE)
+    pose, shape, cam = default_mean_params()
+    six = np.tile([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], 24)
+    steps = {}
+    for name, backbone, width in (("cliff_resnet", "resnet", 64), ("cliff_hrnet", "hrnet", 48)):
+        model = HMR(SMPL(model_path), 50, width, "cliff", {"pose": six, "shape": shape, "cam": cam},
+                    backbone=backbone)
+        step, batch = _step_cell(model), _batch(rng, CLIFF_CROP)
+        steps[name] = lambda step=step, batch=batch: step(*batch).asnumpy()
+    return steps
 
 
 def _mindspore_steps(model_path, rng):
@@ -20,24 +70,13 @@ def _mindspore_steps(model_path, rng):
     from mindspore import nn, ops
 
     from HMR import SMPL
-    from HMR.discriminator import Discriminator
     from HMR.model import HMR
     from HMR.heads.iterative import default_mean_params
-    from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
 
     ms.set_context(mode=ms.GRAPH_MODE)
     pose, shape, cam = default_mean_params()
     model = HMR(SMPL(model_path), 50, 64, "axis_angle", {"theta": np.concatenate([cam, pose, shape])})
-    disc = Discriminator()
-    step = HMRTrainStep(EncoderLoss(model, disc, 60.0, 60.0, 60.0, 1.0), DiscriminatorLoss(disc, 1.0),
-                        nn.Adam(model.trainable_params(), 1e-5), nn.Adam(disc.trainable_params(), 1e-4))
-    step.set_train(True)
-    keypoints = np.concatenate([rng.uniform(-1, 1, (BATCH, 19, 2)), np.ones((BATCH, 19, 1))], 2)
-    joints = np.concatenate([rng.normal(0, 0.3, (BATCH, 14, 3)), np.ones((BATCH, 14, 1))], 2)
-    batch = [rng.normal(size=(BATCH, 3, SIDE, SIDE)), keypoints, joints, rng.normal(0, 0.2, (BATCH, 72)),
-             rng.normal(size=(BATCH, 10)), np.ones(BATCH), np.ones(BATCH), np.ones(BATCH),
-             rng.normal(0, 0.2, (BATCH, 72)), rng.normal(size=(BATCH, 10)), rng.random((3, 2, BATCH, 1024))]
-    batch = [ms.Tensor(np.asarray(b, np.float32)) for b in batch]
+    step, batch = _step_cell(model), _batch(rng, (SIDE, SIDE))
 
     def hmr_step():
         return step(*batch).asnumpy()
@@ -118,6 +157,58 @@ def _torch_step(model_path, cocoplus, rng):
     return step, torch.get_num_threads()
 
 
+def _torch_cliff_step(model_path, cocoplus, rng):
+    """(f): the CLIFF HRNet-W48 step in PyTorch eager, the same losses as (e)."""
+    import smplx
+    import torch
+
+    from HMR.heads.iterative import default_mean_params
+    from tests.reference.torch_hmr import Discriminator, rodrigues
+    from tests.reference.torch_hrnet import CliffHRNet
+    from tests.reference.torch_spin import rot6d_to_rotmat
+
+    _, shape, cam = default_mean_params()
+    model = CliffHRNet(np.tile([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], 24), shape, cam)
+    smpl, disc = smplx.SMPL(model_path), Discriminator()
+    regressor = torch.as_tensor(cocoplus, dtype=torch.float32)
+    model.train()
+    opt_e = torch.optim.Adam(model.parameters(), 1e-5)
+    opt_d = torch.optim.Adam(disc.parameters(), 1e-4)
+    t = lambda a: torch.as_tensor(np.asarray(a, np.float32))  # noqa: E731
+    images, info = t(rng.normal(size=(BATCH, 3) + CLIFF_CROP)), t(rng.normal(0, 0.5, (BATCH, 3)))
+    kp, joints3d = t(rng.uniform(-1, 1, (BATCH, 19, 2))), t(rng.normal(0, 0.3, (BATCH, 14, 3)))
+    gt_rot = rodrigues(t(rng.normal(0, 0.2, (BATCH * 24, 3)))).reshape(BATCH, 24, 3, 3)
+    gt_betas, mocap_betas = t(rng.normal(size=(BATCH, 10))), t(rng.normal(size=(BATCH, 10)))
+    mocap_rot = rodrigues(t(rng.normal(0, 0.2, (BATCH * 24, 3)))).reshape(BATCH, 24, 3, 3)
+
+    def centre(x):
+        return x - (x[:, 2:3] + x[:, 3:4]) / 2
+
+    def step():
+        pose6d, betas, cam_crop = model(images, info)
+        rotmats = rot6d_to_rotmat(pose6d).reshape(BATCH, 24, 3, 3)
+        out = smpl(betas=betas, body_pose=rotmats[:, 1:], global_orient=rotmats[:, :1], pose2rot=False)
+        joints = torch.einsum("kv,bvc->bkc", regressor, out.vertices)
+        d, r = info[:, None, :2] / 2.8, info[:, 2:3, None] * 0.06 + 0.24      # full-image camera, CLIFF
+        s, z = cam_crop[:, None, :1], joints[:, :, 2:]
+        keypoints = s * (joints[:, :, :2] + cam_crop[:, None, 1:] - d * z) / (1 + z * r * s / 2)
+        loss_kp = (keypoints - kp).abs().mean()
+        loss_3d = 0.5 * ((centre(joints[:, :14]) - centre(joints3d)) ** 2).mean()
+        loss_smpl = 0.5 * torch.cat([((rotmats - gt_rot) ** 2).reshape(BATCH, -1), (betas - gt_betas) ** 2], 1).mean()
+        loss_adv = ((disc(rotmats, betas) - 1) ** 2).sum(1).mean()
+        loss = 60 * (loss_kp + loss_3d + loss_smpl) + loss_adv
+        opt_e.zero_grad()
+        loss.backward()
+        opt_e.step()
+        d_loss = ((disc(mocap_rot, mocap_betas) - 1) ** 2).sum(1).mean() + (disc(rotmats.detach(), betas.detach()) ** 2).sum(1).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        return loss.item()
+
+    return step
+
+
 def main(rounds=3, repeat=3):
     configure_cpu_isa()
     from src.data.synthetic.body_model import build_body_model
@@ -135,6 +226,16 @@ def main(rounds=3, repeat=3):
                  "(c) HMR step, PyTorch eager", "(a)/(b)", "(a)/(c)"),
                 [(f"{times['hmr']:.0f}", f"{times['resnet']:.0f}", f"{times['torch']:.0f}",
                   f"{times['hmr'] / times['resnet']:.2f}", f"{times['hmr'] / times['torch']:.2f}")])
+    cliff = dict(_cliff_steps(path, rng), torch_hrnet=_torch_cliff_step(path, build_body_model(0)["cocoplus_regressor"],
+                                                                         rng))
+    times = interleaved(cliff, 1, 2)
+    print_table(f"CLIFF training step, batch {BATCH}, {CLIFF_CROP[0]}x{CLIFF_CROP[1]}, ms (median), "
+                f"{platform.machine()}, {os.cpu_count()} cores, torch threads {threads}",
+                ("(d) CLIFF ResNet-50, this project", "(e) CLIFF HRNet-W48, this project",
+                 "(f) CLIFF HRNet-W48, PyTorch eager", "(e)/(d)", "(e)/(f)"),
+                [(f"{times['cliff_resnet']:.0f}", f"{times['cliff_hrnet']:.0f}", f"{times['torch_hrnet']:.0f}",
+                  f"{times['cliff_hrnet'] / times['cliff_resnet']:.2f}",
+                  f"{times['cliff_hrnet'] / times['torch_hrnet']:.2f}")])
 
 
 if __name__ == "__main__":

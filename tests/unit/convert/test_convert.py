@@ -127,53 +127,66 @@ def test_bad_keys_stop_the_conversion_with_names_and_shapes(reference, tmp_path)
         convert("mmpose", str(tmp_path / "missing.pt"), str(tmp_path / "x.ckpt"))
 
 
-def test_cliff_resnet50_matches_pytorch(body_model_pkl, tmp_path):
-    """A CLIFF ResNet-50 checkpoint (``{"model": ...}``, ``module.`` prefixes, ``encoder.*``) converts, and
-    the model built from the written config gives CLIFF's rotations, betas and camera for the same
-    non-square crops and bbox_info (random weights, BatchNorm in eval mode with non-trivial statistics)."""
-    import mindspore as ms
-    from model_utils.config import load_config
-    from HMR import SMPL
-    from src.builders import build_model
-    from src.convert.convert import convert
-    from src.training.checkpoint import load_model_weights
+def _cliff_reference(kind, seed):
+    """CLIFF's ResNet-50 or HRNet-W48 model with random weights, non-trivial BatchNorm, eval mode."""
     from tests.reference.torch_cliff import CliffResNet50
-    from tests.reference.torch_spin import rot6d_to_rotmat
-    torch.manual_seed(1)
-    rng = np.random.default_rng(1)
+    from tests.reference.torch_hrnet import CliffHRNet
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
     six = np.tile(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), 24) + rng.normal(0, 0.1, 144)
-    reference = CliffResNet50(six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05])
+    reference = {"res50": CliffResNet50, "hr48": CliffHRNet}[kind](six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05])
     _randomise_batchnorm(reference)
     with torch.no_grad():
         for linear in (reference.decpose, reference.decshape, reference.deccam):
             linear.weight.mul_(0.05)
-    reference.eval()
-    images = rng.normal(size=(2, 3, 256, 192)).astype(np.float32)         # CLIFF's 256 x 192 crops
+    return reference.eval()
+
+
+@pytest.mark.parametrize("kind,name", [("res50", "res50-PA45.7_MJE72.0_MVE85.3_3dpw.pt"),
+                                       ("hr48", "hr48-PA43.0_MJE69.0_MVE81.2_3dpw.pt")])
+def test_cliff_release_matches_pytorch_through_the_eval_model_path(body_model_pkl, tmp_path, kind, name):
+    """A CLIFF release (``{"model": ...}``, ``module.`` prefixes, ``encoder.*``) converts; the model that
+    eval.py builds from the written config (build_model + load_model_weights + CheckpointPredictor)
+    gives CLIFF's rotations, betas and camera for the same 256 x 192 crops and bbox_info."""
+    from scipy.spatial.transform import Rotation
+    from model_utils.config import load_config
+    from HMR import SMPL
+    from src.builders import build_model
+    from src.convert.convert import convert
+    from src.deployment.backends import build_predictor
+    from src.training.checkpoint import load_model_weights
+    from tests.reference.torch_spin import rot6d_to_rotmat
+    reference = _cliff_reference(kind, 1)
+    rng = np.random.default_rng(2)
+    images = rng.normal(size=(2, 3, 256, 192)).astype(np.float32)
     info = rng.normal(0, 0.5, (2, 3)).astype(np.float32)
     with torch.no_grad():
         pose, betas, cam = (o.numpy() for o in reference(torch.as_tensor(images), torch.as_tensor(info)))
         rotmats = rot6d_to_rotmat(torch.as_tensor(pose)).reshape(2, 24, 3, 3).numpy()
-    source = tmp_path / "res50-PA45.7_MJE72.0_MVE85.3_3dpw.pt"
+    source = tmp_path / name
     torch.save({"model": {f"module.{k}": v for k, v in reference.state_dict().items()}, "epoch": 1}, source)
     result = convert("cliff", str(source), str(tmp_path / "cliff.ckpt"))
     config = load_config(["--config_path", result["config"]])
-    assert config.architecture == "cliff" and config.pose_head == "rot6d" and config.image_normalization == "imagenet"
+    assert (config.architecture, config.pose_head, config.image_normalization) == ("cliff", "rot6d", "imagenet")
+    assert (config.img_size, config.img_width) == (256, 192)
+    assert config.backbone == {"res50": "resnet", "hr48": "hrnet"}[kind]
     model = build_model(config, SMPL(body_model_pkl))
     load_model_weights(result["checkpoint"], model)
-    model.set_train(False)
-    got_cam, _, got_betas, got_rotmats = (o.asnumpy() for o in model(ms.Tensor(images), None, ms.Tensor(info))[:4])
-    for got, want in ((got_rotmats, rotmats), (got_betas, betas), (got_cam, cam)):
+    theta = build_predictor(config.replace(source="ckpt"), model).run_all(images, info)[0]
+    got_rotmats = Rotation.from_rotvec(theta[:, 3:75].reshape(-1, 3).astype(np.float64)).as_matrix()
+    for got, want in ((got_rotmats.reshape(2, 24, 3, 3), rotmats), (theta[:, 75:], betas), (theta[:, :3], cam)):
         _close(got, want)
 
 
-def test_cliff_hrnet_checkpoint_is_refused_by_name(tmp_path):
+def test_incomplete_cliff_hrnet_checkpoint_names_the_missing_key(tmp_path):
     from model_utils.errors import UserInputError
     from src.convert.convert import convert
+    state = {k: v for k, v in _cliff_reference("hr48", 0).state_dict().items() if k != "encoder.final_layer.0.bias"}
     source = tmp_path / "hr48-PA43.0_MJE69.0_MVE81.2_3dpw.pt"
-    torch.save({"model": {"encoder.stage2.0.branches.0.0.conv1.weight": torch.zeros(48, 48, 3, 3)}}, source)
-    with pytest.raises(UserInputError, match="encoder key 'encoder.stage2.0.branches.0.0.conv1.weight' is not a "
-                                             "ResNet-50 one: CLIFF's HRNet-W48"):
+    torch.save({"model": state}, source)
+    with pytest.raises(UserInputError, match=r"missing 'encoder.final_layer.0.bias' \(expected shape \(2048,\)\)"):
         convert("cliff", str(source), str(tmp_path / "hr.ckpt"))
+    assert not (tmp_path / "hr.ckpt").exists()
 
 
 def test_cliff_needs_the_6d_head():

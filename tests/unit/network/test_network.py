@@ -88,6 +88,27 @@ def test_resnet_pooling_handles_any_size():
         assert out.shape == (2, 64)
 
 
+def test_hrnet_w48_is_cliffs_classification_hrnet():
+    """75,522,240 parameters: mindcv's hrnet_w48 measured 77.6 M with its 2048 -> 1000 classifier
+    (2,049,000 of them), which CLIFF's encoder lacks; CLIFF's head convolutions carry biases."""
+    from HMR.backbones.hrnet import HRNet
+    net = HRNet(48)
+    params = {p.name: p.shape for p in net.get_parameters()}
+    total = sum(int(np.prod(s)) for s in params.values())
+    assert total == 75_522_240 and abs(total + 2_049_000 - 77.6e6) < 0.05e6
+    assert params["downsamp_modules.2.0.bias"] == (1024,) and params["final_layer.0.bias"] == (2048,)
+    assert params["stage4.2.fuse_layers.3.0.2.0.weight"] == (384, 48, 3, 3)       # 3 strided steps 48 -> 384
+    assert params["transition3.3.0.0.weight"] == (384, 192, 3, 3) and "transition3.0.0.weight" not in params
+
+
+def test_hrnet_takes_non_square_crops(mode):
+    from HMR.backbones.hrnet import HRNet
+    net = HRNet(8)
+    net.set_train(False)
+    out = net(ms.Tensor(np.random.default_rng(0).normal(size=(2, 3, 96, 64)).astype(np.float32)))
+    assert out.shape == (2, 2048) and np.isfinite(out.asnumpy()).all()
+
+
 def test_discriminator_outputs_25_scores():
     from scipy.spatial.transform import Rotation
     disc = Discriminator()
@@ -163,3 +184,13 @@ def test_cliff_head_matches_a_pytorch_reference():
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     other_info = head(ms.Tensor(features), None, ms.Tensor(info + 1.0))[1].asnumpy()
     assert np.abs(other_info - pose).max() > 1e-4                                   # bbox_info is used
+
+
+def test_hrnet_refuses_crops_it_cannot_divide():
+    from model_utils.config import load_config
+    from model_utils.errors import UserInputError
+    from src.builders import build_model
+    config = load_config(["--backbone", "hrnet", "--img_size", "64", "--img_width", "48"])
+    with pytest.raises(UserInputError, match="--backbone hrnet needs crop sides that are multiples of 32 "
+                                             r"\(got --img_size 64 --img_width 48"):
+        build_model(config, None)
