@@ -1,6 +1,6 @@
 """Where a crop lies in its full image: CLIFF's frame information.
 
-Per sample a ``frame`` vector (6,) float32, fields in ``FRAME_FIELDS`` order:
+A crop's ``frame`` vector (6,) float32, fields in ``FRAME_FIELDS`` order:
 box centre (x, y) and side b in full-image pixels (after augmentation), the full image's
 height and width, and the focal length f in pixels (the dataset's ``focal_length`` when it
 has one, else CLIFF's ``sqrt(W^2 + H^2)``). ``bbox_info`` turns it into the regressor's 3 inputs.
@@ -22,7 +22,6 @@ from model_utils.atomic_files import atomic_write
 logger = logging.getLogger(__name__)
 
 FRAME_FIELDS = ("center_x", "center_y", "box_side", "image_height", "image_width", "focal_length")
-FRAME_SIZE = len(FRAME_FIELDS)
 CENTER, SIDE, IMAGE_HW, FOCAL = slice(0, 2), 2, slice(3, 5), 5
 SIZE_CACHE_SUFFIX = ".image_sizes.npz"
 _JPEG_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}   # start-of-frame markers (not DHT, JPG, DAC)

@@ -22,7 +22,7 @@ from HMR.constants import J24_FLIP_PERM, J24_TO_LSP14, SMPL_FLIP_PERM
 from model_utils.errors import UserInputError
 from src.data.crop import (BOX_UNIT, crop_image, crop_matrix, crop_shape, in_plane_rotation, to_normalized,
                            transform_points)
-from src.data.frame import FRAME_SIZE, bbox_info, default_focal_length, make_frame, read_image_sizes
+from src.data.frame import bbox_info, default_focal_length, make_frame, read_image_sizes
 from src.data.images import normalize_image, read_rgb
 from src.data.schema import load_dataset_npz, load_mocap_npz
 
@@ -64,20 +64,20 @@ class _Dataset:
     def image_path(self, index):
         return os.path.join(self.image_root, self.data["imgname"][index])
 
-    def frame(self, index, center, side, flip):
-        """The frame vector (``src/data/frame.py``) of a crop of ``index`` with this box.
+    def bbox_info(self, index, center, side, flip):
+        """CLIFF's bbox_info (3,) of a crop of ``index`` with this box (zeros without ``with_frames``).
 
         A flipped crop is the crop of the mirrored image, whose box centre is mirrored too;
         an image of unknown size (unreadable) is taken to be the box itself.
         """
         if self.image_sizes is None:
-            return np.zeros(FRAME_SIZE, np.float32)
+            return np.zeros(3, np.float32)
         height, width = (float(v) for v in self.image_sizes[index])
         if height <= 0 or width <= 0:
             height = width = side
         focal = self.data["focal_length"][index] if "focal_length" in self.data else default_focal_length(height, width)
         x = width - 1.0 - center[0] if flip else center[0]
-        return make_frame((x, center[1]), side, (height, width), focal)
+        return bbox_info(make_frame((x, center[1]), side, (height, width), focal))
 
 
 NO_AUGMENTATION = {"scale": 1.0, "rotation": 0.0, "flip": False, "translation": np.zeros(2),
@@ -89,8 +89,8 @@ def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, a
 
     ``image_size``: the crop, S or (H, W) pixels. ``aug``: None or dict with ``scale``
     (box-side factor), ``rotation`` (degrees), ``flip`` (bool), ``translation`` ((2,) centre
-    shift in box sides) and ``colour`` ((3,) gains). The frame vector and ``bbox_info``
-    describe the augmented box; a rotation turns the image about the box centre, which
+    shift in box sides) and ``colour`` ((3,) gains). ``bbox_info`` describes the augmented
+    box; a rotation turns the image about the box centre, which
     leaves them unchanged.
     """
     d = dataset.data
@@ -105,7 +105,6 @@ def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, a
         crop = np.clip(crop, 0, 255)
     else:
         crop = np.zeros(crop_shape(image_size) + (3,), np.float32)
-    frame = dataset.frame(index, center, scale * BOX_UNIT, aug["flip"])
     part = d["part"][index].copy()
     part[:, :2] = to_normalized(transform_points(part[:, :2], matrix), image_size)
     joints = d["S"][index].copy()
@@ -130,8 +129,7 @@ def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, a
         "has_smpl": np.float32(d["has_smpl"][index]),
         "has_3d": np.float32(has_3d),
         "valid": np.float32(valid),
-        "bbox_info": bbox_info(frame) if dataset.image_sizes is not None else np.zeros(3, np.float32),
-        "frame": frame,
+        "bbox_info": dataset.bbox_info(index, center, scale * BOX_UNIT, aug["flip"]),
     }
 
 
@@ -142,7 +140,7 @@ class TrainSource:
         dataset_paths: npz files; ratios: their share of every batch (normalised).
         image_roots: image folder per dataset ('' = the npz's folder); None = all ''.
         image_size: the crop, S or (H, W) pixels.
-        with_frames: fill ``bbox_info`` and ``frame`` (CLIFF; needs every image's size), else zeros.
+        with_frames: fill ``bbox_info`` (CLIFF; needs every image's size), else zeros.
         mocap_path: npz with ``pose``/``shape`` for the discriminator.
         batch_size: per-rank batch; num_steps: length of the position space.
         keypoint_indices: J24 indices of the model's keypoint set.

@@ -116,66 +116,18 @@ def _mindspore_steps(model_path, rng):
     return hmr_step, resnet_step
 
 
-def _torch_step(model_path, cocoplus, rng):
+def _torch_trainer(parameters, forward, rng):
+    """A PyTorch eager training step with HMR's losses and discriminator update.
+
+    ``forward()`` -> rotmats (B, 24, 3, 3), betas (B, 10), joints (B, 19, 3), keypoints (B, 19, 2).
+    """
     import torch
 
-    from HMR.heads.iterative import default_mean_params
-    from tests.reference.torch_hmr import Discriminator, TorchHMR, rodrigues
-
-    pose, shape, cam = default_mean_params()
-    model = TorchHMR(model_path, cocoplus, np.concatenate([cam, pose, shape]))
-    disc = Discriminator()
-    model.train()
-    opt_e = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-5)
-    opt_d = torch.optim.Adam(disc.parameters(), 1e-4)
-    t = lambda a: torch.as_tensor(np.asarray(a, np.float32))  # noqa: E731
-    images, kp = t(rng.normal(size=(BATCH, 3, SIDE, SIDE))), t(rng.uniform(-1, 1, (BATCH, 19, 2)))
-    joints3d, gt_pose, gt_betas = t(rng.normal(0, 0.3, (BATCH, 14, 3))), t(rng.normal(0, 0.2, (BATCH, 72))), t(rng.normal(size=(BATCH, 10)))
-    mocap_rot = rodrigues(t(rng.normal(0, 0.2, (BATCH * 24, 3)))).reshape(BATCH, 24, 3, 3)
-    mocap_betas = t(rng.normal(size=(BATCH, 10)))
-
-    def centre(x):
-        return x - (x[:, 2:3] + x[:, 3:4]) / 2
-
-    def step():
-        rotmats, betas, joints, keypoints = model(images)
-        gt_rot = rodrigues(gt_pose.reshape(-1, 3)).reshape(BATCH, 24, 3, 3)
-        loss_kp = (keypoints - kp).abs().mean()
-        loss_3d = 0.5 * ((centre(joints[:, :14]) - centre(joints3d)) ** 2).mean()
-        loss_smpl = 0.5 * torch.cat([((rotmats - gt_rot) ** 2).reshape(BATCH, -1), (betas - gt_betas) ** 2], 1).mean()
-        loss_adv = ((disc(rotmats, betas) - 1) ** 2).sum(1).mean()
-        loss = 60 * (loss_kp + loss_3d + loss_smpl) + loss_adv
-        opt_e.zero_grad()
-        loss.backward()
-        opt_e.step()
-        d_loss = ((disc(mocap_rot, mocap_betas) - 1) ** 2).sum(1).mean() + (disc(rotmats.detach(), betas.detach()) ** 2).sum(1).mean()
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        return loss.item()
-
-    return step, torch.get_num_threads()
-
-
-def _torch_cliff_step(model_path, cocoplus, rng):
-    """(f): the CLIFF HRNet-W48 step in PyTorch eager, the same losses as (e)."""
-    import smplx
-    import torch
-
-    from HMR.heads.iterative import default_mean_params
     from tests.reference.torch_hmr import Discriminator, rodrigues
-    from tests.reference.torch_hrnet import CliffHRNet
-    from tests.reference.torch_spin import rot6d_to_rotmat
-
-    _, shape, cam = default_mean_params()
-    model = CliffHRNet(np.tile([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], 24), shape, cam)
-    smpl, disc = smplx.SMPL(model_path), Discriminator()
-    regressor = torch.as_tensor(cocoplus, dtype=torch.float32)
-    model.train()
-    opt_e = torch.optim.Adam(model.parameters(), 1e-5)
+    disc = Discriminator()
+    opt_e = torch.optim.Adam([p for p in parameters if p.requires_grad], 1e-5)
     opt_d = torch.optim.Adam(disc.parameters(), 1e-4)
     t = lambda a: torch.as_tensor(np.asarray(a, np.float32))  # noqa: E731
-    images, info = t(rng.normal(size=(BATCH, 3) + CLIFF_CROP)), t(rng.normal(0, 0.5, (BATCH, 3)))
     kp, joints3d = t(rng.uniform(-1, 1, (BATCH, 19, 2))), t(rng.normal(0, 0.3, (BATCH, 14, 3)))
     gt_rot = rodrigues(t(rng.normal(0, 0.2, (BATCH * 24, 3)))).reshape(BATCH, 24, 3, 3)
     gt_betas, mocap_betas = t(rng.normal(size=(BATCH, 10))), t(rng.normal(size=(BATCH, 10)))
@@ -185,13 +137,7 @@ def _torch_cliff_step(model_path, cocoplus, rng):
         return x - (x[:, 2:3] + x[:, 3:4]) / 2
 
     def step():
-        pose6d, betas, cam_crop = model(images, info)
-        rotmats = rot6d_to_rotmat(pose6d).reshape(BATCH, 24, 3, 3)
-        out = smpl(betas=betas, body_pose=rotmats[:, 1:], global_orient=rotmats[:, :1], pose2rot=False)
-        joints = torch.einsum("kv,bvc->bkc", regressor, out.vertices)
-        d, r = info[:, None, :2] / 2.8, info[:, 2:3, None] * 0.06 + 0.24      # full-image camera, CLIFF
-        s, z = cam_crop[:, None, :1], joints[:, :, 2:]
-        keypoints = s * (joints[:, :, :2] + cam_crop[:, None, 1:] - d * z) / (1 + z * r * s / 2)
+        rotmats, betas, joints, keypoints = forward()
         loss_kp = (keypoints - kp).abs().mean()
         loss_3d = 0.5 * ((centre(joints[:, :14]) - centre(joints3d)) ** 2).mean()
         loss_smpl = 0.5 * torch.cat([((rotmats - gt_rot) ** 2).reshape(BATCH, -1), (betas - gt_betas) ** 2], 1).mean()
@@ -207,6 +153,49 @@ def _torch_cliff_step(model_path, cocoplus, rng):
         return loss.item()
 
     return step
+
+
+def _torch_step(model_path, cocoplus, rng):
+    """(c): the HMR step in PyTorch eager."""
+    import torch
+
+    from HMR.heads.iterative import default_mean_params
+    from tests.reference.torch_hmr import TorchHMR
+
+    pose, shape, cam = default_mean_params()
+    model = TorchHMR(model_path, cocoplus, np.concatenate([cam, pose, shape]))
+    model.train()
+    images = torch.as_tensor(rng.normal(size=(BATCH, 3, SIDE, SIDE)).astype(np.float32))
+    return _torch_trainer(model.parameters(), lambda: model(images), rng), torch.get_num_threads()
+
+
+def _torch_cliff_step(model_path, cocoplus, rng):
+    """(f): the CLIFF HRNet-W48 step in PyTorch eager, the same losses as (e)."""
+    import smplx
+    import torch
+
+    from HMR.heads.iterative import default_mean_params
+    from tests.reference.torch_hrnet import CliffHRNet
+    from tests.reference.torch_spin import rot6d_to_rotmat
+
+    _, shape, cam = default_mean_params()
+    model = CliffHRNet(np.tile([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], 24), shape, cam)
+    smpl = smplx.SMPL(model_path)
+    regressor = torch.as_tensor(cocoplus, dtype=torch.float32)
+    model.train()
+    images = torch.as_tensor(rng.normal(size=(BATCH, 3) + CLIFF_CROP).astype(np.float32))
+    info = torch.as_tensor(rng.normal(0, 0.5, (BATCH, 3)).astype(np.float32))
+
+    def forward():
+        pose6d, betas, cam_crop = model(images, info)
+        rotmats = rot6d_to_rotmat(pose6d).reshape(BATCH, 24, 3, 3)
+        out = smpl(betas=betas, body_pose=rotmats[:, 1:], global_orient=rotmats[:, :1], pose2rot=False)
+        joints = torch.einsum("kv,bvc->bkc", regressor, out.vertices)
+        d, r = info[:, None, :2] / 2.8, info[:, 2:3, None] * 0.06 + 0.24      # full-image camera, CLIFF
+        s, z = cam_crop[:, None, :1], joints[:, :, 2:]
+        return rotmats, betas, joints, s * (joints[:, :, :2] + cam_crop[:, None, 1:] - d * z) / (1 + z * r * s / 2)
+
+    return _torch_trainer(model.parameters(), forward, rng)
 
 
 def main(rounds=3, repeat=3):
