@@ -2,7 +2,8 @@
 
 ``python -m src.main_job.compare_cliff --config_path src/main_job/demo_config.yaml [--KEY VALUE ...]``
 (``bash scripts/run_compare_cliff.sh``). Both models use the 6D pose head, the demo's small encoder
-and crops, and train on ``synthetic_frames_train.npz`` (people anywhere in wide-angle frames);
+and crops, and train on the embedded default's three training splits (the centred ones and
+``synthetic_frames_train.npz``, people anywhere in wide-angle frames; every split knows its focal length);
 they differ only in what CLIFF adds: bbox_info into every regressor iteration and the 2D
 keypoint loss through the full-image camera. Both are evaluated on ``synthetic_frames_eval.npz``;
 ``<output_path>/cliff_vs_hmr/summary.json`` holds the two rows (runs in ``compare_hmr/`` and
@@ -16,7 +17,8 @@ from model_utils.logger import setup_logging
 
 logger = logging.getLogger("compare_cliff")
 
-FRAMES = {"train_datasets": ["synthetic/synthetic_frames_train.npz"], "train_dataset_ratios": [1.0],
+FRAMES = {"train_datasets": ["synthetic/synthetic_3d_train.npz", "synthetic/synthetic_2d_train.npz",
+                             "synthetic/synthetic_frames_train.npz"], "train_dataset_ratios": [0.4, 0.2, 0.4],
           "eval_dataset": "synthetic/synthetic_frames_eval.npz", "pose_head": "rot6d"}
 ARCHITECTURES = ("hmr", "cliff")
 REPORTED = ("mpjpe", "pa_mpjpe", "pve", "num_samples")

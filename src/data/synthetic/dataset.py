@@ -7,9 +7,10 @@
 - ``synthetic_2d_train.npz``: images with 2D keypoints only (like LSP/COCO);
 - ``synthetic_eval.npz``: held-out images with full ground truth;
 - ``synthetic_frames_train.npz`` / ``synthetic_frames_eval.npz``: full frames (``FRAME_SHAPE``)
-  from a wide-angle camera of known focal length (``focal_length`` key, no ``orig_shape`` key,
-  like SPIN's files), people anywhere in the frame, some cut by its edges: where a crop lies
-  in its image matters here (CLIFF's bbox_info and full-image camera);
+  from a wide-angle camera, people anywhere in the frame, some cut by its edges: where a crop
+  lies in its image matters here (CLIFF's bbox_info and full-image camera);
+
+every split records its camera's ``focal_length`` and, like SPIN's files, no ``orig_shape``;
 - ``mocap.npz``: poses and shapes for the discriminator (like MoSh data);
 - ``images/*.jpg``, and ``neutral_smpl_mean_params.h5`` at ``data_path`` (HMR's mean
   parameters of the sampled pose distribution).
@@ -35,7 +36,7 @@ from model_utils.atomic_files import atomic_write, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 IMAGE_SIZE = 256          # rendered frame of the centred splits, pixels
 FOCAL_LENGTH = 500.0      # pixels
 DEPTH_RANGE = (4.5, 6.5)  # metres from the camera
@@ -172,8 +173,7 @@ def _make_split(smpl, folder, split, num, rng, pool, with_3d, full_frame=False):
     center = ((lo + hi) / 2).astype(np.float32)
     scale = (BOX_MARGIN * (hi - lo).max(1) / 200.0).astype(np.float32)
     record = {"imgname": np.asarray(names), "center": center, "scale": scale, "part": part}
-    if full_frame:
-        record["focal_length"] = np.full(num, focal, np.float32)
+    record["focal_length"] = np.full(num, focal, np.float32)         # every split is a frame of a known camera
     if with_3d:
         record.update(S=np.concatenate([joints, np.ones_like(joints[:, :, :1])], 2).astype(np.float32),
                       pose=poses, shape=betas, has_smpl=np.ones(num, np.float32))
