@@ -53,11 +53,11 @@ def build_runner(config, smpl, model=None):
     the graph's four outputs (bbox_info is used by a model that takes it, CLIFF).
 
     An exported graph (``model_file``) when given, else the HMR model (``model`` or the
-    checkpoint), wrapped like the export so every source returns the same outputs.
+    checkpoint) returning what the exported graphs return.
     """
     import numpy as np
 
-    from src.deployment.backends import check_graph_info, graph_predictor, read_graph_info
+    from src.deployment.backends import CheckpointPredictor, check_graph_info, graph_predictor, read_graph_info
     fixed = None
     if config.model_file:
         info = read_graph_info(config.model_file)
@@ -65,8 +65,6 @@ def build_runner(config, smpl, model=None):
         predictor = graph_predictor(config.model_file, info.get("batch"))
         run, fixed = predictor.run_all, predictor.fixed_batch
     else:
-        import mindspore as ms
-        from HMR.export_net import export_net
         if model is None:
             if not config.checkpoint_file_path:
                 raise UserInputError("give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
@@ -74,12 +72,7 @@ def build_runner(config, smpl, model=None):
             from src.training.checkpoint import load_model_weights
             model = build_model(config, smpl)
             load_model_weights(config.checkpoint_file_path, model)
-        net = export_net(model)
-        net.set_train(False)
-
-        def run(images, bbox_info):
-            inputs = (images, bbox_info) if model.takes_bbox_info else (images,)
-            return [o.asnumpy() for o in net(*(ms.Tensor(x) for x in inputs))]
+        run = CheckpointPredictor(model).run_all
 
     def predict(images, bbox_info):
         if fixed:

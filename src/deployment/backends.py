@@ -55,17 +55,17 @@ class CheckpointPredictor:
         self.model = model
         model.set_train(False)
 
-    def run_all(self, images, bbox_info):
+    def run_all(self, images, bbox_info=None):
         """theta (B, 85), vertices, joints3d, keypoints2d, as the exported graphs return them.
 
-        images (B, 3, H, W); bbox_info (B, 3), used by a model that takes it (CLIFF)."""
+        images (B, 3, H, W); bbox_info (B, 3), needed by a model that takes it (CLIFF)."""
         import mindspore as ms
         extra = (None, ms.Tensor(bbox_info)) if self.model.takes_bbox_info else ()
         cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in self.model(ms.Tensor(images),
                                                                                                  *extra))
         return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d]
 
-    def __call__(self, images, bbox_info):
+    def __call__(self, images, bbox_info=None):
         outputs = self.run_all(images, bbox_info)
         return outputs[1], outputs[2]
 
