@@ -24,18 +24,16 @@ ARCHITECTURES = ("hmr", "cliff")
 REPORTED = ("mpjpe", "pa_mpjpe", "pve", "num_samples")
 
 
-def main(config):
+def compare(config, smpl):
+    """Train and evaluate both models on the embedded default's data in ``config.data_path``;
+    returns the summary written to ``<output_path>/cliff_vs_hmr/summary.json``."""
     from model_utils.atomic_files import write_json
-    from src.builders import build_model, set_mindspore_context
+    from src.builders import build_model
     from src.evaluation.runner import evaluate_from_config
-    from src.main_job.run import prepare_embedded_default
     from src.training.checkpoint import load_model_weights
     from src.training.loop import train
 
     out_dir = os.path.join(config.output_path, "cliff_vs_hmr")
-    setup_logging(out_dir)
-    set_mindspore_context(config)
-    smpl = prepare_embedded_default(config)
     rows = {}
     for architecture in ARCHITECTURES:
         run = config.replace(architecture=architecture, run_name=f"compare_{architecture}", **FRAMES)
@@ -53,6 +51,14 @@ def main(config):
     path = write_json(os.path.join(out_dir, "summary.json"), summary)
     logger.info("summary: %s", path)
     return summary
+
+
+def main(config):
+    from src.builders import set_mindspore_context
+    from src.main_job.run import prepare_embedded_default
+    setup_logging(os.path.join(config.output_path, "cliff_vs_hmr"))
+    set_mindspore_context(config)
+    return compare(config, prepare_embedded_default(config))
 
 
 if __name__ == "__main__":

@@ -151,3 +151,21 @@ def test_interrupted_cliff_run_resumes_on_the_same_loss_curve(tiny_data_dir, tmp
         with open(folder / "train" / "train_log.jsonl", encoding="utf-8") as handle:
             return [(r["step"], r["encoder_total"], r["discriminator_total"]) for r in map(json.loads, handle)]
     assert losses(tmp_path / "full") == losses(tmp_path / "cut") and len(losses(tmp_path / "full")) == 6
+
+
+def test_compare_cliff_job_writes_both_rows(tiny_data_dir, tmp_path):
+    """The comparison job (scripts/run_compare_cliff.sh) on tiny settings: both models trained on the
+    same data for the same steps and evaluated on the full-frame eval set."""
+    from model_utils.config import load_config
+    from src.builders import build_smpl
+    from src.main_job.compare_cliff import compare
+    config = load_config(["--data_path", str(tiny_data_dir), "--output_path", str(tmp_path), "--backbone_depth", "18",
+                          "--backbone_width", "8", "--img_size", "64", "--batch_size", "4", "--num_workers", "1",
+                          "--progress_bar", "false", "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2",
+                          "--eval_batch_size", "5"])
+    summary = compare(config, build_smpl(config))
+    rows = summary["rows"]
+    assert set(rows) == {"hmr", "cliff"} and rows["hmr"]["train_steps"] == rows["cliff"]["train_steps"] == 2
+    assert rows["hmr"]["num_samples"] == rows["cliff"]["num_samples"] == 5
+    assert rows["hmr"]["mpjpe"] != rows["cliff"]["mpjpe"]
+    assert json.loads((tmp_path / "cliff_vs_hmr" / "summary.json").read_text())["rows"] == rows
