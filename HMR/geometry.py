@@ -161,50 +161,13 @@ def weak_perspective_to_translation(cam, focal_length=5000.0, crop_size=224.0):
     return ops.concat([cam[:, 1:3], depth], -1)
 
 
-def image_centre(image_size):
-    """Principal point (B, 2) = ((W - 1) / 2, (H - 1) / 2) of images (B, 2) given as (H, W), pixels.
-
-    This project puts pixel centres at integer coordinates; CLIFF's ``W / 2`` is the same point
-    in its pixel-corner coordinates, so CLIFF's formulas below hold unchanged.
-    """
-    return ops.concat([image_size[:, 1:2] - 1.0, image_size[:, 0:1] - 1.0], -1) * 0.5
-
-
-def crop_camera_to_full(cam, center, box_size, image_size, focal_length):
-    """The full-image perspective translation of a crop's weak-perspective camera (CLIFF).
-
-    Args:
-        cam: (B, 3) as (s, tx, ty) in the crop's normalised frame (side b = ``box_size``);
-        center: (B, 2) box centre, pixels; box_size: (B, 1) box side b, pixels;
-        image_size: (B, 2) as (H, W), pixels; focal_length: (B, 1) pixels.
-    Returns:
-        (B, 3) translation (metres): ``tz = 2 f / (b s)``, ``tx + 2 (cx - W/2) / (b s)``,
-        ``ty + 2 (cy - H/2) / (b s)``. Projecting with focal f about the image centre then
-        puts points at the body's depth where the weak-perspective crop camera does.
-    """
-    scaled = box_size * cam[:, 0:1] + 1e-9                          # b s
-    offset = 2.0 * (center - image_centre(image_size)) / scaled
-    return ops.concat([cam[:, 1:3] + offset, 2.0 * focal_length / scaled], -1)
-
-
-def perspective_projection(points, translation, focal_length, principal):
-    """Pinhole projection of (B, K, 3) points moved by ``translation`` (B, 3).
-
-    Args:
-        focal_length: (B, 1) pixels; principal: (B, 2) pixels.
-    Returns:
-        (B, K, 2) pixels.
-    """
-    moved = points + translation.reshape(-1, 1, 3)
-    return moved[:, :, :2] / moved[:, :, 2:3] * focal_length.reshape(-1, 1, 1) + principal.reshape(-1, 1, 2)
-
-
 def full_frame_crop_projection(points, cam, bbox_info):
     """CLIFF's 2D keypoints: the full-image perspective projection, brought into the crop.
 
-    The crop camera (s, tx, ty) becomes the full-image translation of
-    :func:`crop_camera_to_full`; the points are projected with focal f about the image centre
-    and mapped into the crop's normalised frame, ``u = 2 (x - c) / b``. Everything scales
+    The crop camera (s, tx, ty) becomes CLIFF's full-image translation (``tz = 2 f / (b s)``,
+    ``tx + 2 (cx - W/2) / (b s)``, ``ty + 2 (cy - H/2) / (b s)``; the demo's
+    ``PersonCrop.camera_translation``); the points are projected with focal f about the image
+    centre and mapped into the crop's normalised frame, ``u = 2 (x - c) / b``. Everything scales
     with f, so ``bbox_info`` alone fixes the result: with ``d = (c - image centre) / f`` and
     ``r = b / f`` (its inputs undone) the composition simplifies to
     ``u = s (X + t - d Z) / (1 + Z r s / 2)`` - no scalar-over-tensor division, which ONNX

@@ -24,7 +24,7 @@ HIDDEN = 1024
 DROPOUT = 0.5
 FINAL_GAIN = 0.01       # "small init" of the last layer
 DEFAULT_CAM = (0.9, 0.0, 0.0)
-BBOX_INFO_SIZE = 3      # CLIFF's crop description, HMR.geometry.bbox_info
+BBOX_INFO_SIZE = 3      # CLIFF's crop description (src/data/frame.py bbox_info)
 
 
 def default_mean_params():
@@ -90,7 +90,7 @@ class AxisAngleRegressor(nn.Cell):
 
 class Rot6dRegressor(nn.Cell):
     """SPIN / mmpose head (6D rotations); with ``condition_dim=3`` CLIFF's (Li et al. 2022), whose
-    every iteration also sees the crop's ``bbox_info`` (``HMR.geometry.bbox_info``) right after
+    every iteration also sees the crop's ``bbox_info`` (``src.data.frame.bbox_info``) right after
     the features: ``fc1([features, bbox_info, pose, shape, cam])``.
 
     Args:

@@ -25,14 +25,22 @@ def test_box_is_used_exactly_and_points_round_trip():
         parse_bbox("1,2,3")
 
 
-def test_camera_translation_reproduces_the_weak_perspective_view():
-    """Points at the body's depth projected with the full-image perspective camera land where
-    the weak-perspective camera put them in the crop (exactly: depth variation is what the
-    weak-perspective model ignores)."""
+BOXES = {"inside": "300,120,160,200", "centre": "239.5,139.5,161,201", "top-left": "0,0,160,200",
+         "top-right": "480,0,160,200", "bottom-left": "0,280,160,200", "bottom-right": "480,280,160,200"}
+
+
+@pytest.mark.parametrize("crop_size", [224, (256, 192)])
+@pytest.mark.parametrize("where", sorted(BOXES))
+def test_camera_translation_reproduces_the_weak_perspective_view(where, crop_size):
+    """CLIFF's crop -> full-image camera (``tz = 2f/(bs)``, ``tx + 2(cx - W/2)/(bs)``, ...): points at
+    the body's depth projected with the full-image perspective camera land where the
+    weak-perspective camera put them in the crop, ``u = cx + s (X + tx) b / 2`` by hand (exactly:
+    depth variation is what the weak-perspective model ignores), for boxes at the image centre
+    and its corners, square and CLIFF's 256 x 192 crops."""
     rng = np.random.default_rng(1)
     points = rng.normal(0, 0.4, (50, 3))
     points[:, 2] = 0.0
-    crop = PersonCrop(parse_bbox("300,120,160,200"), 224)
+    crop = PersonCrop(parse_bbox(BOXES[where]), crop_size)
     cam = np.array([0.9, 0.05, -0.1])
     focal, size = 1500.0, (480, 640)
     t = crop.camera_translation(cam, size, focal)
@@ -41,7 +49,11 @@ def test_camera_translation_reproduces_the_weak_perspective_view():
     perspective = camera_points[:, :2] / camera_points[:, 2:] * focal + principal
     weak = crop.to_image(cam[0] * (points[:, :2] + cam[1:]))
     assert np.abs(perspective - weak).max() < 1e-6
-    assert t[2] == pytest.approx(2 * focal / (200 * crop.scale * cam[0]))
+    x, y, w, h = parse_bbox(BOXES[where])
+    side = max(w * np.divide(*np.broadcast_to(crop_size, 2)), h)          # the box grown to the crop's aspect
+    centre = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
+    np.testing.assert_allclose(perspective, centre + cam[0] * (points[:, :2] + cam[1:]) * side / 2, atol=1e-6)
+    assert t[2] == pytest.approx(2 * focal / (side * cam[0]))
 
 
 def test_box_overlap_with_the_image_by_hand():

@@ -127,32 +127,6 @@ def test_weak_perspective_to_translation_by_hand(run):
     np.testing.assert_allclose(out, [[0.1, -0.2, 2 * 5000.0 / (224.0 * 0.9)]], rtol=1e-5)
 
 
-@pytest.mark.parametrize("where", ["centre", "top-left", "top-right", "bottom-left", "bottom-right"])
-def test_full_image_camera_lands_on_the_crop_prediction(run, where):
-    """CLIFF's crop -> full-image camera: points at the body's depth (z = 0 in the body frame)
-    project with the full-image perspective camera exactly where the weak-perspective crop
-    camera puts them, u = cx + s (X + tx) b / 2 (the crop spans b pixels around the box centre)."""
-    height, width, side = 480.0, 640.0, 150.0
-    centres = {"centre": ((width - 1) / 2, (height - 1) / 2), "top-left": (side / 2, side / 2),
-               "top-right": (width - side / 2, side / 2), "bottom-left": (side / 2, height - side / 2),
-               "bottom-right": (width - side / 2, height - side / 2)}
-    cx, cy = centres[where]
-    focal = np.hypot(height, width)                               # CLIFF's default focal length
-    rng = np.random.default_rng(7)
-    points = np.concatenate([rng.uniform(-0.9, 0.9, (1, 30, 2)), np.zeros((1, 30, 1))], -1).astype(np.float32)
-    cam = np.array([[0.8, 0.05, -0.1]], np.float32)
-    center = np.array([[cx, cy]], np.float32)
-    box, size, f = (np.array([[side]], np.float32), np.array([[height, width]], np.float32),
-                    np.array([[focal]], np.float32))
-    translation = run(geometry.crop_camera_to_full, cam, center, box, size, f)
-    principal = run(geometry.image_centre, size)
-    pixels = run(geometry.perspective_projection, points, translation, f, principal)
-    s, tx, ty = cam[0]
-    want = np.stack([cx + s * (points[0, :, 0] + tx) * side / 2, cy + s * (points[0, :, 1] + ty) * side / 2], -1)
-    np.testing.assert_allclose(pixels[0], want, atol=1e-3)
-    assert translation[0, 2] == pytest.approx(2 * focal / (side * s), rel=1e-6)
-
-
 @pytest.mark.parametrize("where", ["centre", "top-left", "bottom-right"])
 def test_cliff_keypoints_are_the_full_image_projection_in_the_crop(run, where):
     """The model's CLIFF keypoints from bbox_info alone equal, by hand: the crop camera moved to
