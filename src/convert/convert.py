@@ -67,8 +67,11 @@ def _state_dict(data, path, key):
     return data[key]
 
 
-def map_names(data, fmt, path):
-    """{our name: array} of a checkpoint in format ``fmt``; unknown keys stop with their name."""
+def map_names(data, fmt, path, expected):
+    """{our name: array} of a checkpoint in format ``fmt``; unknown keys stop with their name.
+
+    ``expected``: :func:`expected_parameters` of the target model (CLIFF's BatchNorm renaming
+    looks names up in it)."""
     if fmt not in FORMATS:
         raise UserInputError(f"--from must be one of {FORMATS}, got {fmt!r}")
     mapped = {}
@@ -87,8 +90,7 @@ def map_names(data, fmt, path):
             _add(mapped, prefixes[prefix](key[len(prefix):]), key, value, path)
         return mapped
     if fmt == "cliff":
-        state = _cliff_state(data, path)
-        return _map_cliff(state, path, expected_parameters(fmt, cliff_backbone(state)))
+        return _map_cliff(_cliff_state(data, path), path, expected)
     state = _state_dict(data, path, "model") if fmt == "spin" else \
         (data.get("state_dict", data) if isinstance(data.get("state_dict"), dict) else data)
     for key, value in state.items():
@@ -210,7 +212,8 @@ def convert(fmt, input_path, output_path):
     backbone = "resnet"
     if fmt == "cliff":
         backbone = cliff_backbone(_cliff_state(data, input_path))
-    mapped = check_against(map_names(data, fmt, input_path), expected_parameters(fmt, backbone), input_path)
+    expected = expected_parameters(fmt, backbone)             # builds the encoder once (HRNet-W48: 75 M parameters)
+    mapped = check_against(map_names(data, fmt, input_path, expected), expected, input_path)
     checkpoint = write_checkpoint(mapped, output_path)
     config = write_config(output_path, fmt, backbone)
     logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
