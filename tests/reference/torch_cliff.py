@@ -4,28 +4,16 @@ buffers; input ``cat([features, bbox_info, pose, shape, cam])`` every iteration 
 import torch
 from torch import nn
 
+from tests.reference.torch_spin import add_iterative_head, iterate_head
+
 
 class CliffRegressor(nn.Module):
     def __init__(self, init_pose, init_shape, init_cam, feature_dim=2048):
         super().__init__()
-        self.fc1 = nn.Linear(feature_dim + 3 + 144 + 10 + 3, 1024)
-        self.drop1 = nn.Dropout()
-        self.fc2 = nn.Linear(1024, 1024)
-        self.drop2 = nn.Dropout()
-        self.decpose, self.decshape, self.deccam = nn.Linear(1024, 144), nn.Linear(1024, 10), nn.Linear(1024, 3)
-        self.register_buffer("init_pose", torch.as_tensor(init_pose, dtype=torch.float32).reshape(1, 144))
-        self.register_buffer("init_shape", torch.as_tensor(init_shape, dtype=torch.float32).reshape(1, 10))
-        self.register_buffer("init_cam", torch.as_tensor(init_cam, dtype=torch.float32).reshape(1, 3))
+        add_iterative_head(self, feature_dim, init_pose, init_shape, init_cam, condition_dim=3)
 
     def forward(self, features, bbox_info, n_iter=3):
-        batch = features.shape[0]
-        pose, shape, cam = (self.init_pose.expand(batch, -1), self.init_shape.expand(batch, -1),
-                            self.init_cam.expand(batch, -1))
-        for _ in range(n_iter):
-            xc = torch.cat([features, bbox_info, pose, shape, cam], 1)
-            h = self.drop2(self.fc2(self.drop1(self.fc1(xc))))
-            pose, shape, cam = pose + self.decpose(h), shape + self.decshape(h), cam + self.deccam(h)
-        return pose, shape, cam
+        return iterate_head(self, torch.cat([features, bbox_info], 1), n_iter)
 
 
 class CliffResNet50(CliffRegressor):
