@@ -63,11 +63,15 @@ class HMR(nn.Cell):
     def forward_all_iterations(self, images, noise=None, bbox_info=None):
         """The seven outputs above plus the regressor's every iteration, for the adversarial prior:
         rotmats (I * B, 24, 3, 3) and betas (I * B, 10), iteration-major."""
-        features = self.encoder(images)
+        return self.decode(self.encoder(images), noise, bbox_info)
+
+    def decode(self, features, noise=None, bbox_info=None, fast=None):
+        """``forward_all_iterations`` from the encoder's features (B, F); ``fast``: tensors in place of
+        the head's fast parameters (``HMR.heads.iterative.fast_parameters`` order), or None."""
         if self.takes_bbox_info:
-            cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise, bbox_info)
+            cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise, bbox_info, fast)
         else:
-            cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise)
+            cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise, fast=fast)
         rotmats = self.rotation_matrices(pose_params)
         if self.pose_head == "axis_angle":
             pose = pose_params

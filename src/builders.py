@@ -61,8 +61,8 @@ def uses_frames(config):
 HRNET_STRIDE = 32      # HRNet's lowest-resolution branch: the crop must divide into it exactly
 
 
-def build_model(config, smpl):
-    """The network described by the config."""
+def build_model(config, smpl, num_iterations=None):
+    """The network described by the config (``num_iterations`` overrides ``regressor_iterations``)."""
     from HMR.model import HMR
     from src.data.crop import crop_shape
     if config.backbone == "hrnet" and any(side % HRNET_STRIDE for side in crop_shape(crop_size(config))):
@@ -70,8 +70,17 @@ def build_model(config, smpl):
                              f"(got --img_size {config.img_size} --img_width {config.img_width}; CLIFF uses 256 x 192)")
     return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
                pose_head=head_name(config), mean_params=load_mean_params(config, config.pose_head),
-               num_iterations=config.regressor_iterations, train_mean_params=config.train_mean_params,
+               num_iterations=num_iterations or config.regressor_iterations, train_mean_params=config.train_mean_params,
                backbone=config.backbone)
+
+
+def build_aux_model(config, smpl):
+    """Meta-HMR's auxiliary network: the main network's architecture with ``aux_iterations``
+    regressor iterations, frozen (its predictions are pseudo ground truth). Weights not loaded."""
+    aux = build_model(config, smpl, config.aux_iterations)
+    for param in aux.get_parameters():
+        param.requires_grad = False
+    return aux
 
 
 def keypoint_indices(model):
@@ -94,7 +103,7 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
                        crop_size(config), config.image_normalization, keypoint_indices(model), seed=config.seed,
                        augment=augment, rank=rank, world_size=world_size,
                        image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots],
-                       noise_shape=(config.regressor_iterations, 2, HIDDEN),
+                       noise_shape=((2 if config.meta else 1) * config.regressor_iterations, 2, HIDDEN),
                        mocap_per_sample=config.regressor_iterations, with_frames=uses_frames(config))
 
 

@@ -13,6 +13,11 @@ iteration: the TF reference shows all of them to the discriminator.
 Dropout is driven by an explicit noise tensor (uniform [0, 1), shape
 ``(num_iterations, 2, B, 1024)``) instead of a stateful random op: training is then
 exactly reproducible and resumable on every backend; ``noise=None`` means no dropout.
+
+Meta-HMR's "fast" parameters are the head's dense layers (``fast_layers``; weight then bias
+of each). ``construct(..., fast=None)`` runs the head with the given tensors in their place
+(``(W (out, in), b (out,))`` per layer, in ``fast_layers`` order), so an adapted copy of
+those weights can be evaluated without writing it into the Parameters.
 """
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
@@ -35,6 +40,18 @@ def default_mean_params():
     return pose, np.zeros(NUM_BETAS, np.float32), np.asarray(DEFAULT_CAM, np.float32)
 
 
+def _dense(layer, x, fast, index):
+    """``layer(x)``, or the same affine map with the weight and bias ``fast[2 index], fast[2 index + 1]``."""
+    if fast is None:
+        return layer(x)
+    return ops.matmul(x, fast[2 * index].T) + fast[2 * index + 1]
+
+
+def fast_parameters(head):
+    """The head's fast parameters: weight and bias of every layer in ``head.fast_layers``, in order."""
+    return [p for name in head.fast_layers for p in (getattr(head, name).weight, getattr(head, name).bias)]
+
+
 def _dropout(x, noise, rate):
     """Inverted dropout from uniform noise of x's shape."""
     keep = ops.cast(noise >= rate, x.dtype)
@@ -49,10 +66,13 @@ class AxisAngleRegressor(nn.Cell):
         init_theta: (85,) initial ``[cam | pose | betas]``.
         train_mean: the initial theta is a trained parameter, as in the TF reference
             (``tf.Variable(mean, trainable=True)`` in the encoder's variables); False = frozen.
-    Input: features (B, F); noise (I, 2, B, 1024) or None.
+    Input: features (B, F); noise (I, 2, B, 1024) or None; fast: tensors replacing the
+        ``fast_layers`` weights, or None.
     Output: cam (B, 3), pose axis-angle (B, 72), betas (B, 10), and the pose and betas of
     every iteration, (I * B, 72) and (I * B, 10), iteration-major.
     """
+
+    fast_layers = ("fc1", "fc2", "dec")
 
     def __init__(self, feature_dim, init_theta, num_iterations=3, dropout=DROPOUT, train_mean=True):
         super().__init__()
@@ -71,17 +91,17 @@ class AxisAngleRegressor(nn.Cell):
         """The head from ``{"theta": (85,)}`` (the registry's constructor, ``HMR/heads``)."""
         return cls(feature_dim, mean_params["theta"], num_iterations, train_mean=train_mean_params)
 
-    def construct(self, features, noise=None):
+    def construct(self, features, noise=None, fast=None):
         theta = self.init_theta + features[:, :1] * 0.0          # (B, 85); works for a dynamic batch
         stages = []
         for i in range(self.num_iterations):
-            h = self.relu(self.fc1(ops.concat([features, theta], 1)))
+            h = self.relu(_dense(self.fc1, ops.concat([features, theta], 1), fast, 0))
             if noise is not None:
                 h = _dropout(h, noise[i, 0], self.dropout)
-            h = self.relu(self.fc2(h))
+            h = self.relu(_dense(self.fc2, h, fast, 1))
             if noise is not None:
                 h = _dropout(h, noise[i, 1], self.dropout)
-            theta = theta + self.dec(h)
+            theta = theta + _dense(self.dec, h, fast, 2)
             stages.append(theta)
         stages = ops.concat(stages, 0)                           # (I * B, 85), iteration-major
         return (theta[:, :3], theta[:, 3:3 + NUM_POSE_PARAMS], theta[:, 3 + NUM_POSE_PARAMS:],
@@ -97,10 +117,13 @@ class Rot6dRegressor(nn.Cell):
         feature_dim: encoder feature size.
         init_pose: (144,) 6D mean pose; init_shape: (10,); init_cam: (3,).
         condition_dim: size of the extra input after the features (0: SPIN, 3: CLIFF).
-    Input: features (B, F); noise (I, 2, B, 1024) or None; condition (B, condition_dim) or None.
+    Input: features (B, F); noise (I, 2, B, 1024) or None; condition (B, condition_dim) or None;
+        fast: tensors replacing the ``fast_layers`` weights, or None.
     Output: cam (B, 3), pose 6D (B, 144), betas (B, 10), and the pose and betas of every
     iteration, (I * B, 144) and (I * B, 10), iteration-major.
     """
+
+    fast_layers = ("fc1", "fc2", "decpose", "decshape", "deccam")
 
     def __init__(self, feature_dim, init_pose, init_shape, init_cam, num_iterations=3, dropout=DROPOUT,
                  condition_dim=0):
@@ -133,21 +156,21 @@ class Rot6dRegressor(nn.Cell):
         return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations,
                    condition_dim=BBOX_INFO_SIZE)
 
-    def construct(self, features, noise=None, condition=None):
+    def construct(self, features, noise=None, condition=None, fast=None):
         zero = features[:, :1] * 0.0                             # (B, 1); works for a dynamic batch
         pose, shape, cam = self.init_pose + zero, self.init_shape + zero, self.init_cam + zero
         inputs = features if condition is None else ops.concat([features, condition], 1)
         poses, shapes = [], []
         for i in range(self.num_iterations):
-            h = self.fc1(ops.concat([inputs, pose, shape, cam], 1))
+            h = _dense(self.fc1, ops.concat([inputs, pose, shape, cam], 1), fast, 0)
             if noise is not None:
                 h = _dropout(h, noise[i, 0], self.dropout)
-            h = self.fc2(h)
+            h = _dense(self.fc2, h, fast, 1)
             if noise is not None:
                 h = _dropout(h, noise[i, 1], self.dropout)
-            pose = pose + self.decpose(h)
-            shape = shape + self.decshape(h)
-            cam = cam + self.deccam(h)
+            pose = pose + _dense(self.decpose, h, fast, 2)
+            shape = shape + _dense(self.decshape, h, fast, 3)
+            cam = cam + _dense(self.deccam, h, fast, 4)
             poses.append(pose)
             shapes.append(shape)
         return cam, pose, shape, ops.concat(poses, 0), ops.concat(shapes, 0)

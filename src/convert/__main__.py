@@ -1,4 +1,4 @@
-"""``python -m src.convert --from spin|mmpose|torchvision-resnet50|cliff --input FILE --output FILE.ckpt``."""
+"""``python -m src.convert --from spin|mmpose|torchvision-resnet50|cliff|metahmr --input FILE --output FILE.ckpt``."""
 import argparse
 import sys
 

@@ -17,7 +17,17 @@ Formats (from the public code; weights are downloaded by users):
   told apart by its ``encoder.stage*`` keys) + SPIN's head names, whose ``fc1`` also takes the
   3 ``bbox_info`` inputs.
 
-SPIN, mmpose and CLIFF models run with the ``rot6d`` head and ImageNet normalisation: the
+* ``metahmr`` -- Meta-HMR's releases (``hmr_resnet_3dpw.pt``, ``hmr_resnet_h36m.pt``; Nie et al.
+  2024): ``{"model", "model_aux", "optimizer", "epoch", ...}``, the main network and the
+  auxiliary one, each with SPIN's flat names (torchvision ResNet-50 + the head + ``init_*``).
+  A network whose ``fc1`` takes 3 more inputs is CLIFF's (bbox_info), converted as
+  ``--architecture cliff``. Written as one checkpoint with a ``model.`` and an ``aux.`` part
+  (what ``eval.py``/``demo.py --adapt`` read) and a config with Meta-HMR's 10 main and 3
+  auxiliary regressor iterations. The CLIFF-HRNet releases (``cliff_hrnet_*.pt``), whose main
+  network is the pose-estimation HRNet-W48 (``backbone.*``, 720-d features), are refused with a
+  message: that encoder is not in this project yet.
+
+SPIN, mmpose, CLIFF and Meta-HMR models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
 """
 import logging
@@ -30,7 +40,10 @@ from src.convert.torch_names import BN_SUFFIXES, DROPPED_SUFFIXES, backbone_name
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff")
+FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr")
+METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
+METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
+SPIN_FC1_INPUTS = 2048 + 144 + 10 + 3
 CLIFF_ENCODER = "encoder."
 MMPOSE_IGNORED = ("smpl.", "discriminator.")
 BACKBONE_OPTIONS = {"resnet": {"depth": 50, "width": 64}, "hrnet": {"width": 48}}
@@ -187,14 +200,17 @@ def write_checkpoint(arrays, output):
     return output
 
 
-def write_config(output, fmt, backbone="resnet"):
-    """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``."""
+def write_config(output, fmt, backbone="resnet", architecture="hmr"):
+    """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``
+    (``architecture``: a Meta-HMR release's, told by its head)."""
     import yaml
 
     from model_utils.atomic_files import atomic_write
     path = os.path.splitext(output)[0] + ".yaml"
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
-    if fmt == "cliff":
+    if fmt == "metahmr":
+        values.update(METAHMR_ITERATIONS)
+    if fmt == "cliff" or architecture == "cliff":
         values.update(architecture="cliff", img_size=256, img_width=192)     # CLIFF's 256 x 192 crops
         if backbone == "hrnet":
             values.update(backbone="hrnet", backbone_width=48)
@@ -206,9 +222,43 @@ def write_config(output, fmt, backbone="resnet"):
     return path
 
 
+def _metahmr_network(state, path, part):
+    """One Meta-HMR network -> ({our name: array}, condition size: 0 HMR, 3 CLIFF)."""
+    if any(k.startswith("backbone.") for k in state):
+        raise UserInputError(f"{path}: '{part}' is Meta-HMR's CLIFF-HRNet main network (pose-estimation HRNet-W48, "
+                             "'backbone.*' keys), which this project does not have yet; the ResNet-50 releases "
+                             "(hmr_resnet_*.pt) convert")
+    if "fc1.weight" not in state:
+        raise UserInputError(f"{path}: '{part}' has no 'fc1.weight': not a Meta-HMR network")
+    condition = int(np.shape(state["fc1.weight"])[1]) - SPIN_FC1_INPUTS
+    if condition not in (0, 3):
+        raise UserInputError(f"{path}: '{part}.fc1.weight' has {np.shape(state['fc1.weight'])[1]} inputs, expected "
+                             f"{SPIN_FC1_INPUTS} (HMR) or {SPIN_FC1_INPUTS + 3} (CLIFF, with bbox_info)")
+    expected = expected_parameters("cliff" if condition else "spin")
+    return check_against(map_names({"model": state}, "spin", path, expected), expected, path), condition
+
+
+def _convert_metahmr(data, input_path, output_path):
+    """Both networks of a Meta-HMR release into one checkpoint (``model.``/``aux.``) and its config."""
+    arrays, conditions = {}, set()
+    for key, prefix in METAHMR_PARTS.items():
+        mapped, condition = _metahmr_network(_state_dict(data, input_path, key), input_path, key)
+        arrays.update({prefix + name: value for name, value in mapped.items()})
+        conditions.add(condition)
+    if len(conditions) > 1:
+        raise UserInputError(f"{input_path}: 'model' and 'model_aux' are different architectures (one takes "
+                             "bbox_info): both must be HMR or both CLIFF")
+    checkpoint = write_checkpoint(arrays, output_path)
+    config = write_config(output_path, "metahmr", architecture="cliff" if conditions == {3} else "hmr")
+    logger.info("%s (metahmr): %d tensors -> %s (config %s)", input_path, len(arrays), checkpoint, config)
+    return {"checkpoint": checkpoint, "config": config, "parameters": len(arrays)}
+
+
 def convert(fmt, input_path, output_path):
     """Convert one checkpoint. Returns {"checkpoint", "config", "parameters"}."""
     data = read_torch_checkpoint(input_path)
+    if fmt == "metahmr":
+        return _convert_metahmr(data, input_path, output_path)
     backbone = "resnet"
     if fmt == "cliff":
         backbone = cliff_backbone(_cliff_state(data, input_path))

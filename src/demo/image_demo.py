@@ -48,6 +48,17 @@ def demo_inputs(config):
     return images, boxes, given
 
 
+def load_checkpoint_model(config, smpl):
+    """The HMR Cell with the weights of ``checkpoint_file_path``."""
+    if not config.checkpoint_file_path:
+        raise UserInputError("give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
+    from src.builders import build_model
+    from src.training.checkpoint import load_model_weights
+    model = build_model(config, smpl)
+    load_model_weights(config.checkpoint_file_path, model)
+    return model
+
+
 def build_runner(config, smpl, model=None):
     """A function: one normalised crop batch (1, 3, H, W) and its bbox_info (1, 3) -> dict of
     the graph's four outputs (bbox_info is used by a model that takes it, CLIFF).
@@ -65,14 +76,7 @@ def build_runner(config, smpl, model=None):
         predictor = graph_predictor(config.model_file, info.get("batch"))
         run, fixed = predictor.run_all, predictor.fixed_batch
     else:
-        if model is None:
-            if not config.checkpoint_file_path:
-                raise UserInputError("give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
-            from src.builders import build_model
-            from src.training.checkpoint import load_model_weights
-            model = build_model(config, smpl)
-            load_model_weights(config.checkpoint_file_path, model)
-        run = CheckpointPredictor(model).run_all
+        run = CheckpointPredictor(model if model is not None else load_checkpoint_model(config, smpl)).run_all
 
     def predict(images, bbox_info):
         if fixed:
@@ -113,7 +117,8 @@ def run_image_demo(config, smpl, model=None, inputs=None):
     Without ``bbox``/``bbox_file`` every detected person is processed (``largest``: only the
     largest). Single person: ``<stem>.npz/.json/.obj``; several: ``<stem>_p<k>.*``; one
     ``<stem>_overlay.png`` with everyone. ``refine`` > 0 refines each fit on its detected
-    keypoints. ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's);
+    keypoints; ``adapt`` > 0 adapts the network's weights to each detected person (Meta-HMR,
+    ``src/demo/adapt.py``; the checkpoint's network only). ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's);
     ``inputs``: :func:`demo_inputs` when the caller checked them already.
     Returns {"written": [{kind: path}], "skipped": [unreadable image paths]}.
     """
@@ -125,13 +130,20 @@ def run_image_demo(config, smpl, model=None, inputs=None):
     from src.data.images import normalize_image, read_rgb
     from src.demo.outputs import overlay_image, write_person, write_png
     from src.demo.person_crop import PersonCrop
+    from src.demo.adapt import build_adapter
     from src.demo.refine import build_refiner
     from model_utils.atomic_files import write_json
     images, boxes, given = inputs or demo_inputs(config)
     user_boxes = bool(boxes) or given is not None           # bbox_scale applies to these only
     detector = None if user_boxes else _detector(config)
+    if config.refine and config.adapt:
+        raise UserInputError("--refine and --adapt are two test-time methods: choose one")
+    if config.adapt and config.model_file:
+        raise UserInputError("--adapt changes the network's weights: give --checkpoint_file_path, not --model")
+    if config.adapt and model is None:
+        model = load_checkpoint_model(config, smpl)
     predict = build_runner(config, smpl, model)
-    refiner = build_refiner(config, smpl)
+    refiner, adapter = build_refiner(config, smpl), build_adapter(config, smpl, model)
     keypoint_set = "cocoplus19" if "cocoplus" in smpl.regressor_names else "lsp14"
     os.makedirs(config.out_folder, exist_ok=True)
     written, skipped = [], []
@@ -159,6 +171,8 @@ def run_image_demo(config, smpl, model=None, inputs=None):
                                          "keypoints": keypoints.tolist(), "order": keypoint_set})
                 if refiner is not None:
                     prediction, extra["refinement"] = _refined(prediction, crop, keypoints, refiner)
+                if adapter is not None:
+                    prediction, extra["adaptation"] = _adapted(prediction, crop, keypoints, adapter, batch, info)
             base = os.path.join(config.out_folder, stem if len(people) == 1 else f"{stem}_p{k}")
             person_files, placed = write_person(base, image, crop, prediction, smpl.faces, focal, extra)
             files.update(person_files if len(people) == 1 else {f"{kind}_p{k}": v for kind, v in person_files.items()})
@@ -188,3 +202,17 @@ def _refined(prediction, crop, keypoints, refiner):
     report = {"steps": refiner.steps, "reprojection_before_px": float(fit["reprojection_before"][0]),
               "reprojection_after_px": float(fit["reprojection_after"][0])}
     return refined, report
+
+
+def _adapted(prediction, crop, keypoints, adapter, batch, info):
+    """Adapt the network to one person's image keypoints (K, 3); returns (prediction, report)."""
+    import numpy as np
+
+    from src.demo.refine import keypoint_pixel_error
+    observed = keypoints.copy()
+    observed[:, :2] = crop.to_crop(keypoints[:, :2])
+    outputs, report = adapter.adapt(np.ascontiguousarray(batch), info, observed[None])
+    adapted = dict(zip(("theta", "vertices", "joints3d", "keypoints2d"), (o[0] for o in outputs)))
+    before = keypoint_pixel_error(np.asarray(prediction["keypoints2d"])[None], observed[None], adapter.crop_height)
+    return adapted, {"steps": int(report["steps"][0]), "keypoint_error_before_px": float(before[0]),
+                     "keypoint_error_after_px": float(report["keypoint_error_after"][0])}

@@ -10,6 +10,16 @@ import numpy as np
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
 
 
+def keypoint_pixel_error(projected, keypoints, crop_height):
+    """Mean distance of the visible keypoints in crop pixels, per sample (B,).
+
+    projected (B, K, 2) and keypoints (B, K, 3) in normalised crop units (both axes divided by
+    half the crop height)."""
+    distance = np.linalg.norm(projected - keypoints[:, :, :2], axis=-1) * crop_height / 2.0
+    visible = keypoints[:, :, 2] > 0
+    return (distance * visible).sum(1) / np.maximum(visible.sum(1), 1)
+
+
 class Refiner:
     """``refine(pose, betas, cam, keypoints)`` -> refined (pose, betas, cam) and errors.
 
@@ -30,9 +40,7 @@ class Refiner:
         """Mean visible-keypoint distance in crop pixels, per sample (B,)."""
         import mindspore as ms
         projected = self.loss.project(ms.Tensor(pose), ms.Tensor(betas), ms.Tensor(cam)).asnumpy()
-        distance = np.linalg.norm(projected - keypoints[:, :, :2], axis=-1) * self.crop_size / 2.0
-        visible = keypoints[:, :, 2] > 0
-        return (distance * visible).sum(1) / np.maximum(visible.sum(1), 1)
+        return keypoint_pixel_error(projected, keypoints, self.crop_size)
 
     def posed(self, pose, betas, cam):
         """Meshes of fitted parameters: (vertices (B, V, 3), keypoint joints (B, K, 3), keypoints2d (B, K, 2))."""

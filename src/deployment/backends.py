@@ -202,6 +202,31 @@ class RefiningPredictor:
         return outputs[1][:count], outputs[2][:count], {self.variant: (vertices, joints)}
 
 
+class AdaptingPredictor:
+    """The checkpoint's network followed by Meta-HMR's test-time adaptation on the batch's 2D
+    keypoints (``src/demo/adapt.py``). Returns the network's prediction and, as variant
+    ``adapted``, the adapted network's. Collects per sample the 2D errors before/after (crop
+    pixels) and the steps taken in ``errors``."""
+
+    needs_keypoints = True
+    variant = "adapted"
+    fixed_batch = None
+
+    def __init__(self, model, adapter):
+        from src.demo.refine import keypoint_pixel_error
+        self.network, self.adapter, self.pixel_error = CheckpointPredictor(model), adapter, keypoint_pixel_error
+        self.errors = {"keypoint_error_before": [], "keypoint_error_after": [], "steps_taken": []}
+
+    def __call__(self, images, bbox_info, keypoints):
+        """-> (vertices, joints) of the network, {``adapted``: (vertices, joints)} of the adapted network."""
+        plain = self.network.run_all(images, bbox_info)
+        adapted, report = self.adapter.adapt(images, bbox_info, keypoints)
+        self.errors["keypoint_error_before"].append(self.pixel_error(plain[3], keypoints, self.adapter.crop_height))
+        self.errors["keypoint_error_after"].append(report["keypoint_error_after"])
+        self.errors["steps_taken"].append(report["steps"])
+        return plain[1], plain[2], {self.variant: (adapted[1], adapted[2])}
+
+
 def predict_dataset(predictor, source, batch_size, num_workers=1):
     """Run ``predictor`` over an EvalSource in file order.
 

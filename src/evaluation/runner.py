@@ -20,16 +20,23 @@ def build_gt_meshes(config, smpl, protocol, data):
 
 
 def prediction_batches(config, smpl, test_file, model=None):
-    """(batches, test arrays, description of the source, the RefiningPredictor or None) for ``config.source``."""
+    """(batches, test arrays, description of the source, the Refining/AdaptingPredictor or None) for
+    ``config.source``."""
     from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
-    from src.deployment.backends import RefiningPredictor, build_predictor, predict_dataset
+    from src.deployment.backends import AdaptingPredictor, RefiningPredictor, build_predictor, predict_dataset
     from src.builders import build_eval_source
     from src.data.schema import load_dataset_npz
+    from src.demo.adapt import build_adapter
     from src.demo.refine import build_refiner
+    if config.refine and config.adapt:
+        raise UserInputError("--refine and --adapt are two test-time methods: choose one per evaluation")
+    if config.adapt and config.source != "ckpt":
+        raise UserInputError(f"--adapt changes the network's weights: it needs --source ckpt (a checkpoint), "
+                             f"not --source {config.source}")
     if config.source == "results":
-        if config.refine:
-            raise UserInputError("--refine needs the images' predictions, not result files: use --source ckpt, "
-                                 "mindir or onnx")
+        if config.refine or config.adapt:
+            raise UserInputError("--refine / --adapt need the images, not result files: use --source ckpt "
+                                 "(or mindir / onnx for --refine)")
         from src.deployment.bin_io import read_results
         if not config.result_path:
             raise UserInputError("--source results needs --result_path (the runner's result folder)")
@@ -47,14 +54,16 @@ def prediction_batches(config, smpl, test_file, model=None):
     source = build_eval_source(config, test_file,
                                J24_TO_COCOPLUS19 if "cocoplus" in smpl.regressor_names else J24_TO_LSP14)
     predictor = build_predictor(config, model)
-    refiner = build_refiner(config, smpl)
+    refiner, adapter = build_refiner(config, smpl), build_adapter(config, smpl, model)
     if refiner is not None:
         predictor = RefiningPredictor(predictor, refiner)
-    described = {"source": config.source, "refine_steps": config.refine}
+    if adapter is not None:
+        predictor = AdaptingPredictor(model, adapter)
+    described = {"source": config.source, "refine_steps": config.refine, "adapt_steps": config.adapt}
     described.update({"checkpoint": config.checkpoint_file_path} if config.source == "ckpt" else
                      {"model_file": config.model_file})
     return (predict_dataset(predictor, source, config.eval_batch_size, config.num_workers), source.dataset.data,
-            described, predictor if refiner is not None else None)
+            described, predictor if refiner is not None or adapter is not None else None)
 
 
 def evaluate_from_config(config, smpl, model=None):
@@ -63,13 +72,13 @@ def evaluate_from_config(config, smpl, model=None):
     from src.evaluation.evaluate import run_evaluation
     protocol = get_protocol(config.dataset)
     test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
-    batches, data, described, refiner = prediction_batches(config, smpl, test_file, model)
+    batches, data, described, test_time = prediction_batches(config, smpl, test_file, model)
     summary = run_evaluation(protocol, batches, data, smpl, config.eval_joint_set,
                              build_gt_meshes(config, smpl, protocol, data))
     summary.update(described, test_file=test_file, synthetic=bool(smpl.synthetic))
-    if refiner is not None:       # 2D fit of every evaluated image to the test file's keypoints, crop pixels
-        summary["refined"].update({k: float(np.mean(np.concatenate(v))) for k, v in refiner.errors.items()},
-                                  keypoints="ground truth", steps=config.refine)
+    if test_time is not None:     # 2D fit of every evaluated image to the test file's keypoints, crop pixels
+        summary[test_time.variant].update({k: float(np.mean(np.concatenate(v))) for k, v in test_time.errors.items()},
+                                          keypoints="ground truth", steps=config.refine or config.adapt)
     return summary
 
 

@@ -2,8 +2,9 @@
 
 Files are ``hmr-step00001000.ckpt`` in the run folder, written atomically (temporary file,
 then rename), the newest ``keep`` kept. Parameter names carry a prefix per part
-(``model.``, ``disc.``, ``opt_e.``, ``opt_d.``); :func:`load_model_weights` also accepts a
-plain model checkpoint without prefixes (exported or converted weights).
+(``model.``, ``disc.``, ``opt_e.``, ``opt_d.``; a Meta-HMR run has ``model.``, ``aux.``,
+``opt_e.``); :func:`load_model_weights` also accepts a plain model checkpoint without
+prefixes (exported or converted weights).
 
 Network weights are named by their attribute path (``encoder.layer1.0.conv1.weight``),
 not by ``Parameter.name``, which MindSpore rewrites when a network is wrapped in a
@@ -24,7 +25,8 @@ from model_utils.errors import UserInputError
 logger = logging.getLogger(__name__)
 
 PATTERN = re.compile(r"^hmr-step(\d{8})\.ckpt$")
-PARTS = ("model", "disc", "opt_e", "opt_d")
+PARTS = ("model", "disc", "aux", "opt_e", "opt_d")
+NETWORKS = ("model", "disc", "aux")         # the parts stored by name; the others are optimisers
 
 
 def checkpoint_path(folder, step):
@@ -59,24 +61,29 @@ def optimizer_state(optimizer, network_ids):
 
 
 def _part_records(name, cell, network_ids):
-    if name in ("model", "disc"):
+    if name in NETWORKS:
         return [{"name": f"{name}.{path}", "data": p} for path, p in structural_parameters(cell).items()]
     return [{"name": f"{name}.{i:05d}.{p.name}", "data": p} for i, p in enumerate(optimizer_state(cell, network_ids))]
+
+
+def _network_ids(parts):
+    return {id(p) for name in NETWORKS if name in parts for p in parts[name].get_parameters()}
 
 
 def save_training_checkpoint(folder, step, parts, keep, extra=None):
     """Write the checkpoint of ``step`` atomically and delete all but the newest ``keep``.
 
     Args:
-        parts: dict with Cells ``model``, ``disc``, ``opt_e``, ``opt_d``; the optimisers'
-            own state only (moments, step, powers) is stored under their prefix.
+        parts: dict with the Cells of a run among ``PARTS`` (``model``, ``disc``, ``opt_e``, ``opt_d``;
+            or ``model``, ``aux``, ``opt_e``); the optimisers' own state only (moments, step,
+            powers) is stored under their prefix.
         extra: dict of int/float/str/bool saved alongside (epoch, config path, ...).
     Returns:
         the checkpoint path.
     """
     os.makedirs(folder, exist_ok=True)
-    network_ids = {id(p) for name in ("model", "disc") for p in parts[name].get_parameters()}
-    records = [r for name in PARTS for r in _part_records(name, parts[name], network_ids)]
+    network_ids = _network_ids(parts)
+    records = [r for name in PARTS if name in parts for r in _part_records(name, parts[name], network_ids)]
     final = checkpoint_path(folder, step)
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(final)}")
     ms.save_checkpoint(records, tmp, append_dict=dict(extra or {}, step=int(step)))
@@ -141,11 +148,13 @@ def load_training_checkpoint(path, parts):
     data = _read(path)
     if "step" not in data:
         raise UserInputError(f"{path}: not a training checkpoint (no 'step'); use it as --checkpoint_file_path")
-    network_ids = {id(p) for name in ("model", "disc") for p in parts[name].get_parameters()}
-    for name in PARTS:
+    network_ids = _network_ids(parts)
+    for name in (n for n in PARTS if n in parts):
         prefix = name + "."
         sub = {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
-        if name in ("model", "disc"):
+        if not sub:
+            raise UserInputError(f"{path}: no '{name}' part - written by another kind of run (--meta)?")
+        if name in NETWORKS:
             _load_network(parts[name], sub, path, name)
         else:
             _load_optimizer(parts[name], sub, path, name, network_ids)
@@ -167,3 +176,25 @@ def load_model_weights(path, model):
         return
     _load_network(model, sub, path, "model")
     logger.info("model weights loaded from %s", path)
+
+
+def aux_source(config):
+    """Where Meta-HMR's auxiliary network comes from: ``aux_checkpoint``, else ``checkpoint_file_path``
+    (its ``aux.`` part when it has one, else its model weights)."""
+    path = config.aux_checkpoint or config.checkpoint_file_path
+    if not path:
+        raise UserInputError("Meta-HMR's auxiliary network needs trained weights: pass --aux_checkpoint or "
+                             "--checkpoint_file_path")
+    return path
+
+
+def load_aux_weights(config, aux):
+    """Initialise the auxiliary network (see :func:`aux_source`)."""
+    path = aux_source(config)
+    data = _read(path)
+    sub = {k[len("aux."):]: v for k, v in data.items() if k.startswith("aux.")}
+    if sub:
+        _load_network(aux, sub, path, "aux")
+        logger.info("auxiliary network loaded from the aux part of %s", path)
+    else:
+        load_model_weights(path, aux)

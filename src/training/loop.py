@@ -9,9 +9,9 @@ import numpy as np
 
 from model_utils.errors import TrainingDiverged, UserInputError
 from src import builders
-from src.training.checkpoint import list_checkpoints, load_model_weights, load_training_checkpoint, save_training_checkpoint
+from src.training.checkpoint import (list_checkpoints, load_aux_weights, load_model_weights, load_training_checkpoint,
+                                     save_training_checkpoint)
 from src.data.sources import TRAIN_COLUMNS
-from src.training.step import LOSS_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -39,22 +39,20 @@ def _truncate_log(path, start_step):
 
 
 def build_training(config, rank=0, world_size=1, make_reducer=None):
-    """Model, discriminator, optimisers, train step and data source of a run.
+    """Model, optimisers, train step and data source of a run: HMR's adversarial training (with a
+    discriminator) or, with ``config.meta``, Meta-HMR's meta-training (with the auxiliary network).
 
     ``make_reducer(parameters)``: the gradient all-reduce of a data-parallel run (None: one device).
     """
     from mindspore import nn
 
-    from HMR.discriminator import Discriminator
     from src.training.lr_schedule import build_lr_schedule
-    from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
 
     smpl = builders.build_smpl(config)
     model = builders.build_model(config, smpl)
     if config.freeze_batchnorm:
         from HMR.backbones.resnet import freeze_batchnorm
         freeze_batchnorm(model.encoder)
-    discriminator = Discriminator()
     source = builders.build_train_source(config, model, 0, rank, world_size)
     steps_per_epoch, total_steps = _steps(config, source)
     source.num_steps = total_steps          # the length of the position space, known once sizes are read
@@ -63,6 +61,19 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
                 for name, lr in (("encoder", config.encoder_lr), ("discriminator", config.discriminator_lr))}
     enc_opt = nn.Adam(model.trainable_params(), learning_rate=list(schedule["encoder"]),
                       weight_decay=config.weight_decay)
+    parts = {"model": model, "opt_e": enc_opt, "source": source, "schedule": schedule,
+             "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
+    if config.meta:
+        from src.training.meta_step import MetaTrainStep, build_meta_objective
+        aux = builders.build_aux_model(config, smpl)
+        step_cell = MetaTrainStep(build_meta_objective(config, model), aux, enc_opt,
+                                  make_reducer(enc_opt.parameters) if make_reducer else None)
+        step_cell.set_train(True)
+        aux.set_train(False)                    # the pseudo ground truth is the aux network's inference
+        return dict(parts, aux=aux, step=step_cell)
+    from HMR.discriminator import Discriminator
+    from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
+    discriminator = Discriminator()
     disc_opt = nn.Adam(discriminator.trainable_params(), learning_rate=list(schedule["discriminator"]),
                        weight_decay=config.weight_decay)
     encoder_loss = EncoderLoss(model, discriminator, config.keypoint_loss_weight, config.joint3d_loss_weight,
@@ -71,8 +82,7 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
     step_cell = HMRTrainStep(encoder_loss, DiscriminatorLoss(discriminator, config.discriminator_loss_weight),
                              enc_opt, disc_opt, *reducers)
     step_cell.set_train(True)
-    return {"model": model, "disc": discriminator, "opt_e": enc_opt, "opt_d": disc_opt, "step": step_cell,
-            "source": source, "schedule": schedule, "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
+    return dict(parts, disc=discriminator, opt_d=disc_opt, step=step_cell)
 
 
 def _own_folder(folder, rank):
@@ -108,6 +118,8 @@ def train(config, rank=0, world_size=1, make_reducer=None):
         raise UserInputError(f"{folder} already holds checkpoints; pass --resume to continue or choose another --run_name")
     if start == 0 and config.checkpoint_file_path:
         load_model_weights(config.checkpoint_file_path, parts["model"])
+    if start == 0 and "aux" in parts:
+        load_aux_weights(config, parts["aux"])
     config_path = os.path.join(folder, "config.yaml")
     log_path = os.path.join(folder, LOG_NAME)
     if is_main:
@@ -121,6 +133,7 @@ def train(config, rank=0, world_size=1, make_reducer=None):
     batches = create_train_dataset(parts["source"], start, config.num_workers).create_tuple_iterator(
         output_numpy=True) if start < end else []
     num_inputs = len(TRAIN_COLUMNS)
+    loss_names = parts["step"].loss_names
     step, last, skipped, last_ckpt = start, None, 0, existing[-1][1] if existing else None
     progress = tqdm(total=end - start, disable=not (is_main and config.progress_bar), desc="train", unit="step")
     tick = time.perf_counter()
@@ -132,11 +145,11 @@ def train(config, rank=0, world_size=1, make_reducer=None):
         skipped += int(config.batch_size - batch[TRAIN_COLUMNS.index("valid")].sum())
         if not np.all(np.isfinite(losses)):
             raise TrainingDiverged(f"non-finite loss at step {step}: " +
-                                   ", ".join(f"{n}={v:.4g}" for n, v in zip(LOSS_NAMES, losses)) +
+                                   ", ".join(f"{n}={v:.4g}" for n, v in zip(loss_names, losses)) +
                                    f"; last good checkpoint: {last_ckpt or 'none'}")
         ms_per_step = (time.perf_counter() - tick) * 1e3
         tick = time.perf_counter()
-        last = dict(zip(LOSS_NAMES, (float(v) for v in losses)))
+        last = dict(zip(loss_names, (float(v) for v in losses)))
         record = {"step": step, **last, "encoder_lr": float(parts["schedule"]["encoder"][step]),
                   "ms_per_step": round(ms_per_step, 1)}
         if is_main:

@@ -63,6 +63,8 @@ class HMRTrainStep(nn.Cell):
     (B, I, 72) and mocap_betas (B, I, 10), I mocap samples per row) and the dropout noise
     (I, 2, B, 1024). Output: (8,) float32 losses in ``LOSS_NAMES`` order."""
 
+    loss_names = LOSS_NAMES
+
     def __init__(self, encoder_loss, discriminator_loss, encoder_optimizer, discriminator_optimizer,
                  encoder_reducer=None, discriminator_reducer=None):
         super().__init__(auto_prefix=False)

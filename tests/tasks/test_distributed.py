@@ -146,6 +146,40 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     assert np.abs(rank0["model.encoder.conv1.weight"] - start["model.encoder.conv1.weight"]).max() > 5e-5
 
 
+def test_meta_training_on_two_msrun_workers_keeps_identical_weights(tiny_data_dir, tmp_path):
+    """Meta-HMR's step (inner SGD, outer Adam with all-reduced gradients) on 2 ranks; the auxiliary
+    network is the starting checkpoint (positional CKPT)."""
+    import mindspore as ms
+    from conftest import tiny_config
+    from src.builders import build_model, build_smpl
+    from src.training.checkpoint import structural_parameters
+    tiny = TINY[:-4] + ["--train_datasets", "synthetic/synthetic_3d_train.npz", "--train_dataset_ratios", "1"]
+    config = tiny_config(tiny_data_dir, tmp_path, *tiny, "--pose_head", "rot6d")
+    start_file = str(tmp_path / "start.ckpt")
+    ms.set_seed(3)
+    ms.save_checkpoint([{"name": k, "data": p}
+                        for k, p in structural_parameters(build_model(config, build_smpl(config))).items()], start_file)
+    logs = tmp_path / "meta" / "msrun_logs"
+    dist = subprocess.run(["bash", "scripts/run_distributed_train.sh", "--msrun", "2", str(tiny_data_dir), start_file,
+                           "--output_path", str(tmp_path / "meta"), *tiny, "--batch_size", "2", "--meta", "true",
+                           "--pose_head", "rot6d"], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+                          capture_output=True, text=True, timeout=1200)
+    assert dist.returncode == 0, dist.stderr[-2000:] + "".join(p.read_text()[-2000:] for p in logs.glob("worker_*.log"))
+    name = f"hmr-step{STEPS:08d}.ckpt"
+    rank0 = {k: v.asnumpy() for k, v in ms.load_checkpoint(str(tmp_path / "meta" / "train" / name)).items()
+             if k.startswith(("model.", "aux.", "opt_e."))}
+    rank1 = {k: v.asnumpy() for k, v in ms.load_checkpoint(str(tmp_path / "meta" / "train" / "rank_1" / name)).items()
+             if k.startswith(("model.", "aux.", "opt_e."))}
+    assert rank0.keys() == rank1.keys() and any(k.startswith("aux.") for k in rank0)
+    for key in rank0:
+        np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)
+    start = {k: v.asnumpy() for k, v in ms.load_checkpoint(start_file).items()}
+    assert np.abs(rank0["model.regressor.fc1.weight"] - start["regressor.fc1.weight"]).max() > 1e-6
+    np.testing.assert_array_equal(rank0["aux.regressor.fc1.weight"], start["regressor.fc1.weight"])
+    losses = [json.loads(line) for line in (tmp_path / "meta" / "train" / "train_log.jsonl").open()]
+    assert [r["step"] for r in losses] == list(range(STEPS)) and all(r["inner_total"] > 0 for r in losses)
+
+
 def test_standalone_script_makes_relative_paths_absolute(tmp_path):
     """A DATA_PATH relative to the caller's folder that also exists under the project (data/HMR_DATA)
     must reach train.py as the caller's folder, not the project's."""

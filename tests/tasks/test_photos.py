@@ -85,6 +85,32 @@ def test_demo_on_a_photo_detects_fits_and_refines(detector, tmp_path):
     assert _iou((x, y, w, h), REGIONS["camera"]["person"]) > 0.5
 
 
+def test_demo_adapts_the_network_to_the_detected_keypoints(detector, tmp_path):
+    """demo.py --adapt N: Meta-HMR's test-time adaptation on the detector's keypoints (the auxiliary
+    network is the checkpoint itself), reported per person."""
+    import cv2
+    from src.data.synthetic.write_model import write_body_model
+    photo = tmp_path / "camera.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(_photo("camera"), cv2.COLOR_RGB2BGR))
+    data = tmp_path / "data"
+    write_body_model(str(data), seed=0)
+    command = [sys.executable, "demo.py", "--data_path", str(data), "--img", str(photo), "--backbone_depth", "18",
+               "--backbone_width", "8", "--img_size", "64", "--checkpoint_file_path",
+               _random_checkpoint(data, tmp_path)]
+    results = {}
+    for name, extra in (("plain", []), ("adapted", ["--adapt", "4", "--after_innerlr", "1e-6",
+                                                      "--adapt_tolerance", "0"])):
+        result = subprocess.run(command + ["--out_folder", str(tmp_path / name), *extra], cwd=ROOT,
+                                env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        results[name] = json.loads((tmp_path / name / "camera.json").read_text())
+    report = results["adapted"]["adaptation"]
+    assert report["steps"] == 5 and "adaptation" not in results["plain"]
+    assert report["keypoint_error_after_px"] < report["keypoint_error_before_px"]
+    plain, adapted = (np.load(tmp_path / name / "camera.npz") for name in ("plain", "adapted"))
+    assert np.abs(plain["vertices"] - adapted["vertices"]).max() > 1e-5
+
+
 def _random_checkpoint(data, tmp_path):
     """An untrained small model's weights (the demo's plumbing is under test, not its accuracy)."""
     import mindspore as ms

@@ -196,3 +196,60 @@ def test_cliff_needs_the_6d_head():
     assert head_name(load_config(["--architecture", "cliff", "--pose_head", "rot6d"])) == "cliff"
     with pytest.raises(UserInputError, match="--architecture cliff regresses 6D rotations: use --pose_head rot6d"):
         head_name(load_config(["--architecture", "cliff"]))
+
+
+def _spin_reference(seed):
+    """A SPIN-named HMR (Meta-HMR's HmrMetaNet / HmrAuxNet_resnet use the same names) with random weights."""
+    from tests.reference.torch_spin import SpinHMR
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    six = np.tile(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), 24) + rng.normal(0, 0.1, 144)
+    model = SpinHMR(six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05])
+    _randomise_batchnorm(model)
+    with torch.no_grad():
+        for linear in (model.decpose, model.decshape, model.deccam):
+            linear.weight.mul_(0.05)
+    return model.eval()
+
+
+def test_metahmr_release_converts_both_networks(body_model_pkl, tmp_path):
+    """``hmr_resnet_3dpw.pt`` ({"model", "model_aux", "optimizer", "epoch"}): the main network (10
+    iterations) through eval.py's model path and the auxiliary one (3) through the adapter's loader
+    give Meta-HMR's PyTorch outputs."""
+    from model_utils.config import load_config
+    from HMR import SMPL
+    from src.builders import build_aux_model, build_model
+    from src.convert.convert import convert
+    from src.training.checkpoint import load_aux_weights, load_model_weights
+    import mindspore as ms
+    main, aux = _spin_reference(3), _spin_reference(4)
+    images = np.random.default_rng(5).normal(size=(2, 3, 224, 224)).astype(np.float32)
+    with torch.no_grad():
+        want = {"model": main(torch.as_tensor(images), n_iter=10), "aux": aux(torch.as_tensor(images), n_iter=3)}
+    source = tmp_path / "hmr_resnet_3dpw.pt"
+    torch.save({"model": main.state_dict(), "model_aux": aux.state_dict(), "optimizer": {}, "epoch": 7}, source)
+    result = convert("metahmr", str(source), str(tmp_path / "metahmr.ckpt"))
+    config = load_config(["--config_path", result["config"]])
+    assert (config.regressor_iterations, config.aux_iterations, config.architecture) == (10, 3, "hmr")
+    assert (config.pose_head, config.image_normalization) == ("rot6d", "imagenet")
+    smpl = SMPL(body_model_pkl)
+    model, aux_model = build_model(config, smpl), build_aux_model(config, smpl)
+    load_model_weights(result["checkpoint"], model)
+    load_aux_weights(config, aux_model)
+    for name, network in (("model", model), ("aux", aux_model)):
+        network.set_train(False)
+        cam, _, betas, rotmats = (o.asnumpy() for o in network(ms.Tensor(images))[:4])
+        _, want_rotmats, want_betas, want_cam = (o.numpy() for o in want[name])
+        for got, expected in ((rotmats, want_rotmats), (betas, want_betas), (cam, want_cam)):
+            _close(got, expected)
+
+
+def test_metahmr_hrnet_release_is_refused_with_the_reason(tmp_path):
+    from model_utils.errors import UserInputError
+    from src.convert.convert import convert
+    source = tmp_path / "cliff_hrnet_3dpw.pt"
+    torch.save({"model": {"backbone.conv1.weight": torch.zeros(64, 3, 3, 3), "fc1.weight": torch.zeros(1024, 880)},
+                "model_aux": {}}, source)
+    with pytest.raises(UserInputError, match=r"'model' is Meta-HMR's CLIFF-HRNet main network"):
+        convert("metahmr", str(source), str(tmp_path / "x.ckpt"))
+    assert not (tmp_path / "x.ckpt").exists()

@@ -1,0 +1,151 @@
+"""Meta-HMR's test-time adaptation: a few gradient steps on the network's weights, per batch.
+
+Per batch (Meta-HMR's ``eval_hmr.run_evaluation``), starting from the trained weights, in
+inference mode (BatchNorm running statistics, no dropout):
+
+- step 0: one SGD step (``inner_lr``) on the head's fast parameters with Meta-HMR's objective
+  (``HMR/meta_loss.py``) against the batch's 2D keypoints and the frozen auxiliary network's
+  predictions (every sample counts as having pseudo SMPL and 3D targets);
+- steps 1..N: Adam (``after_innerlr``) on every trainable parameter, encoder included, with
+  the 2D keypoint loss alone; stop early when that loss changes by less than
+  ``adapt_tolerance`` between steps (the first Adam step is compared with step 0's 2D term);
+- the prediction is the adapted network's; then the weights and the Adam state are put back,
+  so the next batch starts from the trained model again (Meta-HMR adapts a deep copy and
+  discards it; restoring the saved values is the same thing without a second network).
+
+The steps are two compiled cells (GRAPH_MODE when configured); the loop and the early stop
+run on the host.
+"""
+import numpy as np
+
+from model_utils.errors import UserInputError
+from src.demo.refine import keypoint_pixel_error
+
+
+def _build_cells(model, aux, loss, inner_lr, lr):
+    import mindspore as ms
+    from mindspore import nn, ops
+
+    from HMR.heads.iterative import fast_parameters
+    from HMR.meta_loss import keypoint_mse, pseudo_targets
+    from src.training.meta_step import InnerObjective
+
+    class FastStep(nn.Cell):
+        """One SGD step on the fast parameters against keypoints + aux. -> (objective, 2D term) before it."""
+
+        def __init__(self):
+            super().__init__(auto_prefix=False)
+            self.model, self.aux = model, aux
+            self.objective = InnerObjective(model, loss)
+            self.grad = ops.value_and_grad(self.objective, grad_position=0, has_aux=True)
+            self.fast = ms.ParameterTuple(fast_parameters(model.regressor))
+            self.lr = inner_lr
+
+        def construct(self, images, bbox_info, keypoints):
+            targets = pseudo_targets(self.aux(images, None, bbox_info))
+            every = keypoints[:, 0, 0] * 0.0 + 1.0
+            features = self.model.encoder(images)
+            (total, kp), grads = self.grad(tuple(self.fast), features, None, bbox_info, keypoints, targets, every,
+                                           every)
+            for param, grad in zip(self.fast, grads):
+                total = ops.depend(total, ops.assign(param, param - self.lr * grad))
+            return total, kp
+
+    class KeypointLoss(nn.Cell):
+        def __init__(self):
+            super().__init__(auto_prefix=False)
+            self.model = model
+
+        def construct(self, images, bbox_info, keypoints):
+            return keypoint_mse(self.model(images, None, bbox_info)[6], keypoints)
+
+    class AdamStep(nn.Cell):
+        """One Adam step on every trainable parameter with the 2D loss. -> the loss before it."""
+
+        def __init__(self, optimizer):
+            super().__init__(auto_prefix=False)
+            self.optimizer = optimizer
+            self.grad = ms.value_and_grad(KeypointLoss(), None, optimizer.parameters)
+
+        def construct(self, images, bbox_info, keypoints):
+            value, grads = self.grad(images, bbox_info, keypoints)
+            return ops.depend(value, self.optimizer(grads))
+
+    adam = nn.Adam(model.trainable_params(), learning_rate=lr)
+    return FastStep(), AdamStep(adam), adam
+
+
+class Adapter:
+    """``adapt(images, bbox_info, keypoints)`` -> the adapted network's outputs and a report.
+
+    Args:
+        model: the HMR Cell (its weights are restored after every batch); aux: the auxiliary
+            network (frozen); steps: Adam steps after the first one; inner_lr, lr: step sizes;
+            tolerance: early stop (0 = never); loss: ``HMR.meta_loss.MetaHMRLoss``;
+        crop_height: pixels of the crop's height, for the 2D errors in the report.
+    """
+
+    def __init__(self, model, aux, steps, inner_lr, lr, tolerance, loss, crop_height):
+        from src.training.checkpoint import optimizer_state
+        self.model, self.steps, self.tolerance, self.crop_height = model, steps, tolerance, crop_height
+        model.set_train(False)
+        aux.set_train(False)
+        self.fast_step, self.adam_step, adam = _build_cells(model, aux, loss, inner_lr, lr)
+        self.fast_step.set_train(False)
+        self.adam_step.set_train(False)
+        network_ids = {id(p) for p in model.get_parameters()}
+        self.saved = [(p, p.asnumpy().copy()) for p in model.trainable_params()]
+        self.saved += [(p, p.asnumpy().copy()) for p in optimizer_state(adam, network_ids)]
+
+    def restore(self):
+        """Put the trained weights and the fresh optimiser state back (in place: ``set_data`` would
+        give the parameter a new buffer, which PyNative-mode optimisers do not follow)."""
+        import mindspore as ms
+        from mindspore import ops
+        for param, value in self.saved:
+            ops.assign(param, ms.Tensor(value))
+
+    def adapt(self, images, bbox_info, keypoints):
+        """images (B, 3, H, W), bbox_info (B, 3), keypoints (B, K, 3) normalised + confidence.
+
+        Returns (outputs, report): outputs as ``CheckpointPredictor.run_all`` (theta (B, 85),
+        vertices, joints3d, keypoints2d) of the adapted network; report: ``steps`` taken (B,)
+        and ``keypoint_error_after`` (B,), the 2D error in crop pixels."""
+        import mindspore as ms
+        inputs = tuple(ms.Tensor(np.ascontiguousarray(x, np.float32)) for x in (images, bbox_info, keypoints))
+        try:
+            _, previous = self.fast_step(*inputs)
+            previous, taken = float(previous.asnumpy()), 1
+            for _ in range(self.steps):
+                value = float(self.adam_step(*inputs).asnumpy())
+                taken += 1
+                if self.tolerance and abs(previous - value) < self.tolerance:
+                    break
+                previous = value
+            cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in
+                                                                    self.model(inputs[0], None, inputs[1]))
+        finally:
+            self.restore()
+        count = len(images)
+        report = {"steps": np.full(count, taken, np.int64),
+                  "keypoint_error_after": keypoint_pixel_error(keypoints2d, keypoints, self.crop_height)}
+        return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d], report
+
+
+def build_adapter(config, smpl, model):
+    """An Adapter from the config's Meta-HMR keys (None when ``adapt`` is 0). The auxiliary network
+    comes from ``src.training.checkpoint.aux_source``."""
+    if config.adapt <= 0:
+        return None
+    if model is None:
+        raise UserInputError("--adapt changes the network's weights: it needs a checkpoint (--source ckpt, "
+                             "--checkpoint_file_path), not an exported graph")
+    from HMR.meta_loss import MetaHMRLoss
+    from src.builders import build_aux_model
+    from src.training.checkpoint import load_aux_weights
+    aux = build_aux_model(config, smpl)
+    load_aux_weights(config, aux)
+    loss = MetaHMRLoss(config.meta_shape_weight, config.meta_keypoint_weight, config.meta_pose_weight,
+                       config.meta_betas_weight)
+    return Adapter(model, aux, config.adapt, config.inner_lr, config.after_innerlr, config.adapt_tolerance, loss,
+                   config.img_size)
