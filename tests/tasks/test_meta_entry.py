@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "--batch_size", "4",
         "--num_workers", "1", "--progress_bar", "false", "--pose_head", "rot6d", "--eval_batch_size", "3"]
 META = ["--meta", "true", "--regressor_iterations", "4", "--encoder_lr", "1e-4",
-        "--epochs", "1", "--steps_per_epoch", "40", "--save_every", "5", "--log_every", "1000"]
+        "--epochs", "1", "--steps_per_epoch", "20", "--save_every", "5", "--log_every", "1000"]
 
 
 def _env():
@@ -56,7 +56,7 @@ def test_killed_meta_training_resumes_exactly(tiny_data_dir, base, tmp_path):
     folder = tmp_path / "cut" / "train"
     deadline = time.time() + 900
     while time.time() < deadline and proc.poll() is None:
-        if folder.is_dir() and any(f.startswith("hmr-step00000015") for f in os.listdir(folder)):
+        if folder.is_dir() and any(f.startswith("hmr-step00000010") for f in os.listdir(folder)):
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
@@ -66,9 +66,9 @@ def test_killed_meta_training_resumes_exactly(tiny_data_dir, base, tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in resumed.stderr
     a, b = _log(tmp_path / "full"), _log(tmp_path / "cut")
-    assert sorted(a) == sorted(b) == list(range(40)) and a == b
+    assert sorted(a) == sorted(b) == list(range(20)) and a == b
     assert all(inner > 0 for _, inner in a.values())                    # the inner step ran every step
-    final, cut = (_checkpoint(p / "train" / "hmr-step00000040.ckpt") for p in (tmp_path / "full", tmp_path / "cut"))
+    final, cut = (_checkpoint(p / "train" / "hmr-step00000020.ckpt") for p in (tmp_path / "full", tmp_path / "cut"))
     assert final.keys() == cut.keys()
     assert {k.split(".")[0] for k in final if "." in k} == {"model", "aux", "opt_e"}
     for key in final:
@@ -112,3 +112,27 @@ def test_adapt_needs_a_checkpoint_and_excludes_refine(tiny_data_dir, base, tmp_p
         result = subprocess.run(common + extra, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
         assert result.returncode != 0
         assert expected in result.stderr.strip().splitlines()[-1]
+
+
+def test_compare_meta_job_writes_the_five_rows(tiny_data_dir, tmp_path):
+    """The comparison job (scripts/run_compare_meta.sh) on tiny settings: one base run, two continued
+    runs of the same length from it (with and without the inner step), five evaluations."""
+    import mindspore as ms
+    from model_utils.config import load_config
+    from src.builders import build_smpl
+    from src.main_job.compare_meta import ROWS, compare
+    config = load_config(["--data_path", str(tiny_data_dir), "--output_path", str(tmp_path), *TINY, "--epochs", "1",
+                          "--steps_per_epoch", "2", "--save_every", "2", "--encoder_lr", "1e-4"])
+    ms.set_context(mode=ms.GRAPH_MODE)
+    summary = compare(config, build_smpl(config), 2)
+    rows = summary["rows"]
+    assert list(rows) == [label for label, _, _ in ROWS]
+    assert all(row["num_samples"] == 8 and row["ms_per_image"] > 0 for row in rows.values())
+    assert rows["plain"]["mpjpe"] != rows["meta-trained"]["mpjpe"]                # the inner step changed training
+    assert rows["plain + adapt"]["mpjpe"] != rows["plain"]["mpjpe"]
+    assert all(rows[k]["keypoint_error_px"] > 0 for k in rows)
+    logs = {name: [json.loads(line) for line in (tmp_path / f"meta_{name}" / "train_log.jsonl").open()]
+            for name in ("plain", "meta")}
+    assert [r["step"] for r in logs["plain"]] == [r["step"] for r in logs["meta"]] == [0, 1]
+    assert all(r["inner_total"] == 0 for r in logs["plain"]) and all(r["inner_total"] > 0 for r in logs["meta"])
+    assert json.loads((tmp_path / "meta_vs_plain" / "summary.json").read_text())["rows"] == rows
