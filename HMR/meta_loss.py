@@ -79,3 +79,19 @@ def pseudo_targets(outputs):
     joints = ops.stop_gradient(outputs[5])
     return (ops.stop_gradient(outputs[3]), ops.stop_gradient(outputs[2]), ops.stop_gradient(outputs[4]), joints,
             ops.ones_like(joints[:, :, :1]))
+
+
+class InnerObjective(nn.Cell):
+    """The inner (pseudo ground truth) objective as a function of the fast tensors.
+
+    construct(fast tuple, features (B, F), noise or None, bbox_info (B, 3), keypoints (B, K, 3),
+    targets (see ``MetaHMRLoss``), has_smpl (B,), has_3d (B,)) -> (total, kp2d term)."""
+
+    def __init__(self, model, loss):
+        super().__init__(auto_prefix=False)
+        self.model, self.loss = model, loss
+
+    def construct(self, fast, features, noise, bbox_info, keypoints, targets, has_smpl, has_3d):
+        outputs = self.model.decode(features, noise, bbox_info, fast)
+        terms = self.loss(prediction_of(outputs), keypoints, targets, has_smpl, has_3d)
+        return terms[0], terms[1]

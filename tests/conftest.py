@@ -65,3 +65,19 @@ def tiny_config(data_dir, output_dir, *extra):
     return load_config(["--data_path", str(data_dir), "--output_path", str(output_dir), "--backbone_depth", "18",
                         "--backbone_width", "8", "--img_size", "64", "--batch_size", "4", "--num_workers", "1",
                         "--progress_bar", "false", "--encoder_lr", "1e-3", *extra])
+
+
+def kill_at_checkpoint(command, folder, prefix, env, timeout=900):
+    """Start ``command``, SIGKILL it as soon as a file starting with ``prefix`` appears in ``folder``;
+    returns the exit code (``-SIGKILL`` unless the run ended first)."""
+    import signal
+    import subprocess
+    import time
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.isdir(folder) and any(f.startswith(prefix) for f in os.listdir(folder)):
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    return proc.wait(60)

@@ -13,66 +13,13 @@ inference mode (BatchNorm running statistics, no dropout):
   so the next batch starts from the trained model again (Meta-HMR adapts a deep copy and
   discards it; restoring the saved values is the same thing without a second network).
 
-The steps are two compiled cells (GRAPH_MODE when configured); the loop and the early stop
-run on the host.
+The steps are two compiled cells (``HMR/adaptation.py``; GRAPH_MODE when configured); the
+loop and the early stop run on the host.
 """
 import numpy as np
 
 from model_utils.errors import UserInputError
 from src.demo.refine import keypoint_pixel_error
-
-
-def _build_cells(model, aux, loss, inner_lr, lr):
-    import mindspore as ms
-    from mindspore import nn, ops
-
-    from HMR.heads.iterative import fast_parameters
-    from HMR.meta_loss import keypoint_mse, pseudo_targets
-    from src.training.meta_step import InnerObjective
-
-    class FastStep(nn.Cell):
-        """One SGD step on the fast parameters against keypoints + aux. -> (objective, 2D term) before it."""
-
-        def __init__(self):
-            super().__init__(auto_prefix=False)
-            self.model, self.aux = model, aux
-            self.objective = InnerObjective(model, loss)
-            self.grad = ops.value_and_grad(self.objective, grad_position=0, has_aux=True)
-            self.fast = ms.ParameterTuple(fast_parameters(model.regressor))
-            self.lr = inner_lr
-
-        def construct(self, images, bbox_info, keypoints):
-            targets = pseudo_targets(self.aux(images, None, bbox_info))
-            every = keypoints[:, 0, 0] * 0.0 + 1.0
-            features = self.model.encoder(images)
-            (total, kp), grads = self.grad(tuple(self.fast), features, None, bbox_info, keypoints, targets, every,
-                                           every)
-            for param, grad in zip(self.fast, grads):
-                total = ops.depend(total, ops.assign(param, param - self.lr * grad))
-            return total, kp
-
-    class KeypointLoss(nn.Cell):
-        def __init__(self):
-            super().__init__(auto_prefix=False)
-            self.model = model
-
-        def construct(self, images, bbox_info, keypoints):
-            return keypoint_mse(self.model(images, None, bbox_info)[6], keypoints)
-
-    class AdamStep(nn.Cell):
-        """One Adam step on every trainable parameter with the 2D loss. -> the loss before it."""
-
-        def __init__(self, optimizer):
-            super().__init__(auto_prefix=False)
-            self.optimizer = optimizer
-            self.grad = ms.value_and_grad(KeypointLoss(), None, optimizer.parameters)
-
-        def construct(self, images, bbox_info, keypoints):
-            value, grads = self.grad(images, bbox_info, keypoints)
-            return ops.depend(value, self.optimizer(grads))
-
-    adam = nn.Adam(model.trainable_params(), learning_rate=lr)
-    return FastStep(), AdamStep(adam), adam
 
 
 class Adapter:
@@ -86,11 +33,15 @@ class Adapter:
     """
 
     def __init__(self, model, aux, steps, inner_lr, lr, tolerance, loss, crop_height):
+        from mindspore import nn
+
+        from HMR.adaptation import AdamStep, FastStep
         from src.training.checkpoint import optimizer_state
         self.model, self.steps, self.tolerance, self.crop_height = model, steps, tolerance, crop_height
         model.set_train(False)
         aux.set_train(False)
-        self.fast_step, self.adam_step, adam = _build_cells(model, aux, loss, inner_lr, lr)
+        adam = nn.Adam(model.trainable_params(), learning_rate=lr)
+        self.fast_step, self.adam_step = FastStep(model, aux, loss, inner_lr), AdamStep(model, adam)
         self.fast_step.set_train(False)
         self.adam_step.set_train(False)
         network_ids = {id(p) for p in model.get_parameters()}
@@ -140,12 +91,10 @@ def build_adapter(config, smpl, model):
     if model is None:
         raise UserInputError("--adapt changes the network's weights: it needs a checkpoint (--source ckpt, "
                              "--checkpoint_file_path), not an exported graph")
-    from HMR.meta_loss import MetaHMRLoss
     from src.builders import build_aux_model
     from src.training.checkpoint import load_aux_weights
+    from src.training.meta_step import build_meta_loss
     aux = build_aux_model(config, smpl)
     load_aux_weights(config, aux)
-    loss = MetaHMRLoss(config.meta_shape_weight, config.meta_keypoint_weight, config.meta_pose_weight,
-                       config.meta_betas_weight)
-    return Adapter(model, aux, config.adapt, config.inner_lr, config.after_innerlr, config.adapt_tolerance, loss,
-                   config.img_size)
+    return Adapter(model, aux, config.adapt, config.inner_lr, config.after_innerlr, config.adapt_tolerance,
+                   build_meta_loss(config), config.img_size)

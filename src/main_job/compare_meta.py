@@ -24,12 +24,15 @@ ROWS = (("plain", "plain", {}), ("plain + refine", "plain", {"refine": 30}),
         ("plain + adapt", "plain", {"adapt": 14}), ("meta-trained", "meta", {}),
         ("meta-trained + adapt", "meta", {"adapt": 14}))
 REPORTED = ("mpjpe", "pa_mpjpe", "pve")
+CONTINUE_STEPS = 300
+META_HMR_OUTER_LR = 1e-4      # Meta-HMR's outer_lr (Adam)
+ERROR_KEYS = {"refined": "reprojection_after", "adapted": "keypoint_error_after"}   # 2D error after, crop pixels
 
 
 def _row(summary, variant):
     """The reported numbers of one evaluation: the network's, or its refined / adapted variant's."""
     values = summary[variant] if variant else summary
-    error = summary.get(variant or "", {}).get("reprojection_after" if variant == "refined" else "keypoint_error_after")
+    error = values.get(ERROR_KEYS[variant]) if variant else None       # the network's own: from its adapted row
     return dict({k: round(values[k], 2) for k in REPORTED}, keypoint_error_px=None if error is None else round(error, 2))
 
 
@@ -45,8 +48,7 @@ def compare(config, smpl, continue_steps):
     base = train(config.replace(pose_head="rot6d", run_name="meta_base"))
     continued = {"pose_head": "rot6d", "meta": True, "checkpoint_file_path": base["checkpoint"], "epochs": 1,
                  "steps_per_epoch": continue_steps, "lr_schedule": "constant", "warmup_steps": 0,
-                 "encoder_lr": META_HMR_OUTER_LR,
-                 "aux_checkpoint": base["checkpoint"], "save_every": continue_steps}
+                 "encoder_lr": META_HMR_OUTER_LR, "aux_checkpoint": base["checkpoint"], "save_every": continue_steps}
     runs = {name: train(config.replace(run_name=f"meta_{name}", inner_steps=steps, **continued))
             for name, steps in (("plain", 0), ("meta", config.inner_steps))}
     rows = {}
@@ -71,10 +73,6 @@ def compare(config, smpl, continue_steps):
     path = write_json(os.path.join(config.output_path, "meta_vs_plain", "summary.json"), summary)
     logger.info("summary: %s", path)
     return summary
-
-
-CONTINUE_STEPS = 300
-META_HMR_OUTER_LR = 1e-4      # Meta-HMR's outer_lr (Adam)
 
 
 def main(config):

@@ -31,25 +31,9 @@ from mindspore import nn, ops
 from HMR.constants import NUM_SMPL_JOINTS
 from HMR.geometry import batch_rodrigues
 from HMR.heads.iterative import fast_parameters
-from HMR.meta_loss import MetaHMRLoss, prediction_of, pseudo_targets
+from HMR.meta_loss import InnerObjective, MetaHMRLoss, prediction_of, pseudo_targets
 
 META_LOSS_NAMES = ("outer_total", "keypoint_2d", "joint_3d", "vertices", "pose", "betas", "camera", "inner_total")
-
-
-class InnerObjective(nn.Cell):
-    """The inner (pseudo ground truth) objective as a function of the fast tensors.
-
-    construct(fast tuple, features (B, F), noise or None, bbox_info (B, 3), keypoints (B, K, 3),
-    targets (see ``MetaHMRLoss``), has_smpl (B,), has_3d (B,)) -> (total, kp2d term)."""
-
-    def __init__(self, model, loss):
-        super().__init__(auto_prefix=False)
-        self.model, self.loss = model, loss
-
-    def construct(self, fast, features, noise, bbox_info, keypoints, targets, has_smpl, has_3d):
-        outputs = self.model.decode(features, noise, bbox_info, fast)
-        terms = self.loss(prediction_of(outputs), keypoints, targets, has_smpl, has_3d)
-        return terms[0], terms[1]
 
 
 def sgd_update(fast, grads, lr):
@@ -121,9 +105,13 @@ class MetaTrainStep(nn.Cell):
         return ops.stack([total, kp, j3d, shape, pose_term, betas_term, camera, inner])
 
 
+def build_meta_loss(config):
+    """Meta-HMR's objective with ``config``'s weights (training and adaptation)."""
+    return MetaHMRLoss(config.meta_shape_weight, config.meta_keypoint_weight, config.meta_pose_weight,
+                       config.meta_betas_weight)
+
+
 def build_meta_objective(config, model):
     """The MetaObjective of ``config``'s Meta-HMR keys."""
-    loss = MetaHMRLoss(config.meta_shape_weight, config.meta_keypoint_weight, config.meta_pose_weight,
-                       config.meta_betas_weight)
-    return MetaObjective(model, loss, config.inner_steps, config.inner_lr, config.meta_outer_weight,
+    return MetaObjective(model, build_meta_loss(config), config.inner_steps, config.inner_lr, config.meta_outer_weight,
                          config.first_order)

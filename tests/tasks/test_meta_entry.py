@@ -4,10 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+
+from conftest import kill_at_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "--batch_size", "4",
@@ -51,16 +52,9 @@ def test_killed_meta_training_resumes_exactly(tiny_data_dir, base, tmp_path):
     full = subprocess.run(_cmd(tiny_data_dir, tmp_path / "full", base), cwd=ROOT, env=_env(), capture_output=True,
                           text=True, timeout=900)
     assert full.returncode == 0, full.stderr[-2000:]
-    proc = subprocess.Popen(_cmd(tiny_data_dir, tmp_path / "cut", base), cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    folder = tmp_path / "cut" / "train"
-    deadline = time.time() + 900
-    while time.time() < deadline and proc.poll() is None:
-        if folder.is_dir() and any(f.startswith("hmr-step00000010") for f in os.listdir(folder)):
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.02)
-    assert proc.wait(60) == -signal.SIGKILL, "the run finished before it could be interrupted"
+    code = kill_at_checkpoint(_cmd(tiny_data_dir, tmp_path / "cut", base),
+                              tmp_path / "cut" / "train", "hmr-step00000010", _env())
+    assert code == -signal.SIGKILL, "the run finished before it could be interrupted"
     resumed = subprocess.run(_cmd(tiny_data_dir, tmp_path / "cut", base, "--resume", "true"), cwd=ROOT, env=_env(),
                              capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-2000:]

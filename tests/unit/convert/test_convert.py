@@ -23,20 +23,25 @@ def _randomise_batchnorm(model):
                 module.num_batches_tracked.fill_(1000)
 
 
-@pytest.fixture(scope="module")
-def reference():
-    """SPIN's model with random weights and non-trivial BatchNorm statistics, in eval mode."""
+def _spin_reference(seed):
+    """A SPIN-named HMR (Meta-HMR's HmrMetaNet / HmrAuxNet_resnet use the same names) with random weights."""
     from tests.reference.torch_spin import SpinHMR
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
     six = np.tile(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), 24) + rng.normal(0, 0.1, 144)
     model = SpinHMR(six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05])
     _randomise_batchnorm(model)
     with torch.no_grad():
         for linear in (model.decpose, model.decshape, model.deccam):
             linear.weight.mul_(0.05)
-    model.eval()
-    images = rng.normal(size=(2, 3, 224, 224)).astype(np.float32)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """SPIN's model with random weights and non-trivial BatchNorm statistics, in eval mode."""
+    model = _spin_reference(0)
+    images = np.random.default_rng(0).normal(size=(2, 3, 224, 224)).astype(np.float32)
     with torch.no_grad():
         outputs = [o.numpy() for o in model(torch.as_tensor(images))]
     return model, images, dict(zip(("features", "rotmats", "betas", "cam"), outputs))
@@ -196,20 +201,6 @@ def test_cliff_needs_the_6d_head():
     assert head_name(load_config(["--architecture", "cliff", "--pose_head", "rot6d"])) == "cliff"
     with pytest.raises(UserInputError, match="--architecture cliff regresses 6D rotations: use --pose_head rot6d"):
         head_name(load_config(["--architecture", "cliff"]))
-
-
-def _spin_reference(seed):
-    """A SPIN-named HMR (Meta-HMR's HmrMetaNet / HmrAuxNet_resnet use the same names) with random weights."""
-    from tests.reference.torch_spin import SpinHMR
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    six = np.tile(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), 24) + rng.normal(0, 0.1, 144)
-    model = SpinHMR(six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05])
-    _randomise_batchnorm(model)
-    with torch.no_grad():
-        for linear in (model.decpose, model.decshape, model.deccam):
-            linear.weight.mul_(0.05)
-    return model.eval()
 
 
 def test_metahmr_release_converts_both_networks(body_model_pkl, tmp_path):
