@@ -85,9 +85,12 @@ class Adapter:
 
 def build_adapter(config, smpl, model):
     """An Adapter from the config's Meta-HMR keys (None when ``adapt`` is 0). The auxiliary network
-    comes from ``src.training.checkpoint.aux_source``."""
+    comes from ``src.training.checkpoint.aux_source``; ``model`` is None when the run has no
+    checkpoint (an exported graph), which adaptation cannot change."""
     if config.adapt <= 0:
         return None
+    if config.refine:
+        raise UserInputError("--refine and --adapt are two test-time methods: choose one")
     if model is None:
         raise UserInputError("--adapt changes the network's weights: it needs a checkpoint (--source ckpt, "
                              "--checkpoint_file_path), not an exported graph")

@@ -136,14 +136,10 @@ def run_image_demo(config, smpl, model=None, inputs=None):
     images, boxes, given = inputs or demo_inputs(config)
     user_boxes = bool(boxes) or given is not None           # bbox_scale applies to these only
     detector = None if user_boxes else _detector(config)
-    if config.refine and config.adapt:
-        raise UserInputError("--refine and --adapt are two test-time methods: choose one")
-    if config.adapt and config.model_file:
-        raise UserInputError("--adapt changes the network's weights: give --checkpoint_file_path, not --model")
-    if config.adapt and model is None:
-        model = load_checkpoint_model(config, smpl)
-    predict = build_runner(config, smpl, model)
+    if config.adapt and model is None and not config.model_file:
+        model = load_checkpoint_model(config, smpl)             # the Cell whose weights adaptation changes
     refiner, adapter = build_refiner(config, smpl), build_adapter(config, smpl, model)
+    predict = build_runner(config, smpl, model)
     keypoint_set = "cocoplus19" if "cocoplus" in smpl.regressor_names else "lsp14"
     os.makedirs(config.out_folder, exist_ok=True)
     written, skipped = [], []

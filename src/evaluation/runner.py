@@ -28,11 +28,6 @@ def prediction_batches(config, smpl, test_file, model=None):
     from src.data.schema import load_dataset_npz
     from src.demo.adapt import build_adapter
     from src.demo.refine import build_refiner
-    if config.refine and config.adapt:
-        raise UserInputError("--refine and --adapt are two test-time methods: choose one per evaluation")
-    if config.adapt and config.source != "ckpt":
-        raise UserInputError(f"--adapt changes the network's weights: it needs --source ckpt (a checkpoint), "
-                             f"not --source {config.source}")
     if config.source == "results":
         if config.refine or config.adapt:
             raise UserInputError("--refine / --adapt need the images, not result files: use --source ckpt "
@@ -51,14 +46,15 @@ def prediction_batches(config, smpl, test_file, model=None):
             raise UserInputError("--checkpoint_file_path is required for --source ckpt")
         model = build_model(config, smpl)
         load_model_weights(config.checkpoint_file_path, model)
+    refiner, adapter = build_refiner(config, smpl), build_adapter(config, smpl, model)
     source = build_eval_source(config, test_file,
                                J24_TO_COCOPLUS19 if "cocoplus" in smpl.regressor_names else J24_TO_LSP14)
-    predictor = build_predictor(config, model)
-    refiner, adapter = build_refiner(config, smpl), build_adapter(config, smpl, model)
-    if refiner is not None:
-        predictor = RefiningPredictor(predictor, refiner)
     if adapter is not None:
         predictor = AdaptingPredictor(model, adapter)
+    else:
+        predictor = build_predictor(config, model)
+        if refiner is not None:
+            predictor = RefiningPredictor(predictor, refiner)
     described = {"source": config.source, "refine_steps": config.refine, "adapt_steps": config.adapt}
     described.update({"checkpoint": config.checkpoint_file_path} if config.source == "ckpt" else
                      {"model_file": config.model_file})

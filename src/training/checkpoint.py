@@ -143,6 +143,12 @@ def _load_optimizer(cell, params, path, part, network_ids):
         param.set_data(value.astype(param.dtype) if value.dtype != param.dtype else value)
 
 
+def _part(data, name):
+    """{name within the part: value} of the checkpoint entries under ``name.``."""
+    prefix = name + "."
+    return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
+
+
 def load_training_checkpoint(path, parts):
     """Restore every part from ``path``. Returns the saved ``step``."""
     data = _read(path)
@@ -150,8 +156,7 @@ def load_training_checkpoint(path, parts):
         raise UserInputError(f"{path}: not a training checkpoint (no 'step'); use it as --checkpoint_file_path")
     network_ids = _network_ids(parts)
     for name in (n for n in PARTS if n in parts):
-        prefix = name + "."
-        sub = {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
+        sub = _part(data, name)
         if not sub:
             raise UserInputError(f"{path}: no '{name}' part - written by another kind of run (--meta)?")
         if name in NETWORKS:
@@ -168,10 +173,9 @@ def load_model_weights(path, model):
     initialises the encoder; the regressor keeps its initialisation.
     """
     data = _read(path)
-    sub = {k[len("model."):]: v for k, v in data.items() if k.startswith("model.")} or \
-        {k: v for k, v in data.items() if k != "step"}
+    sub = _part(data, "model") or {k: v for k, v in data.items() if k != "step"}
     if sub and all(k.startswith("encoder.") for k in sub):
-        _load_network(model.encoder, {k[len("encoder."):]: v for k, v in sub.items()}, path, "encoder")
+        _load_network(model.encoder, _part(sub, "encoder"), path, "encoder")
         logger.info("encoder weights loaded from %s (the regressor keeps its initialisation)", path)
         return
     _load_network(model, sub, path, "model")
@@ -192,7 +196,7 @@ def load_aux_weights(config, aux):
     """Initialise the auxiliary network (see :func:`aux_source`)."""
     path = aux_source(config)
     data = _read(path)
-    sub = {k[len("aux."):]: v for k, v in data.items() if k.startswith("aux.")}
+    sub = _part(data, "aux")
     if sub:
         _load_network(aux, sub, path, "aux")
         logger.info("auxiliary network loaded from the aux part of %s", path)
