@@ -59,14 +59,15 @@ def uses_frames(config):
 
 
 HRNET_STRIDE = 32      # HRNet's lowest-resolution branch: the crop must divide into it exactly
+HRNETS = ("hrnet", "pose_hrnet")
 
 
 def build_model(config, smpl, num_iterations=None):
     """The network described by the config (``num_iterations`` overrides ``regressor_iterations``)."""
     from HMR.model import HMR
     from src.data.crop import crop_shape
-    if config.backbone == "hrnet" and any(side % HRNET_STRIDE for side in crop_shape(crop_size(config))):
-        raise UserInputError(f"--backbone hrnet needs crop sides that are multiples of {HRNET_STRIDE} "
+    if config.backbone in HRNETS and any(side % HRNET_STRIDE for side in crop_shape(crop_size(config))):
+        raise UserInputError(f"--backbone {config.backbone} needs crop sides that are multiples of {HRNET_STRIDE} "
                              f"(got --img_size {config.img_size} --img_width {config.img_width}; CLIFF uses 256 x 192)")
     return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
                pose_head=head_name(config), mean_params=load_mean_params(config, config.pose_head),
@@ -76,8 +77,11 @@ def build_model(config, smpl, num_iterations=None):
 
 def build_aux_model(config, smpl):
     """Meta-HMR's auxiliary network: the main network's architecture with ``aux_iterations``
-    regressor iterations, frozen (its predictions are pseudo ground truth). Weights not loaded."""
-    aux = build_model(config, smpl, config.aux_iterations)
+    regressor iterations and its own encoder where ``aux_backbone``/``aux_backbone_width`` say
+    so, frozen (its predictions are pseudo ground truth). Weights not loaded."""
+    aux_config = config.replace(backbone=config.aux_backbone or config.backbone,
+                                backbone_width=config.aux_backbone_width or config.backbone_width)
+    aux = build_model(aux_config, smpl, config.aux_iterations)
     for param in aux.get_parameters():
         param.requires_grad = False
     return aux

@@ -7,9 +7,11 @@ from HMR.registry import Registry
 BACKBONES = Registry("backbone", {
     "resnet": "HMR.backbones.resnet:ResNet",
     "hrnet": "HMR.backbones.hrnet:HRNet",
+    "pose_hrnet": "HMR.backbones.pose_hrnet:PoseHRNet",
 })
 
 
 def build_backbone(name, **options):
-    """The backbone ``name`` (``resnet``: ``depth``, ``width``; ``hrnet``: ``width``, 48 for HRNet-W48)."""
+    """The backbone ``name`` (``resnet``: ``depth``, ``width``; ``hrnet``, ``pose_hrnet``: ``width``, 48 for
+    HRNet-W48)."""
     return BACKBONES.build(name, **options)

@@ -35,7 +35,8 @@ def _bn(channels):
     return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
-def _conv_bn(in_ch, out_ch, kernel, stride=1, relu=True, bias=False):
+def conv_bn(in_ch, out_ch, kernel, stride=1, relu=True, bias=False):
+    """Convolution + BatchNorm (+ ReLU): one ``nn.SequentialCell`` indexed 0, 1 (, 2) as in HRNet's code."""
     cells = [_conv(in_ch, out_ch, kernel, stride, bias), _bn(out_ch)]
     return nn.SequentialCell(cells + [nn.ReLU()] if relu else cells)
 
@@ -83,8 +84,8 @@ class HRModule(nn.Cell):
                 elif j == i:
                     row.append(_Empty())
                 else:        # i - j strided 3x3 convolutions; ReLU after all but the last
-                    steps = [_conv_bn(in_w, in_w, 3, 2) for _ in range(i - j - 1)]
-                    row.append(nn.SequentialCell(steps + [_conv_bn(in_w, out_w, 3, 2, relu=False)]))
+                    steps = [conv_bn(in_w, in_w, 3, 2) for _ in range(i - j - 1)]
+                    row.append(nn.SequentialCell(steps + [conv_bn(in_w, out_w, 3, 2, relu=False)]))
             fuse.append(nn.CellList(row))
         self.fuse_layers = nn.CellList(fuse)
         self.relu = nn.ReLU()
@@ -100,7 +101,57 @@ class HRModule(nn.Cell):
         return out
 
 
-class HRNet(nn.Cell):
+class HRNetTrunk(nn.Cell):
+    """The part both HRNets share (stem, stage 1, transitions, stages 2-4), in HRNet's names.
+
+    Args:
+        width: channels of the highest-resolution branch (48 for HRNet-W48).
+    ``branches(x)``: images (B, 3, H, W) -> four maps (B, w 2^k, H / 2^(k+2), W / 2^(k+2)), k = 0..3.
+    """
+
+    def __init__(self, width):
+        super().__init__()
+        self.width = width
+        self.conv1, self.bn1 = _conv(3, STEM_WIDTH, 3, 2), _bn(STEM_WIDTH)
+        self.conv2, self.bn2 = _conv(STEM_WIDTH, STEM_WIDTH, 3, 2), _bn(STEM_WIDTH)
+        self.relu = nn.ReLU()
+        self.layer1 = _blocks(Bottleneck, STEM_WIDTH, STEM_WIDTH, STAGE1_BLOCKS)
+        previous = [STEM_WIDTH * Bottleneck.expansion]
+        for stage, modules in enumerate(STAGE_MODULES, start=2):
+            widths = self.branch_widths(stage)
+            setattr(self, f"transition{stage - 1}", self._transition(previous, widths))
+            setattr(self, f"stage{stage}", nn.SequentialCell([HRModule(widths) for _ in range(modules)]))
+            previous = widths
+
+    def branch_widths(self, stage):
+        """Channels of each branch of stage ``stage`` (2-4): w, 2w, ..."""
+        return [self.width * 2 ** k for k in range(stage)]
+
+    @staticmethod
+    def _transition(previous, widths):
+        """Into a stage: existing branches change width by a 3x3 convolution when needed, the new
+        branch comes from the lowest-resolution one by a strided 3x3 convolution."""
+        cells = []
+        for i, w in enumerate(widths):
+            if i < len(previous):
+                cells.append(conv_bn(previous[i], w, 3) if previous[i] != w else _Empty())
+            else:
+                cells.append(nn.SequentialCell([conv_bn(previous[-1], w, 3, 2)]))
+        return nn.CellList(cells)
+
+    def _enter(self, transition, inputs, count):
+        """Branch inputs of a stage: new branches start from the previous stage's last output."""
+        return [transition[i](inputs[i] if i < len(inputs) else inputs[-1]) for i in range(count)]
+
+    def branches(self, x):
+        x = self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
+        branches = [self.layer1(x)]
+        branches = self.stage2(self._enter(self.transition1, branches, 2))
+        branches = self.stage3(self._enter(self.transition2, branches, 3))
+        return self.stage4(self._enter(self.transition3, branches, 4))
+
+
+class HRNet(HRNetTrunk):
     """CLIFF's HRNet encoder.
 
     Args:
@@ -113,47 +164,18 @@ class HRNet(nn.Cell):
     """
 
     def __init__(self, width=48, depth=None):
-        super().__init__()
+        super().__init__(width)
         del depth
         self.feature_dim = FEATURE_DIM
-        self.conv1, self.bn1 = _conv(3, STEM_WIDTH, 3, 2), _bn(STEM_WIDTH)
-        self.conv2, self.bn2 = _conv(STEM_WIDTH, STEM_WIDTH, 3, 2), _bn(STEM_WIDTH)
-        self.relu = nn.ReLU()
-        self.layer1 = _blocks(Bottleneck, STEM_WIDTH, STEM_WIDTH, STAGE1_BLOCKS)
-        previous = [STEM_WIDTH * Bottleneck.expansion]
-        for stage, modules in enumerate(STAGE_MODULES, start=2):
-            widths = [width * 2 ** k for k in range(stage)]
-            setattr(self, f"transition{stage - 1}", self._transition(previous, widths))
-            setattr(self, f"stage{stage}", nn.SequentialCell([HRModule(widths) for _ in range(modules)]))
-            previous = widths
-        self.incre_modules = nn.CellList([_blocks(Bottleneck, w, h, 1) for w, h in zip(previous, HEAD_WIDTHS)])
+        self.incre_modules = nn.CellList([_blocks(Bottleneck, w, h, 1)
+                                          for w, h in zip(self.branch_widths(4), HEAD_WIDTHS)])
         self.downsamp_modules = nn.CellList([
-            _conv_bn(HEAD_WIDTHS[k] * Bottleneck.expansion, HEAD_WIDTHS[k + 1] * Bottleneck.expansion, 3, 2, bias=True)
+            conv_bn(HEAD_WIDTHS[k] * Bottleneck.expansion, HEAD_WIDTHS[k + 1] * Bottleneck.expansion, 3, 2, bias=True)
             for k in range(len(HEAD_WIDTHS) - 1)])
-        self.final_layer = _conv_bn(HEAD_WIDTHS[-1] * Bottleneck.expansion, FEATURE_DIM, 1, bias=True)
-
-    @staticmethod
-    def _transition(previous, widths):
-        """Into a stage: existing branches change width by a 3x3 convolution when needed, the new
-        branch comes from the lowest-resolution one by a strided 3x3 convolution."""
-        cells = []
-        for i, w in enumerate(widths):
-            if i < len(previous):
-                cells.append(_conv_bn(previous[i], w, 3) if previous[i] != w else _Empty())
-            else:
-                cells.append(nn.SequentialCell([_conv_bn(previous[-1], w, 3, 2)]))
-        return nn.CellList(cells)
-
-    def _enter(self, transition, inputs, count):
-        """Branch inputs of a stage: new branches start from the previous stage's last output."""
-        return [transition[i](inputs[i] if i < len(inputs) else inputs[-1]) for i in range(count)]
+        self.final_layer = conv_bn(HEAD_WIDTHS[-1] * Bottleneck.expansion, FEATURE_DIM, 1, bias=True)
 
     def construct(self, x):
-        x = self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
-        branches = [self.layer1(x)]
-        branches = self.stage2(self._enter(self.transition1, branches, 2))
-        branches = self.stage3(self._enter(self.transition2, branches, 3))
-        branches = self.stage4(self._enter(self.transition3, branches, 4))
+        branches = self.branches(x)
         y = self.incre_modules[0](branches[0])
         for k in range(len(self.downsamp_modules)):
             y = self.incre_modules[k + 1](branches[k + 1]) + self.downsamp_modules[k](y)

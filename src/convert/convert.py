@@ -17,15 +17,17 @@ Formats (from the public code; weights are downloaded by users):
   told apart by its ``encoder.stage*`` keys) + SPIN's head names, whose ``fc1`` also takes the
   3 ``bbox_info`` inputs.
 
-* ``metahmr`` -- Meta-HMR's releases (``hmr_resnet_3dpw.pt``, ``hmr_resnet_h36m.pt``; Nie et al.
-  2024): ``{"model", "model_aux", "optimizer", "epoch", ...}``, the main network and the
-  auxiliary one, each with SPIN's flat names (torchvision ResNet-50 + the head + ``init_*``).
-  A network whose ``fc1`` takes 3 more inputs is CLIFF's (bbox_info), converted as
-  ``--architecture cliff``. Written as one checkpoint with a ``model.`` and an ``aux.`` part
-  (what ``eval.py``/``demo.py --adapt`` read) and a config with Meta-HMR's 10 main and 3
-  auxiliary regressor iterations. The CLIFF-HRNet releases (``cliff_hrnet_*.pt``), whose main
-  network is the pose-estimation HRNet-W48 (``backbone.*``, 720-d features), are refused with a
-  message: that encoder is not in this project yet.
+* ``metahmr`` -- Meta-HMR's releases (Nie et al. 2024: ``hmr_resnet_3dpw.pt``, ``hmr_resnet_h36m.pt``,
+  ``cliff_hrnet_3dpw.pt``, ``cliff_hrnet_h36m.pt``): ``{"model", "model_aux", "optimizer", "epoch",
+  ...}``, the main network and the auxiliary one. Each network is told by its keys: flat SPIN names
+  (torchvision ResNet-50 + the head + ``init_*``); ``encoder.*`` (CLIFF's names: the classification
+  HRNet of ``CliffAuxNet_hrnet``, or a ResNet-50); ``backbone.*`` (the pose-estimation HRNet of
+  ``CliffMetaNet_hrnet``, 15 w features, whose unused heatmap layer ``backbone.final_layer.*`` is
+  dropped). HRNet widths are read from ``transition1``. A network whose ``fc1`` takes 3 more inputs
+  than its features + 157 is CLIFF's (bbox_info), converted as ``--architecture cliff``. Written as
+  one checkpoint with a ``model.`` and an ``aux.`` part (what ``eval.py``/``demo.py --adapt`` read)
+  and a config with Meta-HMR's 10 main and 3 auxiliary regressor iterations and each network's
+  encoder (``backbone``, ``aux_backbone``).
 
 SPIN, mmpose, CLIFF and Meta-HMR models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
@@ -43,10 +45,14 @@ logger = logging.getLogger(__name__)
 FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr")
 METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
 METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
-SPIN_FC1_INPUTS = 2048 + 144 + 10 + 3
+ESTIMATE_INPUTS = 144 + 10 + 3          # the running pose, shape and camera fc1 also sees
+BBOX_INFO_INPUTS = 3
 CLIFF_ENCODER = "encoder."
+POSE_HRNET_ENCODER = "backbone."         # Meta-HMR's CliffMetaNet_hrnet
+POSE_HRNET_UNUSED = "backbone.final_layer."
+HRNET_WIDTH_KEY = "transition1.0.0.weight"   # (w, 256, 3, 3): the first branch's width
 MMPOSE_IGNORED = ("smpl.", "discriminator.")
-BACKBONE_OPTIONS = {"resnet": {"depth": 50, "width": 64}, "hrnet": {"width": 48}}
+BACKBONE_OPTIONS = {"resnet": {"depth": 50, "width": 64}, "hrnet": {"width": 48}, "pose_hrnet": {"width": 48}}
 CONVERTED_CONFIG = {"backbone_depth": 50, "backbone_width": 64, "pose_head": "rot6d", "regressor_iterations": 3,
                     "img_size": 224, "image_normalization": "imagenet"}
 
@@ -153,18 +159,33 @@ def _add(mapped, name, key, value, path):
     mapped[name] = np.asarray(value, np.float32)
 
 
+def backbone_options(backbone, width=None):
+    """Constructor options of a converted encoder (``width``: an HRNet's, read from its checkpoint)."""
+    return dict(BACKBONE_OPTIONS[backbone], **({"width": width} if width else {}))
+
+
+def encoder_shapes(backbone, width=None):
+    """({our name: shape} of the encoder, its feature size); builds it (HRNet-W48: 75 M parameters)."""
+    from HMR.backbones import build_backbone
+    from src.training.checkpoint import structural_parameters
+    encoder = build_backbone(backbone, **backbone_options(backbone, width))
+    return {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(encoder).items()}, encoder.feature_dim
+
+
+def head_shapes(feature_dim, condition_dim=0):
+    """{our name: shape} of the rot6d head on ``feature_dim`` features (+ ``condition_dim`` bbox_info)."""
+    from HMR.heads.iterative import Rot6dRegressor
+    from src.training.checkpoint import structural_parameters
+    head = Rot6dRegressor(feature_dim, np.zeros(144), np.zeros(10), np.zeros(3), condition_dim=condition_dim)
+    return {f"regressor.{k}": tuple(p.shape) for k, p in structural_parameters(head).items()}
+
+
 def expected_parameters(fmt, backbone="resnet"):
     """{our name: shape} the converted checkpoint must fill: encoder (ResNet-50 or HRNet-W48)
     (+ rot6d head unless ImageNet)."""
-    from HMR.backbones import build_backbone
-    from HMR.heads.iterative import BBOX_INFO_SIZE, Rot6dRegressor
-    from src.training.checkpoint import structural_parameters
-    encoder = build_backbone(backbone, **BACKBONE_OPTIONS[backbone])
-    shapes = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(encoder).items()}
+    shapes, feature_dim = encoder_shapes(backbone)
     if fmt != "torchvision-resnet50":
-        head = Rot6dRegressor(2048, np.zeros(144), np.zeros(10), np.zeros(3),
-                              condition_dim=BBOX_INFO_SIZE if fmt == "cliff" else 0)
-        shapes.update({f"regressor.{k}": tuple(p.shape) for k, p in structural_parameters(head).items()})
+        shapes.update(head_shapes(feature_dim, BBOX_INFO_INPUTS if fmt == "cliff" else 0))
     return shapes
 
 
@@ -200,9 +221,10 @@ def write_checkpoint(arrays, output):
     return output
 
 
-def write_config(output, fmt, backbone="resnet", architecture="hmr"):
+def write_config(output, fmt, architecture="hmr", **encoders):
     """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``
-    (``architecture``: a Meta-HMR release's, told by its head)."""
+    (``architecture``: a Meta-HMR release's, told by its head; ``encoders``: ``backbone``,
+    ``backbone_width``, ``aux_backbone``, ``aux_backbone_width`` where they are not ResNet-50's)."""
     import yaml
 
     from model_utils.atomic_files import atomic_write
@@ -212,8 +234,7 @@ def write_config(output, fmt, backbone="resnet", architecture="hmr"):
         values.update(METAHMR_ITERATIONS)
     if fmt == "cliff" or architecture == "cliff":
         values.update(architecture="cliff", img_size=256, img_width=192)     # CLIFF's 256 x 192 crops
-        if backbone == "hrnet":
-            values.update(backbone="hrnet", backbone_width=48)
+    values.update(encoders)
     if fmt == "torchvision-resnet50":
         values = {"backbone_depth": 50, "backbone_width": 64, "image_normalization": "imagenet"}
     with atomic_write(path, "w") as handle:
@@ -222,34 +243,62 @@ def write_config(output, fmt, backbone="resnet", architecture="hmr"):
     return path
 
 
+def _encoder_values(backbone, width):
+    """The config keys of one converted encoder (none for ResNet-50, the written default)."""
+    return {} if backbone == "resnet" else {"backbone": backbone, "backbone_width": width}
+
+
+def _metahmr_encoder(state):
+    """(backbone, the state in CLIFF's ``encoder.`` names, or None for SPIN's flat ones) of one
+    Meta-HMR network."""
+    if any(k.startswith(POSE_HRNET_ENCODER) for k in state):
+        return "pose_hrnet", {CLIFF_ENCODER + k[len(POSE_HRNET_ENCODER):] if k.startswith(POSE_HRNET_ENCODER) else k: v
+                              for k, v in state.items() if not k.startswith(POSE_HRNET_UNUSED)}
+    if any(k.startswith(CLIFF_ENCODER) for k in state):
+        return cliff_backbone(state), state
+    return "resnet", None
+
+
 def _metahmr_network(state, path, part):
-    """One Meta-HMR network -> ({our name: array}, condition size: 0 HMR, 3 CLIFF)."""
-    if any(k.startswith("backbone.") for k in state):
-        raise UserInputError(f"{path}: '{part}' is Meta-HMR's CLIFF-HRNet main network (pose-estimation HRNet-W48, "
-                             "'backbone.*' keys), which this project does not have yet; the ResNet-50 releases "
-                             "(hmr_resnet_*.pt) convert")
+    """One Meta-HMR network -> ({our name: array}, condition size: 0 HMR, 3 CLIFF, backbone, width)."""
     if "fc1.weight" not in state:
         raise UserInputError(f"{path}: '{part}' has no 'fc1.weight': not a Meta-HMR network")
-    condition = int(np.shape(state["fc1.weight"])[1]) - SPIN_FC1_INPUTS
-    if condition not in (0, 3):
-        raise UserInputError(f"{path}: '{part}.fc1.weight' has {np.shape(state['fc1.weight'])[1]} inputs, expected "
-                             f"{SPIN_FC1_INPUTS} (HMR) or {SPIN_FC1_INPUTS + 3} (CLIFF, with bbox_info)")
-    expected = expected_parameters("cliff" if condition else "spin")
-    return check_against(map_names({"model": state}, "spin", path, expected), expected, path), condition
+    backbone, cliff_state = _metahmr_encoder(state)
+    width = BACKBONE_OPTIONS[backbone]["width"]
+    if backbone != "resnet":
+        key = CLIFF_ENCODER + HRNET_WIDTH_KEY
+        if key not in cliff_state:
+            raise UserInputError(f"{path}: '{part}' has HRNet keys but no '{key}' to read its width from")
+        width = int(np.shape(cliff_state[key])[0])
+    expected, features = encoder_shapes(backbone, width)
+    inputs = int(np.shape(state["fc1.weight"])[1])
+    condition = inputs - features - ESTIMATE_INPUTS
+    if condition not in (0, BBOX_INFO_INPUTS):
+        raise UserInputError(f"{path}: '{part}.fc1.weight' has {inputs} inputs, expected {features + ESTIMATE_INPUTS} "
+                             f"(HMR) or {features + ESTIMATE_INPUTS + BBOX_INFO_INPUTS} (CLIFF, with bbox_info) "
+                             f"for its {backbone} encoder ({features}-d features)")
+    expected.update(head_shapes(features, condition))
+    mapped = map_names({"model": state}, "spin", path, expected) if cliff_state is None else \
+        _map_cliff(cliff_state, path, expected)
+    return check_against(mapped, expected, path), condition, backbone, width
 
 
 def _convert_metahmr(data, input_path, output_path):
     """Both networks of a Meta-HMR release into one checkpoint (``model.``/``aux.``) and its config."""
-    arrays, conditions = {}, set()
+    arrays, conditions, encoders = {}, set(), {}
     for key, prefix in METAHMR_PARTS.items():
-        mapped, condition = _metahmr_network(_state_dict(data, input_path, key), input_path, key)
+        mapped, condition, backbone, width = _metahmr_network(_state_dict(data, input_path, key), input_path, key)
         arrays.update({prefix + name: value for name, value in mapped.items()})
         conditions.add(condition)
+        encoders[prefix] = (backbone, width)
     if len(conditions) > 1:
         raise UserInputError(f"{input_path}: 'model' and 'model_aux' are different architectures (one takes "
                              "bbox_info): both must be HMR or both CLIFF")
+    values = _encoder_values(*encoders["model."])
+    if encoders["aux."] != encoders["model."]:
+        values.update(aux_backbone=encoders["aux."][0], aux_backbone_width=encoders["aux."][1])
     checkpoint = write_checkpoint(arrays, output_path)
-    config = write_config(output_path, "metahmr", architecture="cliff" if conditions == {3} else "hmr")
+    config = write_config(output_path, "metahmr", architecture="cliff" if conditions == {3} else "hmr", **values)
     logger.info("%s (metahmr): %d tensors -> %s (config %s)", input_path, len(arrays), checkpoint, config)
     return {"checkpoint": checkpoint, "config": config, "parameters": len(arrays)}
 
@@ -262,9 +311,9 @@ def convert(fmt, input_path, output_path):
     backbone = "resnet"
     if fmt == "cliff":
         backbone = cliff_backbone(_cliff_state(data, input_path))
-    expected = expected_parameters(fmt, backbone)             # builds the encoder once (HRNet-W48: 75 M parameters)
+    expected = expected_parameters(fmt, backbone)
     mapped = check_against(map_names(data, fmt, input_path, expected), expected, input_path)
     checkpoint = write_checkpoint(mapped, output_path)
-    config = write_config(output_path, fmt, backbone)
+    config = write_config(output_path, fmt, **_encoder_values(backbone, BACKBONE_OPTIONS[backbone]["width"]))
     logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}

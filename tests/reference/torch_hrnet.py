@@ -4,7 +4,9 @@ its module names: ``conv1/bn1/conv2/bn2``, ``layer1`` (4 bottlenecks), ``transit
 (``branches``, ``fuse_layers`` with ``None`` on the diagonal, nearest ``Upsample``),
 ``incre_modules``, ``downsamp_modules`` (3x3 stride-2 conv with bias), ``final_layer`` (1x1 conv
 with bias to 2048), average pool. Written from the structure in HMR_FACTS / the HRNet paper,
-for tests only. ``CliffHRNet`` adds CLIFF's regressor (``tests/reference/torch_cliff.py``)."""
+for tests only. ``CliffHRNet`` adds CLIFF's regressor (``tests/reference/torch_cliff.py``).
+``PoseHighResolutionNet``/``CliffMetaHRNet``: Meta-HMR's CLIFF-HRNet main network, read from its
+``models/hrnet.py`` and ``models/meta_models.py``."""
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -69,8 +71,10 @@ class HighResolutionModule(nn.Module):
         return out
 
 
-class HighResolutionNet(nn.Module):
-    def __init__(self, width=48):
+class _Trunk(nn.Module):
+    """Stem, stage 1, transitions and stages 2-4: the part both HRNets share, with their names."""
+
+    def __init__(self, width):
         super().__init__()
         self.conv1, self.bn1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False), nn.BatchNorm2d(64)
         self.conv2, self.bn2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False), nn.BatchNorm2d(64)
@@ -87,19 +91,29 @@ class HighResolutionNet(nn.Module):
             setattr(self, f"transition{stage - 1}", nn.ModuleList(transition))
             setattr(self, f"stage{stage}", nn.Sequential(*[HighResolutionModule(widths) for _ in range(modules)]))
             previous = widths
-        head = [32, 64, 128, 256]
-        self.incre_modules = nn.ModuleList([_layer(Bottleneck, c, h, 1) for c, h in zip(previous, head)])
-        self.downsamp_modules = nn.ModuleList([_conv_bn(head[k] * 4, head[k + 1] * 4, 3, 2, bias=True)
-                                               for k in range(3)])
-        self.final_layer = _conv_bn(1024, 2048, 1, 1, bias=True)
+        self.widths = previous
 
-    def forward(self, x):
+    def stages(self, x):
         x = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
         y = [self.layer1(x)]
         for stage in (2, 3, 4):
             transition = getattr(self, f"transition{stage - 1}")
             inputs = [t(y[-1] if i >= len(y) else y[i]) if t is not None else y[i] for i, t in enumerate(transition)]
             y = getattr(self, f"stage{stage}")(inputs)
+        return y
+
+
+class HighResolutionNet(_Trunk):
+    def __init__(self, width=48):
+        super().__init__(width)
+        head = [32, 64, 128, 256]
+        self.incre_modules = nn.ModuleList([_layer(Bottleneck, c, h, 1) for c, h in zip(self.widths, head)])
+        self.downsamp_modules = nn.ModuleList([_conv_bn(head[k] * 4, head[k + 1] * 4, 3, 2, bias=True)
+                                               for k in range(3)])
+        self.final_layer = _conv_bn(1024, 2048, 1, 1, bias=True)
+
+    def forward(self, x):
+        y = self.stages(x)
         out = self.incre_modules[0](y[0])
         for k, down in enumerate(self.downsamp_modules):
             out = self.incre_modules[k + 1](y[k + 1]) + down(out)
@@ -107,12 +121,48 @@ class HighResolutionNet(nn.Module):
         return F.avg_pool2d(out, kernel_size=out.shape[2:]).flatten(1)
 
 
-class CliffHRNet(CliffRegressor):
-    """CLIFF HRNet-W48: ``encoder`` (the HRNet above) + CLIFF's regressor on its 2048-d features."""
+class PoseHighResolutionNet(_Trunk):
+    """Meta-HMR's ``models/hrnet.py`` pose HRNet built with ``downsample=True, use_conv=True``:
+    ``final_layer`` (1x1 conv to 24 heatmaps, with bias) exists but the forward skips it;
+    ``downsample_stage_1/2/3`` = 3/2/1 x [3x3 stride-2 conv (no bias), BN, ReLU] on branches 0/1/2
+    (widths kept), concatenated with branch 3 (15 w channels, unpooled)."""
 
-    def __init__(self, init_pose, init_shape, init_cam):
+    def __init__(self, width=48, num_joints=24):
+        super().__init__(width)
+        self.final_layer = nn.Conv2d(width, num_joints, 1, 1, 0)
+        for k, steps in enumerate((3, 2, 1)):
+            layers = []
+            for _ in range(steps):
+                layers += [nn.Conv2d(self.widths[k], self.widths[k], 3, 2, 1, bias=False),
+                           nn.BatchNorm2d(self.widths[k]), nn.ReLU()]
+            setattr(self, f"downsample_stage_{k + 1}", nn.Sequential(*layers))
+
+    def forward(self, x):
+        y = self.stages(x)
+        return torch.cat([self.downsample_stage_1(y[0]), self.downsample_stage_2(y[1]),
+                          self.downsample_stage_3(y[2]), y[3]], 1)
+
+
+class CliffHRNet(CliffRegressor):
+    """CLIFF HRNet-W48: ``encoder`` (the HRNet above) + CLIFF's regressor on its 2048-d features
+    (Meta-HMR's ``CliffAuxNet_hrnet`` has the same names)."""
+
+    def __init__(self, init_pose, init_shape, init_cam, width=48):
         super().__init__(init_pose, init_shape, init_cam, feature_dim=2048)
-        self.encoder = HighResolutionNet(48)
+        self.encoder = HighResolutionNet(width)
 
     def forward(self, images, bbox_info, n_iter=3):
         return CliffRegressor.forward(self, self.encoder(images), bbox_info, n_iter)
+
+
+class CliffMetaHRNet(CliffRegressor):
+    """Meta-HMR's ``CliffMetaNet_hrnet``: ``backbone`` (the pose HRNet), adaptive average pool to
+    15 w features, CLIFF's regressor (fc1 input 720 + 3 + 157 = 880 for W48)."""
+
+    def __init__(self, init_pose, init_shape, init_cam, width=48):
+        super().__init__(init_pose, init_shape, init_cam, feature_dim=15 * width)
+        self.backbone = PoseHighResolutionNet(width)
+
+    def forward(self, images, bbox_info, n_iter=10):
+        features = F.adaptive_avg_pool2d(self.backbone(images), 1).flatten(1)
+        return CliffRegressor.forward(self, features, bbox_info, n_iter)

@@ -235,12 +235,85 @@ def test_metahmr_release_converts_both_networks(body_model_pkl, tmp_path):
             _close(got, expected)
 
 
-def test_metahmr_hrnet_release_is_refused_with_the_reason(tmp_path):
+def _cliff_hrnet_release(width):
+    """Meta-HMR's ``cliff_hrnet_*.pt`` layout at HRNet width ``width``: ``model`` = CliffMetaNet_hrnet
+    (pose HRNet ``backbone.*``, unused heatmap ``final_layer``), ``model_aux`` = CliffAuxNet_hrnet
+    (classification HRNet ``encoder.*``), random weights and BatchNorm statistics."""
+    from tests.reference.torch_hrnet import CliffHRNet, CliffMetaHRNet
+    networks = {}
+    for seed, (key, cls) in enumerate((("model", CliffMetaHRNet), ("model_aux", CliffHRNet)), start=6):
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        six = np.tile(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), 24) + rng.normal(0, 0.1, 144)
+        network = cls(six, rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05], width=width)
+        _randomise_batchnorm(network)
+        with torch.no_grad():
+            for linear in (network.decpose, network.decshape, network.deccam):
+                linear.weight.mul_(0.05)
+        networks[key] = network.eval()
+    return networks
+
+
+def test_metahmr_cliff_hrnet_release_converts_both_networks(body_model_pkl, tmp_path):
+    """``cliff_hrnet_3dpw.pt`` (at width 8 to stay small): the pose-HRNet main network (10 iterations)
+    and the classification-HRNet auxiliary one (3) give Meta-HMR's PyTorch outputs for the same
+    256 x 192 crops and bbox_info, through build_model / build_aux_model and the checkpoint loaders."""
+    from model_utils.config import load_config
+    from HMR import SMPL
+    from src.builders import build_aux_model, build_model
+    from src.convert.convert import convert
+    from src.training.checkpoint import load_aux_weights, load_model_weights
+    from tests.reference.torch_spin import rot6d_to_rotmat
+    import mindspore as ms
+    networks = _cliff_hrnet_release(8)
+    rng = np.random.default_rng(7)
+    images = rng.normal(size=(2, 3, 256, 192)).astype(np.float32)
+    info = rng.normal(0, 0.5, (2, 3)).astype(np.float32)
+    want = {}
+    with torch.no_grad():
+        for key, n_iter in (("model", 10), ("model_aux", 3)):
+            pose, betas, cam = networks[key](torch.as_tensor(images), torch.as_tensor(info), n_iter=n_iter)
+            want[key] = (rot6d_to_rotmat(pose).reshape(2, 24, 3, 3).numpy(), betas.numpy(), cam.numpy())
+    assert networks["model"].fc1.in_features == 15 * 8 + 3 + 157
+    source = tmp_path / "cliff_hrnet_3dpw.pt"
+    torch.save({key: net.state_dict() for key, net in networks.items()} | {"optimizer": {}, "epoch": 3}, source)
+    config = load_config(["--config_path", convert("metahmr", str(source), str(tmp_path / "meta.ckpt"))["config"]])
+    assert (config.architecture, config.backbone, config.backbone_width) == ("cliff", "pose_hrnet", 8)
+    assert (config.aux_backbone, config.aux_backbone_width, config.img_size, config.img_width) == ("hrnet", 8, 256, 192)
+    smpl = SMPL(body_model_pkl)
+    model, aux = build_model(config, smpl), build_aux_model(config, smpl)
+    load_model_weights(config.checkpoint_file_path, model)
+    load_aux_weights(config, aux)
+    for key, network in (("model", model), ("model_aux", aux)):
+        network.set_train(False)
+        cam, _, betas, rotmats = (o.asnumpy() for o in network(ms.Tensor(images), None, ms.Tensor(info))[:4])
+        for got, expected in zip((rotmats, betas, cam), want[key]):
+            _close(got, expected)
+
+
+def test_metahmr_pose_hrnet_w48_names_and_shapes_map_one_to_one():
+    """Every tensor of Meta-HMR's W48 CLIFF-HRNet main network but the unused heatmap layer maps onto
+    the pose_hrnet model with its shape (fc1 880 inputs), and nothing is left over."""
+    from tests.reference.torch_hrnet import CliffMetaHRNet
+    from src.convert.convert import _metahmr_network
+    network = CliffMetaHRNet(np.zeros(144), np.zeros(10), np.zeros(3), width=48)
+    state = {k: v.numpy() for k, v in network.state_dict().items()}
+    assert state["fc1.weight"].shape == (1024, 880) and state["backbone.final_layer.weight"].shape == (24, 48, 1, 1)
+    mapped, condition, backbone, width = _metahmr_network(state, "cliff_hrnet_3dpw.pt", "model")
+    assert (condition, backbone, width) == (3, "pose_hrnet", 48)
+    kept = [k for k in state if not k.startswith("backbone.final_layer.") and not k.endswith("num_batches_tracked")]
+    assert len(mapped) == len(kept)
+    assert sum(v.size for k, v in mapped.items() if k.startswith("encoder.")) == \
+        sum(state[k].size for k in kept if k.startswith("backbone."))
+
+
+def test_metahmr_release_with_a_wrong_head_is_refused_with_the_sizes(tmp_path):
     from model_utils.errors import UserInputError
     from src.convert.convert import convert
     source = tmp_path / "cliff_hrnet_3dpw.pt"
-    torch.save({"model": {"backbone.conv1.weight": torch.zeros(64, 3, 3, 3), "fc1.weight": torch.zeros(1024, 880)},
-                "model_aux": {}}, source)
-    with pytest.raises(UserInputError, match=r"'model' is Meta-HMR's CLIFF-HRNet main network"):
+    torch.save({"model": {"backbone.transition1.0.0.weight": torch.zeros(48, 256, 3, 3),
+                          "fc1.weight": torch.zeros(1024, 2208)}, "model_aux": {}}, source)
+    with pytest.raises(UserInputError, match=r"'model.fc1.weight' has 2208 inputs, expected 877 \(HMR\) or 880 "
+                                             r"\(CLIFF, with bbox_info\) for its pose_hrnet encoder \(720-d features\)"):
         convert("metahmr", str(source), str(tmp_path / "x.ckpt"))
     assert not (tmp_path / "x.ckpt").exists()

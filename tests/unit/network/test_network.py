@@ -101,6 +101,49 @@ def test_hrnet_w48_is_cliffs_classification_hrnet():
     assert params["transition3.3.0.0.weight"] == (384, 192, 3, 3) and "transition3.0.0.weight" not in params
 
 
+def test_pose_hrnet_w48_is_meta_hmrs_cliff_hrnet_encoder():
+    """The pose HRNet-W48 has 63.6 M parameters (Sun et al. 2019, Table 1), whose stage 4 ends
+    in one output; Meta-HMR keeps all four (fuse rows 1-3 of the last module: 1,725,696 weights
+    + 4,512 BN), drops the heatmap conv (48 x 24 + 24) and adds the downsampling convolutions
+    (3 x 48^2 + 2 x 96^2 + 192^2 times 9, + 1,056 BN): 720-d features."""
+    from HMR.backbones.pose_hrnet import PoseHRNet
+    net = PoseHRNet(48)
+    params = {p.name: p.shape for p in net.trainable_params()}
+    total = sum(int(np.prod(s)) for s in params.values())
+    expected = 63.6e6 + 1_725_696 + 4_512 - (48 * 24 + 24) + 9 * (3 * 48 ** 2 + 2 * 96 ** 2 + 192 ** 2) + 1_056
+    assert abs(total - expected) < 0.05e6 and net.feature_dim == 720
+    assert params["downsample_stage_1.6.weight"] == (48, 48, 3, 3) and "downsample_stage_1.9.weight" not in params
+    assert params["downsample_stage_3.0.weight"] == (192, 192, 3, 3) and "downsample_stage_3.3.weight" not in params
+
+
+def test_pose_hrnet_matches_meta_hmrs_pytorch_network(mode):
+    """Same weights as the PyTorch mirror of Meta-HMR's pose HRNet (width 8): the same pooled features."""
+    import torch
+    from HMR.backbones.pose_hrnet import PoseHRNet
+    from src.convert.convert import _map_cliff
+    from src.training.checkpoint import structural_parameters
+    from tests.reference.torch_hrnet import PoseHighResolutionNet
+    torch.manual_seed(0)
+    reference = PoseHighResolutionNet(8)
+    with torch.no_grad():
+        for module in reference.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+    reference.eval()
+    net = PoseHRNet(8)
+    expected = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(net).items()}
+    state = {f"encoder.{k}": v.numpy() for k, v in reference.state_dict().items() if not k.startswith("final_layer")}
+    mapped = _map_cliff(state, "reference", expected)
+    assert set(mapped) == set(expected)
+    ms.load_param_into_net(net, {k[len("encoder."):]: ms.Parameter(ms.Tensor(v)) for k, v in mapped.items()})
+    net.set_train(False)
+    images = np.random.default_rng(1).normal(size=(2, 3, 128, 96)).astype(np.float32)
+    with torch.no_grad():
+        want = reference(torch.as_tensor(images)).mean((2, 3)).numpy()
+    np.testing.assert_allclose(net(ms.Tensor(images)).asnumpy(), want, rtol=1e-4, atol=1e-4)
+
+
 def test_hrnet_takes_non_square_crops(mode):
     from HMR.backbones.hrnet import HRNet
     net = HRNet(8)
