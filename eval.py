@@ -36,7 +36,13 @@ def main(config):
     logger.info("%s (%s joints, %s): MPJPE %.1f mm, PA-MPJPE %.1f mm%s on %d samples -> %s", summary["protocol"],
                 summary["joint_set"], summary["source"], summary["mpjpe"], summary["pa_mpjpe"], extra,
                 summary["num_samples"], os.path.join(out_dir, "metrics.json"))
-    if "refined" in summary:
+    if "accel" in summary:
+        for name in (None, "filtered", "refined"):
+            row = summary if name is None else summary.get(name)
+            if row is not None:
+                logger.info("%s: MPJPE %.1f, PA-MPJPE %.1f, PVE %.1f mm, acceleration error %.2f mm/frame^2",
+                            name or "per-frame", row["mpjpe"], row["pa_mpjpe"], row["pve"], row["accel"])
+    elif "refined" in summary:
         refined = summary["refined"]
         logger.info("refined (%d steps on the %s 2D keypoints): MPJPE %.1f mm, PA-MPJPE %.1f mm; reprojection "
                     "%.2f -> %.2f px", refined["steps"], refined["keypoints"], refined["mpjpe"], refined["pa_mpjpe"],

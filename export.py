@@ -6,6 +6,9 @@ The graph includes SMPL and outputs theta, vertices, 3D joints and 2D keypoints
 (``src/deployment/export.py``). ``--export_batch_size 0`` (default) exports a dynamic batch (MINDIR
 natively, ONNX by freeing the batch axis). AIR can only be written on an Ascend device. A MINDIR
 export also writes its ONNX twin (``--onnx_twin``), which the CPU fallback runner prefers.
+
+``python export.py --refiner_checkpoint CKPT [--file_format ONNX|MINDIR]`` exports the temporal
+refiner instead (``src/deployment/export_refiner.py``; N and T dynamic).
 """
 import logging
 import os
@@ -23,6 +26,8 @@ def main(config):
     from src.deployment.export import export_model
     out_dir = os.path.join(config.output_path, "export")
     setup_logging(out_dir)
+    if config.refiner_checkpoint:
+        return _export_refiner(config, out_dir)
     if not config.checkpoint_file_path:
         raise UserInputError("--checkpoint_file_path is required (a training or a plain model checkpoint)")
     set_mindspore_context(config.replace(graph_mode=True))
@@ -33,6 +38,21 @@ def main(config):
     if config.file_format.upper() == "MINDIR" and config.onnx_twin:
         twin = export_model(config.replace(file_format="ONNX"), model, os.path.splitext(path)[0])
         logger.info("ONNX twin for the CPU fallback runner: %s", twin)
+    return path
+
+
+def _export_refiner(config, out_dir):
+    from src.builders import build_smpl, set_mindspore_context
+    from src.deployment.export_refiner import export_refiner
+    from src.training.checkpoint import load_model_weights
+    from src.training.temporal import build_refiner
+    set_mindspore_context(config.replace(graph_mode=True))
+    refiner = build_refiner(config, build_smpl(config))
+    load_model_weights(config.refiner_checkpoint, refiner)
+    path = export_refiner(config, refiner, config.file_name or os.path.join(out_dir, "refiner"))
+    if config.file_format.upper() == "MINDIR" and config.onnx_twin:
+        logger.info("ONNX twin: %s", export_refiner(config.replace(file_format="ONNX"), refiner,
+                                                     os.path.splitext(path)[0]))
     return path
 
 

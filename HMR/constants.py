@@ -63,6 +63,12 @@ J24_FROM_H36M17 = {J24_NAMES.index("pelvis"): H36M17_NAMES.index("pelvis"),
                    J24_NAMES.index("jaw"): H36M17_NAMES.index("neck_nose"),
                    J24_NAMES.index("head_h36m"): H36M17_NAMES.index("head")}
 LSP14_HIPS = (LSP14_NAMES.index("right_hip"), LSP14_NAMES.index("left_hip"))   # pelvis = their midpoint
+# J24 slot standing for each H36M joint, in H36M17_NAMES order (2D inputs of the temporal
+# refiner): the limbs from the LSP 14 slots, the torso and head from those J24_FROM_H36M17 fills
+H36M17_FROM_J24 = tuple(J24_NAMES.index(n) for n in (
+    "pelvis", "left_hip", "left_knee", "left_ankle", "right_hip", "right_knee", "right_ankle", "spine",
+    "thorax", "jaw", "head_h36m", "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_elbow",
+    "right_wrist"))
 # J24 slots of SPIN's evaluation joints, in H36M_TO_J17 order: its H36M and MPI-INF-3DHP
 # files hold the H36M head in slot 18 and never fill slot 13 (LSP head top).
 J24_TO_J17 = tuple(range(13)) + tuple(J24_NAMES.index(n) for n in ("head_h36m", "pelvis", "spine", "jaw"))

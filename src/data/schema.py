@@ -15,6 +15,7 @@ shape    (N, 10)     optional: SMPL betas
 has_smpl (N,)        optional: 1 where pose/shape are ground truth
 orig_shape (N, 2)    optional: full image (height, width), pixels (read from the images when absent)
 focal_length (N,)    optional: the camera's focal length, pixels (CLIFF: sqrt(W^2 + H^2) when absent)
+frame    (N,) int    optional: index of the frame in its ``sequence`` (video datasets)
 ======== =========== ======================================================================
 
 A mocap file for the discriminator holds ``pose`` (N, 72) and ``shape`` (N, 10).
@@ -28,7 +29,7 @@ from model_utils.errors import UserInputError
 NUM_J24 = 24
 REQUIRED = {"imgname": (None,), "center": (None, 2), "scale": (None,), "part": (None, NUM_J24, 3)}
 OPTIONAL = {"S": (None, NUM_J24, 4), "pose": (None, 72), "shape": (None, 10), "has_smpl": (None,),
-            "orig_shape": (None, 2), "focal_length": (None,)}
+            "orig_shape": (None, 2), "focal_length": (None,), "frame": (None,)}
 MOCAP = {"pose": (None, 72), "shape": (None, 10)}
 
 
@@ -92,6 +93,8 @@ def load_dataset_npz(path, need_keypoints=True):
         out["focal_length"] = data["focal_length"].astype(np.float32)
         if not np.all(out["focal_length"] > 0):
             raise UserInputError(f"{path}: key 'focal_length' must be > 0 pixels")
+    if "frame" in data:
+        out["frame"] = data["frame"].astype(np.int32)
     if "has_smpl" in data:
         out["has_smpl"] = data["has_smpl"].astype(np.float32)
     else:

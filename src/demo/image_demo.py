@@ -105,7 +105,7 @@ def _people(config, image, name, boxes, given, detector):
 def _detector(config):
     from src.demo.detection.factory import build_detector
     try:
-        return build_detector(config)
+        return build_detector(config, "blazepose" if config.detector == "auto" else config.detector)
     except UserInputError as err:
         logger.warning("no person detector (%s): images without a box are cropped whole", err)
         return None

@@ -9,6 +9,8 @@ h36m-p2         h36m_valid_protocol2.npz       14          S (3D)       per acti
 mpi-inf-3dhp    mpi_inf_3dhp_test.npz          17          S (3D)       PCK@150mm, AUC; per seq.
 3dpw            3dpw_test.npz                  14          SMPL mesh    PVE; per sequence
 synthetic       synthetic/synthetic_eval.npz   14          SMPL mesh    PVE
+synthetic-seq   synthetic/synthetic_seq_eval   14          SMPL mesh    PVE, acceleration error;
+                .npz                                                    filter / refiner rows
 =============== ============================== =========== ============ ========================
 
 Joint sets (``eval_joint_set``):
@@ -53,6 +55,8 @@ PROTOCOLS = {
     "3dpw": {"file": "3dpw_test.npz", "joints": 14, "ground_truth": "smpl", "group": "sequence", "pve": True},
     "synthetic": {"file": "synthetic/synthetic_eval.npz", "joints": 14, "ground_truth": "smpl", "group": None,
                   "pve": True},
+    "synthetic-seq": {"file": "synthetic/synthetic_seq_eval.npz", "joints": 14, "ground_truth": "smpl",
+                      "group": "sequence", "pve": True, "sequences": True},
 }
 
 

@@ -68,6 +68,8 @@ def evaluate_from_config(config, smpl, model=None):
     from src.evaluation.evaluate import run_evaluation
     protocol = get_protocol(config.dataset)
     test_file = protocol_file(protocol, config.data_path, config.eval_dataset)
+    if protocol.get("sequences"):
+        return _evaluate_sequences(config, smpl, protocol, test_file, model)
     batches, data, described, test_time = prediction_batches(config, smpl, test_file, model)
     summary = run_evaluation(protocol, batches, data, smpl, config.eval_joint_set,
                              build_gt_meshes(config, smpl, protocol, data))
@@ -75,6 +77,27 @@ def evaluate_from_config(config, smpl, model=None):
     if test_time is not None:     # 2D fit of every evaluated image to the test file's keypoints, crop pixels
         summary[test_time.variant].update({k: float(np.mean(np.concatenate(v))) for k, v in test_time.errors.items()},
                                           keypoints="ground truth", steps=config.refine or config.adapt)
+    return summary
+
+
+def _evaluate_sequences(config, smpl, protocol, test_file, model):
+    """The sequence protocol (``src/evaluation/sequences.py``): the checkpoint's per-frame model."""
+    from src.builders import build_model
+    from src.evaluation.sequences import evaluate_sequences
+    from src.training.checkpoint import load_model_weights
+    if config.source != "ckpt" or config.refine or config.adapt:
+        raise UserInputError(f"--dataset {protocol['name']} evaluates a checkpoint (--source ckpt) without "
+                             "--refine / --adapt")
+    if model is None:
+        if not config.checkpoint_file_path:
+            raise UserInputError("--checkpoint_file_path is required for --source ckpt")
+        model = build_model(config, smpl)
+        load_model_weights(config.checkpoint_file_path, model)
+    model.set_train(False)
+    summary = evaluate_sequences(config, smpl, protocol, test_file, model, build_gt_meshes(config, smpl, protocol,
+                                                                                        {}))
+    summary.update(source="ckpt", checkpoint=config.checkpoint_file_path, test_file=test_file,
+                   synthetic=bool(smpl.synthetic))
     return summary
 
 

@@ -9,6 +9,9 @@
 - ``synthetic_frames_train.npz`` / ``synthetic_frames_eval.npz``: full frames (``FRAME_SHAPE``)
   from a wide-angle camera, people anywhere in the frame, some cut by its edges: where a crop
   lies in its image matters here (CLIFF's bbox_info and full-image camera);
+- ``synthetic_seq_train.npz`` / ``synthetic_seq_eval.npz``: video sequences of
+  ``SEQUENCE_LENGTH`` full frames, one body moving smoothly (``src/data/synthetic/motion.py``),
+  rows in time order, labelled ``sequence`` (name) and ``frame`` (index in it);
 
 every split records its camera's ``focal_length`` and, like SPIN's files, no ``orig_shape``;
 - ``mocap.npz``: poses and shapes for the discriminator (like MoSh data);
@@ -36,7 +39,7 @@ from model_utils.atomic_files import atomic_write, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 IMAGE_SIZE = 256          # rendered frame of the centred splits, pixels
 FOCAL_LENGTH = 500.0      # pixels
 DEPTH_RANGE = (4.5, 6.5)  # metres from the camera
@@ -46,6 +49,8 @@ FRAME_DEPTH_RANGE = (2.5, 5.0)
 YAW_RANGE = np.pi / 2     # body turned up to +-90 degrees from facing the camera
 LEAN = 0.15               # radians of pitch/roll jitter
 FRAME_SPLITS = ("frames_train", "frames_eval")
+SEQUENCE_SPLITS = ("seq_train", "seq_eval")        # sizes in sequences of SEQUENCE_LENGTH frames
+SEQUENCE_LENGTH = 48
 OCCLUSION_MARGIN = 0.12   # metres: a keypoint is hidden if a surface lies this much in front of it
 BOX_MARGIN = 1.2          # SPIN: scale = 1.2 * box side / 200
 POSE_SPREAD = 0.8         # fraction of the joint-limit ranges used
@@ -151,8 +156,45 @@ def _make_split(smpl, folder, split, num, rng, pool, with_3d, full_frame=False):
     betas = sample_betas(rng, num)
     poses = sample_body_poses(rng, num, spread=POSE_SPREAD)
     poses[:, :3] = _root_orientations(rng, num)
-    vertices, joints = _pose_bodies(smpl, betas, poses)
     pixels, depth, camera = _placement(rng, num, full_frame)
+    return _write_split(smpl, folder, split, betas, poses, pixels, depth, camera, rng, pool, with_3d)
+
+
+def _make_sequences(smpl, folder, split, num_sequences, length, rng, pool):
+    """``num_sequences`` sequences of ``length`` full frames (:mod:`src.data.synthetic.motion`),
+    rows in time order per sequence, labelled ``sequence`` and ``frame``."""
+    from src.data.synthetic.motion import MOTION_KINDS, sequence_motion
+    from src.data.synthetic.poses import sample_betas
+    shape = FRAME_SHAPE
+    camera = (shape, FRAME_FOCAL, ((shape[1] - 1) / 2.0, (shape[0] - 1) / 2.0))
+    parts = {key: [] for key in ("betas", "poses", "pixels", "depth")}
+    for number in range(num_sequences):
+        motion = sequence_motion(rng, length, MOTION_KINDS[number % len(MOTION_KINDS)], shape, FRAME_DEPTH_RANGE)
+        body = Rotation.from_euler("yxz", np.stack([motion["yaw"], motion["pitch"], motion["roll"]], 1))
+        poses = motion["pose"].copy()
+        poses[:, :3] = (Rotation.from_rotvec([np.pi, 0.0, 0.0]) * body).as_rotvec()
+        parts["betas"].append(np.repeat(sample_betas(rng, 1), length, 0))
+        parts["poses"].append(poses)
+        parts["pixels"].append(motion["pixels"])
+        parts["depth"].append(motion["depth"])
+    arrays = {key: np.concatenate(value).astype(np.float32) for key, value in parts.items()}
+    labels = {"sequence": np.repeat([f"{split}_{n:03d}" for n in range(num_sequences)], length),
+              "frame": np.tile(np.arange(length, dtype=np.int32), num_sequences)}
+    # one background, body colour and light per sequence: a static camera filming one person
+    seeds = np.repeat(rng.integers(0, 2 ** 31, num_sequences), length)
+    return _write_split(smpl, folder, split, arrays["betas"], arrays["poses"], arrays["pixels"], arrays["depth"],
+                        camera, rng, pool, True, labels, seeds)
+
+
+def _write_split(smpl, folder, split, betas, poses, pixels, depth, camera, rng, pool, with_3d, labels=None,
+                 seeds=None):
+    """Pose, place, render and label bodies: ``betas`` (N, 10), ``poses`` (N, 72) camera-frame
+    axis-angle, the box centres ``pixels`` (N, 2) at ``depth`` (N,) metres, ``camera`` (shape,
+    focal, principal); ``labels``: extra per-sample arrays to store; ``seeds``: (N,) seeds of the
+    background, colour and light of each image (default: drawn from ``rng``, one per image).
+    Returns the npz path."""
+    num = len(betas)
+    vertices, joints = _pose_bodies(smpl, betas, poses)
     shape, focal, principal = camera
     # the middle of the body's bounding box goes to depth ``depth`` on the ray through ``pixels``
     mid = (vertices.max(1) + vertices.min(1)) / 2
@@ -161,7 +203,7 @@ def _make_split(smpl, folder, split, num, rng, pool, with_3d, full_frame=False):
     vertices = vertices + trans[:, None]
     joints = joints + trans[:, None]
     names = [os.path.join("images", f"{split}_{i:05d}.jpg") for i in range(num)]
-    seeds = rng.integers(0, 2 ** 31, num)
+    seeds = rng.integers(0, 2 ** 31, num) if seeds is None else seeds
     jobs = [(os.path.join(folder, n), vertices[i], smpl.faces, joints[i], int(seeds[i]), camera)
             for i, n in enumerate(names)]
     visible = np.stack(pool.map(_render_sample, jobs, chunksize=8))
@@ -177,6 +219,7 @@ def _make_split(smpl, folder, split, num, rng, pool, with_3d, full_frame=False):
     if with_3d:
         record.update(S=np.concatenate([joints, np.ones_like(joints[:, :, :1])], 2).astype(np.float32),
                       pose=poses, shape=betas, has_smpl=np.ones(num, np.float32))
+    record.update(labels or {})
     path = os.path.join(folder, f"synthetic_{split}.npz")
     with atomic_write(path) as handle:
         np.savez(handle, **record)
@@ -205,17 +248,21 @@ def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2):
         data_path: the HMR_DATA folder; outputs go to ``data_path/synthetic``.
         smpl: :class:`HMR.SMPL` with the ``cocoplus`` and ``h36m`` regressors.
         sizes: dict with ``3d_train``, ``2d_train``, ``eval``, ``mocap`` sample counts, and optionally
-            ``frames_train``, ``frames_eval`` (the full-frame splits; absent or 0 = not written).
+            ``frames_train``, ``frames_eval`` (the full-frame splits) and ``seq_train``, ``seq_eval``
+            (sequences; ``seq_length`` frames each, default ``SEQUENCE_LENGTH``); absent or 0 = not
+            written.
     Returns:
         dict of the written paths.
     """
     sizes = dict(sizes or {"3d_train": 1200, "2d_train": 600, "eval": 200, "mocap": 5000, "frames_train": 1200,
-                           "frames_eval": 200})
+                           "frames_eval": 200, "seq_train": 32, "seq_eval": 8})
     folder = os.path.join(data_path, "synthetic")
     manifest_path = os.path.join(folder, "manifest.json")
     request = {"version": FORMAT_VERSION, "seed": seed, "sizes": sizes, "body_model": os.path.basename(smpl.model_path)}
     frames = [split for split in FRAME_SPLITS if sizes.get(split)]
-    paths = {split: os.path.join(folder, f"synthetic_{split}.npz") for split in ("3d_train", "2d_train", "eval", *frames)}
+    sequences = [split for split in SEQUENCE_SPLITS if sizes.get(split)]
+    paths = {split: os.path.join(folder, f"synthetic_{split}.npz")
+             for split in ("3d_train", "2d_train", "eval", *frames, *sequences)}
     paths["mocap"] = os.path.join(folder, "mocap.npz")
     paths["mean_params"] = os.path.join(data_path, "neutral_smpl_mean_params.h5")
     manifest = read_json(manifest_path)
@@ -223,7 +270,7 @@ def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2):
         logger.info("synthetic datasets up to date in %s", folder)
         return paths
     os.makedirs(folder, exist_ok=True)
-    split_seeds = np.random.SeedSequence(seed).spawn(4 + len(FRAME_SPLITS))
+    split_seeds = np.random.SeedSequence(seed).spawn(4 + len(FRAME_SPLITS) + len(SEQUENCE_SPLITS))
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         _make_split(smpl, folder, "3d_train", sizes["3d_train"], np.random.default_rng(split_seeds[0]), pool, True)
         _make_split(smpl, folder, "2d_train", sizes["2d_train"], np.random.default_rng(split_seeds[1]), pool, False)
@@ -232,6 +279,10 @@ def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2):
             if split in frames:
                 _make_split(smpl, folder, split, sizes[split], np.random.default_rng(split_seeds[4 + number]), pool,
                             True, full_frame=True)
+        for number, split in enumerate(SEQUENCE_SPLITS):
+            if split in sequences:
+                rng = np.random.default_rng(split_seeds[4 + len(FRAME_SPLITS) + number])
+                _make_sequences(smpl, folder, split, sizes[split], sizes.get("seq_length", SEQUENCE_LENGTH), rng, pool)
     from src.data.synthetic.poses import sample_betas, sample_body_poses
     rng = np.random.default_rng(split_seeds[3])
     with atomic_write(paths["mocap"]) as handle:

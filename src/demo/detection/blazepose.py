@@ -151,7 +151,10 @@ class BlazePoseDetector:
 
     def landmarks(self, image, hip, scale_point):
         """(33, 3) x, y (continuous image coordinates), visibility; and the pose-presence score."""
-        centre, side, rotation = region_of_interest(hip, scale_point)
+        return self.landmarks_in_region(image, *region_of_interest(hip, scale_point))
+
+    def landmarks_in_region(self, image, centre, side, rotation):
+        """:meth:`landmarks` of the square region ``centre`` (2,), ``side`` pixels, ``rotation`` rad."""
         to_image = roi_to_image_matrix(centre, side, rotation)
         pixel_map = to_image - np.array([[0, 0, 0.5], [0, 0, 0.5]])            # to pixel-centre coordinates
         crop = cv2.warpAffine(image, pixel_map, (LANDMARK_SIZE, LANDMARK_SIZE),

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from HMR.constants import J24_NAMES, J24_TO_COCOPLUS19, J24_TO_LSP14
+from HMR.constants import H36M17_NAMES, J24_NAMES, J24_TO_COCOPLUS19, J24_TO_LSP14
 
 # BlazePose's 33 landmarks (person's left/right), in model order.
 BLAZEPOSE33_NAMES = (
@@ -18,6 +18,11 @@ J24_FROM_BLAZEPOSE = {J24_NAMES.index(n): BLAZEPOSE33_NAMES.index(n) for n in (
     "right_shoulder", "left_shoulder", "left_elbow", "left_wrist", "nose", "left_eye", "right_eye", "left_ear",
     "right_ear")}
 SHOULDERS = (BLAZEPOSE33_NAMES.index("left_shoulder"), BLAZEPOSE33_NAMES.index("right_shoulder"))
+# H36M joints from BlazePose landmarks: the limbs directly; pelvis, thorax, head as midpoints of
+# the hips, shoulders and ears; the spine halfway between pelvis and thorax; neck/nose the nose
+_MIDPOINTS = {"pelvis": ("left_hip", "right_hip"), "thorax": ("left_shoulder", "right_shoulder"),
+              "head": ("left_ear", "right_ear")}
+H36M17_FROM_BLAZEPOSE = {"neck_nose": "nose"}
 KEYPOINT_SETS = {"lsp14": J24_TO_LSP14, "cocoplus19": J24_TO_COCOPLUS19, "j24": tuple(range(24))}
 
 
@@ -40,3 +45,18 @@ class Person:
         j24[:, 2] = (j24[:, 2] >= min_visibility).astype(np.float64)
         j24[j24[:, 2] == 0, :2] = 0.0
         return j24[list(KEYPOINT_SETS[keypoint_set])]
+
+    def h36m17(self):
+        """(17, 3) x, y (pixels) and BlazePose's visibility as confidence, in H36M order (the
+        temporal refiner's 2D input); zeros without landmarks."""
+        out = np.zeros((len(H36M17_NAMES), 3))
+        if self.landmarks is None:
+            return out
+        point = {name: self.landmarks[BLAZEPOSE33_NAMES.index(name)] for name in BLAZEPOSE33_NAMES}
+        for name, (a, b) in _MIDPOINTS.items():
+            point[name] = np.array([*(point[a][:2] + point[b][:2]) / 2, min(point[a][2], point[b][2])])
+        point["spine"] = np.array([*(point["pelvis"][:2] + point["thorax"][:2]) / 2,
+                                   min(point["pelvis"][2], point["thorax"][2])])
+        for j, name in enumerate(H36M17_NAMES):
+            out[j] = point[H36M17_FROM_BLAZEPOSE.get(name, name)]
+        return out

@@ -1,0 +1,1 @@
+"""Temporal refinement of per-frame mesh estimates over a person's track (``refiner.py``)."""

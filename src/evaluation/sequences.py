@@ -1,0 +1,133 @@
+"""Video sequences: grouping a test file's rows into tracks, and the acceleration error.
+
+A sequence dataset (the embedded default's ``synthetic_seq_*.npz``, or any file in the schema
+with ``sequence`` and ``frame``) holds each sequence's frames in its rows; :func:`sequences`
+returns their row indices in frame order.
+
+Acceleration error (VIBE / TCMR ``compute_error_accel``, HMR_FACTS): per joint
+``a_t = X[t-1] - 2 X[t] + X[t+1]``; per frame the mean over joints of ``|a_pred - a_gt|``,
+x 1000 = mm/frame^2 (no frame-rate factor), on pelvis-aligned joints, within each sequence.
+"""
+import numpy as np
+
+from model_utils.errors import UserInputError
+
+METRES_TO_MM = 1000.0
+
+
+def sequences(data, path="test file"):
+    """[row indices (T,) in frame order] per sequence of ``data`` (schema arrays)."""
+    if "sequence" not in data or "frame" not in data:
+        raise UserInputError(f"{path}: not a sequence dataset: needs the keys 'sequence' and 'frame'")
+    out = []
+    for name in dict.fromkeys(data["sequence"]):
+        rows = np.flatnonzero(data["sequence"] == name)
+        out.append(rows[np.argsort(data["frame"][rows], kind="stable")])
+    return out
+
+
+def acceleration(joints):
+    """Second differences over time: (T, J, 3) -> (T - 2, J, 3)."""
+    return joints[:-2] - 2.0 * joints[1:-1] + joints[2:]
+
+
+def acceleration_error(pred, gt):
+    """Per-frame acceleration error, mm/frame^2, of one sequence of pelvis-aligned joints
+    (T, J, 3) metres: (T - 2,)."""
+    return np.linalg.norm(acceleration(pred) - acceleration(gt), axis=-1).mean(-1) * METRES_TO_MM
+
+
+def sequence_acceleration_error(pred, gt, groups):
+    """Mean acceleration error (mm/frame^2) over every frame of every sequence in ``groups``
+    (row indices); ``pred``, ``gt``: (N, J, 3) pelvis-aligned joints of all rows."""
+    errors = [acceleration_error(pred[rows], gt[rows]) for rows in groups if len(rows) >= 3]
+    if not errors:
+        raise UserInputError("the acceleration error needs sequences of at least 3 frames")
+    return float(np.concatenate(errors).mean())
+
+
+def keypoints_2d(data, noise, seed):
+    """The refiner's 2D input for every row: the labels' J24 keypoints in H36M order (pixels,
+    visibility as confidence) with Gaussian noise of ``noise`` x the person box's side standing
+    for a detector's error (deterministic from ``seed``). (N, 17, 3) float32."""
+    from HMR.constants import H36M17_FROM_J24
+    part = data["part"][:, list(H36M17_FROM_J24)].astype(np.float64)
+    side = (data["scale"] * 200.0)[:, None, None]
+    part[:, :, :2] += np.random.default_rng(seed).normal(0.0, 1.0, part[:, :, :2].shape) * noise * side
+    return part.astype(np.float32)
+
+
+def frame_predictions(config, model, path):
+    """The per-frame model's SMPL estimate of every row of the dataset ``path`` (crops of its
+    boxes, file order): pose (N, 72) axis-angle and betas (N, 10)."""
+    from src.builders import build_eval_source
+    from src.data.pipeline import create_eval_dataset
+    from src.deployment.backends import CheckpointPredictor
+    predictor = CheckpointPredictor(model)
+    source = build_eval_source(config, path)
+    theta = np.zeros((len(source), 85), np.float32)
+    dataset = create_eval_dataset(source, config.eval_batch_size, config.num_workers)
+    for batch in dataset.create_tuple_iterator(output_numpy=True):
+        images, indices, info = batch[0], batch[7], batch[9]
+        theta[indices] = predictor.run_all(images, info)[0]
+    return {"pose": theta[:, 3:75], "betas": theta[:, 75:85]}
+
+
+def _meshes(smpl, pose, betas, batch=256):
+    """Vertices (N, V, 3) and cocoplus joints of SMPL parameters (N, 72), (N, 10)."""
+    import mindspore as ms
+    vertices, joints = [], []
+    for start in range(0, len(pose), batch):
+        v, _ = smpl(ms.Tensor(betas[start:start + batch]), ms.Tensor(pose[start:start + batch]))
+        vertices.append(v.asnumpy())
+        joints.append(smpl.regress(v, "cocoplus").asnumpy() if "cocoplus" in smpl.regressor_names else
+                      np.zeros((len(v), 19, 3), np.float32))
+    return np.concatenate(vertices), np.concatenate(joints)
+
+
+def _aligned_joints(joint_set, vertices, joints):
+    """The joint set's joints minus its root (pelvis, or mid-hip for lsp14), metres."""
+    pred, pelvis, mid_hip = joint_set.from_mesh(vertices.astype(np.float64), joints.astype(np.float64))
+    return pred - (mid_hip if joint_set.name == "lsp14" else pelvis)
+
+
+def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None):
+    """The sequence protocol: the per-frame model's estimates, the One-Euro filter's and (when
+    ``refiner_model``/``refiner_checkpoint`` is given) the temporal refiner's, each with MPJPE,
+    PA-MPJPE, PVE and the acceleration error. Per-frame numbers under the plain keys, the
+    others under ``filtered`` and ``refined``."""
+    from src.data.schema import load_dataset_npz
+    from src.evaluation.evaluate import GroundTruthMeshes, run_evaluation
+    from src.evaluation.protocols import JointSet
+    from src.video.track_refiner import FilterTrackRefiner, build_filter, build_track_refiner
+    data = load_dataset_npz(test_file)
+    groups = sequences(data, test_file)
+    predicted = frame_predictions(config, model, test_file)
+    pose2d = keypoints_2d(data, config.refiner_keypoint_noise, config.seed)
+    refiners = {"filtered": build_filter(config)}
+    learned = build_track_refiner(config, smpl)
+    if not isinstance(learned, FilterTrackRefiner):
+        refiners["refined"] = learned
+    estimates = {None: (predicted["pose"], predicted["betas"])}
+    for name, refiner in refiners.items():
+        pose, betas = np.zeros_like(predicted["pose"]), np.zeros_like(predicted["betas"])
+        for rows in groups:
+            pose[rows], betas[rows] = refiner.refine(pose2d[rows], predicted["pose"][rows], predicted["betas"][rows])
+        estimates[name] = (pose, betas)
+    meshes = {name: _meshes(smpl, *value) for name, value in estimates.items()}
+    rows = np.concatenate(groups)
+    predictions = [(rows, meshes[None][0][rows], meshes[None][1][rows], np.ones(len(rows)),
+                    {name: (v[rows], j[rows]) for name, (v, j) in meshes.items() if name is not None})]
+    summary = run_evaluation(protocol, predictions, data, smpl, config.eval_joint_set, gt_meshes)
+    joint_set = JointSet(summary["joint_set"], {n: smpl.regressor(n).asnumpy().astype(np.float64)
+                                                for n in smpl.regressor_names})
+    gt_vertices, gt_smpl_joints = (gt_meshes or GroundTruthMeshes(smpl))(data["pose"], data["shape"])
+    gt_joints = (joint_set.lsp_from_mesh(gt_vertices.astype(np.float64), gt_smpl_joints)
+                 if joint_set.name == "lsp14" else gt_smpl_joints)          # (the H36M sets regress the mesh)
+    gt = _aligned_joints(joint_set, gt_vertices, gt_joints)
+    for name, (vertices, joints) in meshes.items():
+        accel = sequence_acceleration_error(_aligned_joints(joint_set, vertices, joints), gt, groups)
+        (summary if name is None else summary[name])["accel"] = accel
+    summary.update(sequences=len(groups), refiner=getattr(learned, "kind", "filter"),
+                   keypoints_2d=f"labels + noise {config.refiner_keypoint_noise} x box side")
+    return summary

@@ -1,0 +1,1 @@
+"""Video: temporal smoothing of per-frame estimates, and the video demo."""
