@@ -96,7 +96,7 @@ def test_missing_test_file_names_protocol_and_path(tiny_data_dir, tmp_path):
         evaluation.main(_config(tiny_data_dir, tmp_path, "--dataset", "h36m-p2", "--checkpoint_file_path", "x"))
     from model_utils.config import ConfigError
     with pytest.raises(ConfigError, match=r"key 'dataset' must be one of h36m-p1, h36m-p2, mpi-inf-3dhp, 3dpw, "
-                                          r"synthetic; got 'h36m'"):
+                                          r"synthetic, synthetic-seq; got 'h36m'"):
         evaluation.main(_config(tiny_data_dir, tmp_path, "--dataset", "h36m", "--checkpoint_file_path", "x"))
 
 
