@@ -10,26 +10,35 @@ threshold never reach it.
 """
 import numpy as np
 
-IOU_DISTANCE_THRESHOLD = 0.7          # match when 1 - IoU < this
+IOU_DISTANCE_THRESHOLD = 0.8          # match when 1 - IoU < this (ByteTrack's match_thresh; the
+                                      # landmark boxes of a walking person change width with the arms)
 HIT_COUNTER_MAX = 10
 INITIALIZATION_DELAY = 3
 
 
 class PersonTracker:
-    """``update(frame, boxes)`` -> {detection index: track id} for the boxes (P, 4) x, y, w, h of one frame."""
+    """``update(frame, boxes)`` -> [(frame, detection index, track id)] for the boxes (P, 4) x, y, w, h
+    of one frame. When a track is confirmed, the detections that confirmed it (earlier frames) are
+    returned with it, so a track starts where its person was first seen."""
 
     def __init__(self):
         from norfair import Tracker
         self.tracker = Tracker(distance_function="iou", distance_threshold=IOU_DISTANCE_THRESHOLD,
-                               hit_counter_max=HIT_COUNTER_MAX, initialization_delay=INITIALIZATION_DELAY)
+                               hit_counter_max=HIT_COUNTER_MAX, initialization_delay=INITIALIZATION_DELAY,
+                               past_detections_length=INITIALIZATION_DELAY + 2)
+        self.confirmed = set()
 
     def update(self, frame, boxes):
         from norfair import Detection
         detections = [Detection(points=np.array([[x, y], [x + w, y + h]], np.float64), data=(frame, k))
                       for k, (x, y, w, h) in enumerate(np.asarray(boxes, np.float64).reshape(-1, 4))]
-        matched = {}
+        matched = set()
         for tracked in self.tracker.update(detections=detections):
+            track = int(tracked.id)
+            if track not in self.confirmed:
+                self.confirmed.add(track)
+                matched.update((*d.data, track) for d in tracked.past_detections if d.data[0] < frame)
             source = tracked.last_detection.data if tracked.last_detection is not None else None
             if source is not None and source[0] == frame:
-                matched[source[1]] = int(tracked.id)
-        return matched
+                matched.add((*source, track))
+        return sorted(matched)

@@ -38,7 +38,8 @@ RUN_FILE = "run.json"
 def _run_key(config, frames):
     """What the stored per-frame results depend on (a restart must match it)."""
     return {"input": os.path.abspath(frames.path), "model": config.model_file or config.checkpoint_file_path,
-            "detector": config.detector, "max_frames": frames.total, "img_size": config.img_size,
+            "detector": [config.detector, config.pedestrian_upscale, config.pedestrian_min_margin,
+                         config.detection_min_score], "max_frames": frames.total, "img_size": config.img_size,
             "img_width": config.img_width, "architecture": config.architecture}
 
 
@@ -63,20 +64,22 @@ def _save_frame(path, record):
         np.savez(handle, **record)
 
 
-def _people_of_frame(config, image, detector, predict):
+def _people_of_frame(config, image, detector, predict, timer):
     """Detections and per-frame model outputs of one frame, as arrays (P, ...)."""
     from src.builders import crop_size
     from src.data.frame import bbox_info, default_focal_length
     from src.data.images import normalize_image
     from src.demo.person_crop import PersonCrop
-    people = detector.detect(image)
+    with timer("detection"):
+        people = detector.detect(image)
     focal = config.focal_length or float(default_focal_length(*image.shape[:2]))
     rows = {k: [] for k in ("boxes", "scores", "detected_keypoints", "theta", "translation", "keypoints2d")}
     for person in people:
         crop = PersonCrop(person.box, crop_size(config))
         batch = normalize_image(crop.crop(image), config.image_normalization)[None]
         info = bbox_info(crop.frame(image.shape[:2], focal))[None]
-        out = {k: v[0] for k, v in predict(np.ascontiguousarray(batch), info).items()}
+        with timer("per-frame model"):
+            out = {k: v[0] for k, v in predict(np.ascontiguousarray(batch), info).items()}
         theta = np.asarray(out["theta"], np.float64)
         rows["boxes"].append(person.box)
         rows["scores"].append(person.score)
@@ -92,7 +95,7 @@ def _people_of_frame(config, image, detector, predict):
     return record
 
 
-def _frame_pass(config, smpl, frames, folder, model):
+def _frame_pass(config, smpl, frames, folder, model, timer):
     """Pass 1; returns {index: record} of every frame, and the unreadable frames' indices."""
     from tqdm import tqdm
 
@@ -100,8 +103,8 @@ def _frame_pass(config, smpl, frames, folder, model):
     from src.demo.image_demo import build_runner
     detector = predict = None
     records, unreadable = {}, []
-    for index, image in tqdm(frames, total=frames.total or None, desc="frames", unit="frame",
-                             disable=not config.progress_bar):
+    for index, image in tqdm(timer.iterate(frames, "decoding"), total=frames.total or None, desc="frames",
+                             unit="frame", disable=not config.progress_bar):
         path = _frame_path(folder, index)
         if os.path.isfile(path):
             with np.load(path) as stored:
@@ -111,9 +114,11 @@ def _frame_pass(config, smpl, frames, folder, model):
                 records[index] = {"unreadable": np.int32(1)}
             else:
                 if detector is None:
-                    detector = build_detector(config, "pedestrians" if config.detector == "auto" else config.detector)
-                    predict = build_runner(config, smpl, model)
-                records[index] = _people_of_frame(config, image, detector, predict)
+                    with timer("loading"):
+                        detector = build_detector(config, "pedestrians" if config.detector == "auto"
+                                                  else config.detector)
+                        predict = build_runner(config, smpl, model)
+                records[index] = _people_of_frame(config, image, detector, predict, timer)
             _save_frame(path, records[index])
         if "unreadable" in records[index]:
             unreadable.append(index)
@@ -126,23 +131,25 @@ def _tracks(records):
     tracker, tracks = PersonTracker(), {}
     for index in sorted(records):
         boxes = records[index].get("boxes", np.zeros((0, 4)))
-        for detection, track in tracker.update(index, boxes).items():
-            tracks.setdefault(track, []).append((index, detection))
-    return {t: members for t, members in tracks.items() if len(members) >= MIN_TRACK_FRAMES}
+        for frame, detection, track in tracker.update(index, boxes):
+            tracks.setdefault(track, []).append((frame, detection))
+    return {t: sorted(members) for t, members in tracks.items() if len(members) >= MIN_TRACK_FRAMES}
 
 
-def _refine_tracks(config, smpl, records, tracks):
+def _refine_tracks(config, smpl, records, tracks, timer):
     """Pass 3: per track its arrays (refined pose, per-frame pose, betas, translation, ...)."""
     from src.video.one_euro import one_euro
     from src.video.track_refiner import build_track_refiner
-    refiner = build_track_refiner(config, smpl)
+    with timer("loading"):
+        refiner = build_track_refiner(config, smpl)
     out = {}
     for number, track in enumerate(sorted(tracks)):
         members = tracks[track]
         take = lambda key: np.stack([records[f][key][d] for f, d in members])  # noqa: E731
         theta = take("theta")
-        pose, betas = refiner.refine(take("detected_keypoints"), theta[:, 3:75], theta[:, 75:85])
-        translation = one_euro(take("translation"), config.one_euro_min_cutoff, config.one_euro_beta)
+        with timer("refiner"):
+            pose, betas = refiner.refine(take("detected_keypoints"), theta[:, 3:75], theta[:, 75:85])
+            translation = one_euro(take("translation"), config.one_euro_min_cutoff, config.one_euro_beta)
         out[number] = {"track_id": track, "frames": np.array([f for f, _ in members], np.int32),
                        "boxes": take("boxes"), "scores": take("scores"), "pose": pose,
                        "pose_per_frame": theta[:, 3:75], "betas": betas, "cam": theta[:, :3],
@@ -186,7 +193,7 @@ def _write_tracks(config, smpl, refined, kind, folder, frames, unreadable):
     return meshes
 
 
-def _render(config, smpl, records, refined, meshes, frames, folder):
+def _render(config, smpl, records, refined, meshes, frames, folder, timer):
     """Pass 4: the overlay video, frame by frame (frames decoded again)."""
     import cv2
     from tqdm import tqdm
@@ -200,26 +207,28 @@ def _render(config, smpl, records, refined, meshes, frames, folder):
     writer = None
     path = os.path.join(folder, "overlay.mp4")
     last = None
-    for index, image in tqdm(frames, total=frames.total or None, desc="render", unit="frame",
-                             disable=not config.progress_bar):
+    for index, image in tqdm(timer.iterate(frames, "decoding"), total=frames.total or None, desc="render",
+                             unit="frame", disable=not config.progress_bar):
         if image is None:
             image = last if last is not None else None
             if image is None:
                 continue
         if writer is None:
             writer = Mp4Writer(path, frames.fps, (image.shape[1], image.shape[0]))
-        canvas = image.copy()
-        height, width = image.shape[:2]
-        focal = float(records[index]["focal"]) if "focal" in records[index] else float(max(height, width))
-        principal = ((width - 1) / 2.0, (height - 1) / 2.0)
-        people = sorted(present.get(index, []), key=lambda p: -float(meshes[p[0]][index][:, 2].mean()))
-        for number, box in people:
-            colour = TRACK_COLOURS[number % len(TRACK_COLOURS)]
-            render_mesh(canvas, meshes[number][index], smpl.faces, focal, principal, colour)
-            x, y, w, h = (int(round(v)) for v in box)
-            cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, 1)
-            cv2.putText(canvas, str(number), (x, max(y - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1)
-        writer.write(canvas)
+        with timer("rendering"):
+            canvas = image.copy()
+            height, width = image.shape[:2]
+            focal = float(records[index]["focal"]) if "focal" in records[index] else float(max(height, width))
+            principal = ((width - 1) / 2.0, (height - 1) / 2.0)
+            people = sorted(present.get(index, []), key=lambda p: -float(meshes[p[0]][index][:, 2].mean()))
+            for number, box in people:
+                colour = TRACK_COLOURS[number % len(TRACK_COLOURS)]
+                render_mesh(canvas, meshes[number][index], smpl.faces, focal, principal, colour)
+                x, y, w, h = (int(round(v)) for v in box)
+                cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, 1)
+                cv2.putText(canvas, str(number), (x, max(y - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1)
+        with timer("encoding"):
+            writer.write(canvas)
         last = image
     if writer is None:
         raise UserInputError(f"{frames.path}: no frame could be decoded")
@@ -228,8 +237,13 @@ def _render(config, smpl, records, refined, meshes, frames, folder):
 
 
 def run_video_demo(config, smpl, model=None):
-    """Run the four passes; returns {"overlay", "tracks", "frames", "unreadable", "temporal"}."""
+    """Run the four passes; returns {"overlay", "tracks", "frames", "unreadable", "temporal",
+    "num_tracks", "seconds" (wall time per stage, :class:`StageTimer`), "total_seconds"}."""
+    import time
+
     from src.video.frames import open_frames
+    from src.video.stage_timer import StageTimer
+    start, timer = time.perf_counter(), StageTimer()
     frames = open_frames(config)
     folder = config.out_folder
     os.makedirs(os.path.join(folder, "frames"), exist_ok=True)
@@ -237,13 +251,19 @@ def run_video_demo(config, smpl, model=None):
     if model is None and not config.model_file:
         from src.demo.image_demo import load_checkpoint_model
         model = load_checkpoint_model(config, smpl)
-    records, unreadable = _frame_pass(config, smpl, frames, folder, model)
+    records, unreadable = _frame_pass(config, smpl, frames, folder, model, timer)
     if unreadable:
         logger.warning("%d frame(s) could not be decoded and were skipped: %s", len(unreadable), unreadable[:20])
-    tracks = _tracks(records)
-    refined, kind = _refine_tracks(config, smpl, records, tracks)
-    meshes = _write_tracks(config, smpl, refined, kind, folder, frames, unreadable)
-    overlay, written = _render(config, smpl, records, refined, meshes, frames, folder)
-    logger.info("%d frames, %d tracks (%s) -> %s", len(records), len(refined), kind, folder)
+    with timer("tracking"):
+        tracks = _tracks(records)
+    refined, kind = _refine_tracks(config, smpl, records, tracks, timer)
+    with timer("track files"):
+        meshes = _write_tracks(config, smpl, refined, kind, folder, frames, unreadable)
+    overlay, written = _render(config, smpl, records, refined, meshes, frames, folder, timer)
+    total = time.perf_counter() - start
+    logger.info("%d frames, %d tracks (%s) -> %s; %.2f frames/s; ms per frame: %s", len(records), len(refined), kind,
+                folder, len(records) / total,
+                ", ".join(f"{k} {v:.1f}" for k, v in timer.per_item(len(records)).items()))
     return {"overlay": overlay, "tracks": os.path.join(folder, "tracks.json"), "frames": written,
-            "unreadable": unreadable, "temporal": kind, "num_tracks": len(refined)}
+            "unreadable": unreadable, "temporal": kind, "num_tracks": len(refined), "seconds": dict(timer.seconds),
+            "total_seconds": total}

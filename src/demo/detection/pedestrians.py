@@ -43,7 +43,7 @@ class PedestrianDetector:
         min_presence: BlazePose pose-presence threshold in [0, 1].
     """
 
-    def __init__(self, landmarker, upscale=1.5, min_margin=1.0, min_presence=0.6):
+    def __init__(self, landmarker, upscale, min_margin, min_presence=0.6):
         from src.demo.detection.blazepose import box_from_landmarks
         self.box_from_landmarks = box_from_landmarks
         self.landmarker = landmarker
