@@ -28,7 +28,7 @@ class FastStep(nn.Cell):
     def construct(self, images, bbox_info, keypoints):
         targets = pseudo_targets(self.aux(images, None, bbox_info))
         every = keypoints[:, 0, 0] * 0.0 + 1.0
-        features = self.model.encoder(images)
+        features = self.model.encode(images)
         (total, kp), grads = self.grad(tuple(self.fast), features, None, bbox_info, keypoints, targets, every, every)
         for param, grad in zip(self.fast, grads):
             total = ops.depend(total, ops.assign(param, param - self.lr * grad))

@@ -102,16 +102,23 @@ def _normalize(v):
     return v / ops.sqrt(ops.maximum(ops.sum(ops.square(v), -1, keepdim=True), _NORMALIZE_EPS ** 2))
 
 
-def rot6d_to_rotmat(x):
-    """6D rotation representation to rotation matrices by Gram-Schmidt (SPIN layout).
+ROT6D_LAYOUTS = ("spin", "hmr2")
+
+
+def rot6d_to_rotmat(x, layout="spin"):
+    """6D rotation representation to rotation matrices by Gram-Schmidt.
 
     Args:
-        x: (..., 6) laid out ``[R00, R01, R10, R11, R20, R21]``: the two columns are
-            ``x[..., 0::2]`` and ``x[..., 1::2]``.
+        x: (..., 6). ``layout`` says where the two columns lie: ``spin`` (SPIN, CLIFF, Meta-HMR:
+            ``view(-1, 3, 2)``) ``[R00, R01, R10, R11, R20, R21]``, columns ``x[..., 0::2]`` and
+            ``x[..., 1::2]``; ``hmr2`` (4D-Humans: ``reshape(-1, 2, 3).permute(0, 2, 1)``) the first
+            column then the second, ``x[..., :3]`` and ``x[..., 3:]``.
     Returns:
         (..., 3, 3) with columns b1, b2, b3 = b1 x b2.
     """
-    a1, a2 = x[..., 0::2], x[..., 1::2]
+    if layout not in ROT6D_LAYOUTS:
+        raise ValueError(f"6D layout must be one of {ROT6D_LAYOUTS}, got {layout!r}")
+    a1, a2 = (x[..., 0::2], x[..., 1::2]) if layout == "spin" else (x[..., :3], x[..., 3:])
     b1 = _normalize(a1)
     b2 = _normalize(a2 - ops.sum(b1 * a2, -1, keepdim=True) * b1)
     b3 = cross(b1, b2)
@@ -159,6 +166,24 @@ def weak_perspective_to_translation(cam, focal_length=5000.0, crop_size=224.0):
     """
     depth = 2.0 * focal_length / (crop_size * cam[:, 0:1] + 1e-9)
     return ops.concat([cam[:, 1:3], depth], -1)
+
+
+def crop_perspective_projection(points, cam, focal_over_crop):
+    """HMR 2.0's 2D keypoints: a perspective camera of focal ``focal_over_crop`` crop sides (5000 / 256)
+    about the crop centre, at translation ``(tx, ty, 2 f / (L s))`` (``hmr2.py`` ``forward_step``).
+
+    With k = ``focal_over_crop``, 4D-Humans' ``k (X + t) / (Z + 2 k / s)`` in [-1/2, 1/2] is, doubled into
+    this project's [-1, 1] frame, ``s (X + t) / (1 + s Z / (2 k))`` (written so: no scalar-over-tensor
+    division, which ONNX export lacks).
+
+    Args:
+        points: (B, K, 3) metres; cam: (B, 3) as (s, tx, ty); focal_over_crop: float.
+    Returns:
+        (B, K, 2) normalised crop coordinates (the weak-perspective frame; equal to it at Z = 0).
+    """
+    scale = cam[:, 0:1].reshape(-1, 1, 1)
+    numerator = points[:, :, :2] + cam[:, 1:3].reshape(-1, 1, 2)
+    return scale * numerator / (points[:, :, 2:3] * scale * (0.5 / focal_over_crop) + 1.0)
 
 
 def full_frame_crop_projection(points, cam, bbox_info):

@@ -38,13 +38,17 @@ def build_smpl(config):
     return SMPL(files["smpl"], extra_regressors=extra)
 
 
+SIX_D_ARCHITECTURES = ("cliff", "hmr2")     # their heads' registry names are the architecture's
+
+
 def head_name(config):
-    """The regression head of ``config.architecture``: HMR's ``pose_head``, or CLIFF's 6D head with bbox_info."""
-    if config.architecture == "cliff":
+    """The regression head of ``config.architecture``: HMR's ``pose_head``, CLIFF's 6D head with
+    bbox_info, or HMR 2.0's transformer decoder."""
+    if config.architecture in SIX_D_ARCHITECTURES:
         if config.pose_head != "rot6d":
-            raise UserInputError(f"--architecture cliff regresses 6D rotations: use --pose_head rot6d "
+            raise UserInputError(f"--architecture {config.architecture} regresses 6D rotations: use --pose_head rot6d "
                                  f"(got {config.pose_head})")
-        return "cliff"
+        return config.architecture
     return config.pose_head
 
 
@@ -60,6 +64,51 @@ def uses_frames(config):
 
 HRNET_STRIDE = 32      # HRNet's lowest-resolution branch: the crop must divide into it exactly
 HRNETS = ("hrnet", "pose_hrnet")
+VITS = ("vit_b16", "vit_l16", "vit_h16")
+
+
+def column_margin(config):
+    """Columns HMR 2.0 cuts from either side of its square crop (32 of 256), else 0."""
+    if config.architecture != "hmr2":
+        return 0
+    from HMR.constants import HMR2_VIT_WIDTH_FRACTION
+    from src.data.crop import crop_shape
+    height, width = crop_shape(crop_size(config))
+    if height != width:
+        raise UserInputError(f"--architecture hmr2 takes a square crop and cuts its middle columns (HMR 2.0: "
+                             f"--img_size 256 --img_width 0); got --img_size {config.img_size} "
+                             f"--img_width {config.img_width}")
+    return int(round(width * (1.0 - HMR2_VIT_WIDTH_FRACTION) / 2.0))
+
+
+def encoder_crop(config):
+    """(height, width) of what the encoder sees."""
+    from src.data.crop import crop_shape
+    height, width = crop_shape(crop_size(config))
+    return height, width - 2 * column_margin(config)
+
+
+def backbone_options(config):
+    """The backbone's constructor options, or None for ResNet/HRNet's ``depth``/``width``."""
+    if config.backbone not in VITS:
+        return None
+    return dict(crop=encoder_crop(config), width=config.vit_width, depth=config.vit_depth, heads=config.vit_heads,
+                patch_padding=config.vit_patch_padding, drop_path_rate=config.drop_path_rate,
+                pooled=head_name(config) != "hmr2")
+
+
+def head_options(config):
+    """Extra constructor options of the head (HMR 2.0's decoder sizes)."""
+    if head_name(config) != "hmr2":
+        return None
+    return dict(depth=config.decoder_depth, heads=config.decoder_heads, dim_head=config.decoder_head_dim,
+                dim=config.decoder_width, mlp_dim=config.decoder_mlp_dim)
+
+
+def noise_rows(config, model):
+    """Rows of the per-sample uniform noise: the regressor's dropout per iteration (twice for Meta-HMR)
+    and one more for a backbone with stochastic depth (``HMR.model.HMR``)."""
+    return (2 if config.meta else 1) * config.regressor_iterations + int(model.encoder_takes_noise)
 
 
 def build_model(config, smpl, num_iterations=None):
@@ -69,10 +118,14 @@ def build_model(config, smpl, num_iterations=None):
     if config.backbone in HRNETS and any(side % HRNET_STRIDE for side in crop_shape(crop_size(config))):
         raise UserInputError(f"--backbone {config.backbone} needs crop sides that are multiples of {HRNET_STRIDE} "
                              f"(got --img_size {config.img_size} --img_width {config.img_width}; CLIFF uses 256 x 192)")
+    if head_name(config) == "hmr2" and config.backbone not in VITS:
+        raise UserInputError(f"--architecture hmr2 reads a ViT's token map: use --backbone {' | '.join(VITS)} "
+                             f"(got {config.backbone})")
     return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
                pose_head=head_name(config), mean_params=load_mean_params(config, config.pose_head),
                num_iterations=num_iterations or config.regressor_iterations, train_mean_params=config.train_mean_params,
-               backbone=config.backbone)
+               backbone=config.backbone, backbone_options=backbone_options(config), head_options=head_options(config),
+               column_margin=column_margin(config))
 
 
 def build_aux_model(config, smpl):
@@ -107,7 +160,7 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
                        crop_size(config), config.image_normalization, keypoint_indices(model), seed=config.seed,
                        augment=augment, rank=rank, world_size=world_size,
                        image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots],
-                       noise_shape=((2 if config.meta else 1) * config.regressor_iterations, 2, HIDDEN),
+                       noise_shape=(noise_rows(config, model), 2, HIDDEN),
                        mocap_per_sample=config.regressor_iterations, with_frames=uses_frames(config))
 
 

@@ -8,10 +8,14 @@ BACKBONES = Registry("backbone", {
     "resnet": "HMR.backbones.resnet:ResNet",
     "hrnet": "HMR.backbones.hrnet:HRNet",
     "pose_hrnet": "HMR.backbones.pose_hrnet:PoseHRNet",
+    "vit_b16": "HMR.backbones.vit:vit_b16",
+    "vit_l16": "HMR.backbones.vit:vit_l16",
+    "vit_h16": "HMR.backbones.vit:vit_h16",
 })
 
 
 def build_backbone(name, **options):
     """The backbone ``name`` (``resnet``: ``depth``, ``width``; ``hrnet``, ``pose_hrnet``: ``width``, 48 for
-    HRNet-W48)."""
+    HRNet-W48; the ViTs: ``crop``, ``width``, ``depth``, ``heads``, ``patch_padding``, ``drop_path_rate``, ``pooled``,
+    see ``HMR/backbones/vit.py``)."""
     return BACKBONES.build(name, **options)

@@ -40,7 +40,7 @@ def default_mean_params():
     return pose, np.zeros(NUM_BETAS, np.float32), np.asarray(DEFAULT_CAM, np.float32)
 
 
-def _dense(layer, x, fast, index):
+def dense_or_fast(layer, x, fast, index):
     """``layer(x)``, or the same affine map with the weight and bias ``fast[2 index], fast[2 index + 1]``."""
     if fast is None:
         return layer(x)
@@ -95,13 +95,13 @@ class AxisAngleRegressor(nn.Cell):
         theta = self.init_theta + features[:, :1] * 0.0          # (B, 85); works for a dynamic batch
         stages = []
         for i in range(self.num_iterations):
-            h = self.relu(_dense(self.fc1, ops.concat([features, theta], 1), fast, 0))
+            h = self.relu(dense_or_fast(self.fc1, ops.concat([features, theta], 1), fast, 0))
             if noise is not None:
                 h = _dropout(h, noise[i, 0], self.dropout)
-            h = self.relu(_dense(self.fc2, h, fast, 1))
+            h = self.relu(dense_or_fast(self.fc2, h, fast, 1))
             if noise is not None:
                 h = _dropout(h, noise[i, 1], self.dropout)
-            theta = theta + _dense(self.dec, h, fast, 2)
+            theta = theta + dense_or_fast(self.dec, h, fast, 2)
             stages.append(theta)
         stages = ops.concat(stages, 0)                           # (I * B, 85), iteration-major
         return (theta[:, :3], theta[:, 3:3 + NUM_POSE_PARAMS], theta[:, 3 + NUM_POSE_PARAMS:],
@@ -162,15 +162,15 @@ class Rot6dRegressor(nn.Cell):
         inputs = features if condition is None else ops.concat([features, condition], 1)
         poses, shapes = [], []
         for i in range(self.num_iterations):
-            h = _dense(self.fc1, ops.concat([inputs, pose, shape, cam], 1), fast, 0)
+            h = dense_or_fast(self.fc1, ops.concat([inputs, pose, shape, cam], 1), fast, 0)
             if noise is not None:
                 h = _dropout(h, noise[i, 0], self.dropout)
-            h = _dense(self.fc2, h, fast, 1)
+            h = dense_or_fast(self.fc2, h, fast, 1)
             if noise is not None:
                 h = _dropout(h, noise[i, 1], self.dropout)
-            pose = pose + _dense(self.decpose, h, fast, 2)
-            shape = shape + _dense(self.decshape, h, fast, 3)
-            cam = cam + _dense(self.deccam, h, fast, 4)
+            pose = pose + dense_or_fast(self.decpose, h, fast, 2)
+            shape = shape + dense_or_fast(self.decshape, h, fast, 3)
+            cam = cam + dense_or_fast(self.deccam, h, fast, 4)
             poses.append(pose)
             shapes.append(shape)
         return cam, pose, shape, ops.concat(poses, 0), ops.concat(shapes, 0)

@@ -1,4 +1,5 @@
-"""``python -m src.convert --from spin|mmpose|torchvision-resnet50|cliff|metahmr --input FILE --output FILE.ckpt``."""
+"""``python -m src.convert --from FORMAT --input FILE --output FILE.ckpt``; FORMAT: spin, mmpose,
+torchvision-resnet50, cliff, metahmr, hmr2, vitpose, hap."""
 import argparse
 import sys
 

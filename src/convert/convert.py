@@ -29,6 +29,9 @@ Formats (from the public code; weights are downloaded by users):
   and a config with Meta-HMR's 10 main and 3 auxiliary regressor iterations and each network's
   encoder (``backbone``, ``aux_backbone``).
 
+* ``hmr2``, ``vitpose``, ``hap`` -- HMR 2.0's Lightning checkpoint and ViTPose's / HAP's ViT
+  backbones: ``src/convert/vit_formats.py``.
+
 SPIN, mmpose, CLIFF and Meta-HMR models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
 """
@@ -39,10 +42,11 @@ import numpy as np
 
 from model_utils.errors import UserInputError
 from src.convert.torch_names import BN_SUFFIXES, DROPPED_SUFFIXES, backbone_name, head_name
+from src.convert.vit_formats import VIT_FORMATS
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr")
+FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr") + VIT_FORMATS
 METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
 METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
 ESTIMATE_INPUTS = 144 + 10 + 3          # the running pose, shape and camera fc1 also sees
@@ -57,8 +61,11 @@ CONVERTED_CONFIG = {"backbone_depth": 50, "backbone_width": 64, "pose_head": "ro
                     "img_size": 224, "image_normalization": "imagenet"}
 
 
-def read_torch_checkpoint(path):
-    """The checkpoint's top-level dict, tensors as numpy arrays."""
+def read_torch_checkpoint(path, lenient=False):
+    """The checkpoint's top-level dict, tensors as numpy arrays.
+
+    ``lenient``: a file that also pickles other objects (a Lightning ``.ckpt``'s hyper-parameters)
+    is read with :mod:`src.convert.stub_pickle`, which builds no class outside torch and numpy."""
     try:
         import torch
     except ImportError as err:
@@ -67,7 +74,11 @@ def read_torch_checkpoint(path):
     if not os.path.isfile(path):
         raise UserInputError(f"--input not found: {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        if lenient:
+            from src.convert import stub_pickle
+            data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=stub_pickle)
+        else:
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file
         raise UserInputError(f"{path}: not a readable PyTorch checkpoint ({type(err).__name__}: {err})") from err
 
@@ -303,9 +314,31 @@ def _convert_metahmr(data, input_path, output_path):
     return {"checkpoint": checkpoint, "config": config, "parameters": len(arrays)}
 
 
+def _convert_vit(fmt, data, input_path, output_path):
+    """HMR 2.0, ViTPose or HAP (``src/convert/vit_formats.py``) -> checkpoint and config."""
+    import yaml
+
+    from model_utils.atomic_files import atomic_write
+    from src.convert.vit_formats import converted, expected_shapes
+    arrays, values = converted(fmt, data, input_path)
+    expected = expected_shapes(fmt, values, any(k.startswith("disc.") for k in arrays))
+    mapped = check_against({k: np.asarray(v, np.float32) for k, v in arrays.items()}, expected, input_path)
+    checkpoint = write_checkpoint(mapped, output_path)
+    config = os.path.splitext(output_path)[0] + ".yaml"
+    with atomic_write(config, "w") as handle:
+        handle.write(f"# Config for {os.path.basename(output_path)} (converted from {fmt} by src/convert)\n")
+        yaml.safe_dump(dict(values, checkpoint_file_path=os.path.abspath(output_path)), handle, sort_keys=False)
+    logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
+    return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
+
+
 def convert(fmt, input_path, output_path):
     """Convert one checkpoint. Returns {"checkpoint", "config", "parameters"}."""
-    data = read_torch_checkpoint(input_path)
+    if fmt not in FORMATS:
+        raise UserInputError(f"--from must be one of {FORMATS}, got {fmt!r}")
+    data = read_torch_checkpoint(input_path, lenient=fmt == "hmr2")
+    if fmt in VIT_FORMATS:
+        return _convert_vit(fmt, data, input_path, output_path)
     if fmt == "metahmr":
         return _convert_metahmr(data, input_path, output_path)
     backbone = "resnet"

@@ -151,7 +151,7 @@ def run_image_demo(config, smpl, model=None, inputs=None):
         name = os.path.basename(path)
         stem = os.path.splitext(name)[0]
         people = _people(config, image, name, boxes, given, detector)
-        focal = config.focal_length or float(default_focal_length(*image.shape[:2]))
+        focal = config.focal_length or float(default_focal_length(*image.shape[:2], config.architecture))
         files, meshes, keypoint_records = {}, [], []
         for k, (box, person) in enumerate(people):
             crop = PersonCrop(box, crop_size(config), config.bbox_scale if user_boxes else 1.0)

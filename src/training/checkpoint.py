@@ -55,9 +55,11 @@ def structural_parameters(cell):
 
 
 def optimizer_state(optimizer, network_ids):
-    """The optimiser's own parameters in a fixed order (no network weights, no learning rate)."""
+    """The optimiser's own parameters in a fixed order (no network weights, no learning rates: neither
+    ``learning_rate`` nor a parameter group's ``learning_rate_group_<i>``, whose names MindSpore
+    rewrites once the optimiser runs in a training cell)."""
     return [p for p in optimizer.get_parameters()
-            if id(p) not in network_ids and not p.name.endswith("learning_rate")]
+            if id(p) not in network_ids and "learning_rate" not in p.name]
 
 
 def _part_records(name, cell, network_ids):
@@ -180,6 +182,17 @@ def load_model_weights(path, model):
         return
     _load_network(model, sub, path, "model")
     logger.info("model weights loaded from %s", path)
+
+
+def load_discriminator_weights(path, discriminator):
+    """The ``disc.`` part of a checkpoint into ``discriminator`` (a converted HMR 2.0 release carries
+    its trained prior); returns whether there was one."""
+    sub = _part(_read(path), "disc")
+    if not sub:
+        return False
+    _load_network(discriminator, sub, path, "disc")
+    logger.info("discriminator weights loaded from %s", path)
+    return True
 
 
 def aux_source(config):

@@ -9,8 +9,8 @@ import numpy as np
 
 from model_utils.errors import TrainingDiverged, UserInputError
 from src import builders
-from src.training.checkpoint import (list_checkpoints, load_aux_weights, load_model_weights, load_training_checkpoint,
-                                     save_training_checkpoint)
+from src.training.checkpoint import (list_checkpoints, load_aux_weights, load_discriminator_weights, load_model_weights,
+                                     load_training_checkpoint, save_training_checkpoint)
 from src.data.sources import TRAIN_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
     from mindspore import nn
 
     from src.training.lr_schedule import build_lr_schedule
+    from src.training.optimizers import build_encoder_optimizer
 
     smpl = builders.build_smpl(config)
     model = builders.build_model(config, smpl)
@@ -59,8 +60,7 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
     schedule = {name: build_lr_schedule(config.lr_schedule, lr, total_steps, config.warmup_steps,
                                         config.lr_decay_steps, config.lr_decay_rate)
                 for name, lr in (("encoder", config.encoder_lr), ("discriminator", config.discriminator_lr))}
-    enc_opt = nn.Adam(model.trainable_params(), learning_rate=list(schedule["encoder"]),
-                      weight_decay=config.weight_decay)
+    enc_opt = build_encoder_optimizer(config, model, list(schedule["encoder"]))
     parts = {"model": model, "opt_e": enc_opt, "source": source, "schedule": schedule,
              "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
     if config.meta:
@@ -118,6 +118,8 @@ def train(config, rank=0, world_size=1, make_reducer=None):
         raise UserInputError(f"{folder} already holds checkpoints; pass --resume to continue or choose another --run_name")
     if start == 0 and config.checkpoint_file_path:
         load_model_weights(config.checkpoint_file_path, parts["model"])
+        if "disc" in parts:
+            load_discriminator_weights(config.checkpoint_file_path, parts["disc"])
     if start == 0 and "aux" in parts:
         load_aux_weights(config, parts["aux"])
     config_path = os.path.join(folder, "config.yaml")

@@ -58,7 +58,7 @@ class MetaObjective(nn.Cell):
 
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise,
                   aux_targets):
-        features = self.model.encoder(images)
+        features = self.model.encode(images)
         inner_features = ops.stop_gradient(features) if self.first_order else features
         has_smpl, has_3d = has_smpl * valid, has_3d * valid
         visible = ops.concat([keypoints[:, :, :2], keypoints[:, :, 2:] * valid.reshape(-1, 1, 1)], 2)

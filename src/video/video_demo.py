@@ -72,7 +72,7 @@ def _people_of_frame(config, image, detector, predict, timer):
     from src.demo.person_crop import PersonCrop
     with timer("detection"):
         people = detector.detect(image)
-    focal = config.focal_length or float(default_focal_length(*image.shape[:2]))
+    focal = config.focal_length or float(default_focal_length(*image.shape[:2], config.architecture))
     rows = {k: [] for k in ("boxes", "scores", "detected_keypoints", "theta", "translation", "keypoints2d")}
     for person in people:
         crop = PersonCrop(person.box, crop_size(config))

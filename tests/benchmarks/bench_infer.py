@@ -50,6 +50,10 @@ def main(rounds=3, repeat=3):
                 f"{os.cpu_count()} cores, MindSpore {ms.__version__}",
                 ("batch", "(a) checkpoint, graph mode", "(b) MINDIR, GraphCell", "(c) ONNX, onnxruntime",
                  "(d) CPU fallback default", "(b)/(c)", "(d)/(c)"), rows)
+    from src.data.synthetic.body_model import build_body_model
+    from tests.benchmarks.bench_hmr2 import infer_rows
+    print_table(*infer_rows(os.path.join(folder, "neutral_smpl_with_cocoplus_reg.pkl"),
+                            build_body_model(0)["cocoplus_regressor"]))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ HMR, 224 px, ResNet-50:
 CLIFF, 256 x 192 crops with bbox_info, keypoints through the full-image camera:
 (d) the CLIFF ResNet-50 step of this project; (e) the CLIFF HRNet-W48 step of this project;
 (f) the same CLIFF HRNet-W48 step in PyTorch eager (tests/reference/torch_hrnet.py, smplx SMPL).
+
+HMR 2.0 with ViT-B/16: this project vs PyTorch eager (tests/benchmarks/bench_hmr2.py).
 """
 import os
 import platform
@@ -116,7 +118,7 @@ def _mindspore_steps(model_path, rng):
     return hmr_step, resnet_step
 
 
-def _torch_trainer(parameters, forward, rng):
+def _torch_trainer(parameters, forward, rng, batch=BATCH):
     """A PyTorch eager training step with HMR's losses and discriminator update.
 
     ``forward()`` -> rotmats (B, 24, 3, 3), betas (B, 10), joints (B, 19, 3), keypoints (B, 19, 2).
@@ -128,10 +130,10 @@ def _torch_trainer(parameters, forward, rng):
     opt_e = torch.optim.Adam([p for p in parameters if p.requires_grad], 1e-5)
     opt_d = torch.optim.Adam(disc.parameters(), 1e-4)
     t = lambda a: torch.as_tensor(np.asarray(a, np.float32))  # noqa: E731
-    kp, joints3d = t(rng.uniform(-1, 1, (BATCH, 19, 2))), t(rng.normal(0, 0.3, (BATCH, 14, 3)))
-    gt_rot = rodrigues(t(rng.normal(0, 0.2, (BATCH * 24, 3)))).reshape(BATCH, 24, 3, 3)
-    gt_betas, mocap_betas = t(rng.normal(size=(BATCH, 10))), t(rng.normal(size=(BATCH, 10)))
-    mocap_rot = rodrigues(t(rng.normal(0, 0.2, (BATCH * 24, 3)))).reshape(BATCH, 24, 3, 3)
+    kp, joints3d = t(rng.uniform(-1, 1, (batch, 19, 2))), t(rng.normal(0, 0.3, (batch, 14, 3)))
+    gt_rot = rodrigues(t(rng.normal(0, 0.2, (batch * 24, 3)))).reshape(batch, 24, 3, 3)
+    gt_betas, mocap_betas = t(rng.normal(size=(batch, 10))), t(rng.normal(size=(batch, 10)))
+    mocap_rot = rodrigues(t(rng.normal(0, 0.2, (batch * 24, 3)))).reshape(batch, 24, 3, 3)
 
     def centre(x):
         return x - (x[:, 2:3] + x[:, 3:4]) / 2
@@ -140,7 +142,7 @@ def _torch_trainer(parameters, forward, rng):
         rotmats, betas, joints, keypoints = forward()
         loss_kp = (keypoints - kp).abs().mean()
         loss_3d = 0.5 * ((centre(joints[:, :14]) - centre(joints3d)) ** 2).mean()
-        loss_smpl = 0.5 * torch.cat([((rotmats - gt_rot) ** 2).reshape(BATCH, -1), (betas - gt_betas) ** 2], 1).mean()
+        loss_smpl = 0.5 * torch.cat([((rotmats - gt_rot) ** 2).reshape(batch, -1), (betas - gt_betas) ** 2], 1).mean()
         loss_adv = ((disc(rotmats, betas) - 1) ** 2).sum(1).mean()
         loss = 60 * (loss_kp + loss_3d + loss_smpl) + loss_adv
         opt_e.zero_grad()
@@ -225,6 +227,8 @@ def main(rounds=3, repeat=3):
                 [(f"{times['cliff_resnet']:.0f}", f"{times['cliff_hrnet']:.0f}", f"{times['torch_hrnet']:.0f}",
                   f"{times['cliff_hrnet'] / times['cliff_resnet']:.2f}",
                   f"{times['cliff_hrnet'] / times['torch_hrnet']:.2f}")])
+    from tests.benchmarks.bench_hmr2 import train_rows
+    print_table(*train_rows(path, build_body_model(0)["cocoplus_regressor"]))
 
 
 if __name__ == "__main__":
