@@ -236,10 +236,6 @@ def write_config(output, fmt, architecture="hmr", **encoders):
     """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``
     (``architecture``: a Meta-HMR release's, told by its head; ``encoders``: ``backbone``,
     ``backbone_width``, ``aux_backbone``, ``aux_backbone_width`` where they are not ResNet-50's)."""
-    import yaml
-
-    from model_utils.atomic_files import atomic_write
-    path = os.path.splitext(output)[0] + ".yaml"
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
     if fmt == "metahmr":
         values.update(METAHMR_ITERATIONS)
@@ -248,6 +244,15 @@ def write_config(output, fmt, architecture="hmr", **encoders):
     values.update(encoders)
     if fmt == "torchvision-resnet50":
         values = {"backbone_depth": 50, "backbone_width": 64, "image_normalization": "imagenet"}
+    return write_config_file(output, fmt, values)
+
+
+def write_config_file(output, fmt, values):
+    """``values`` as the YAML config beside the converted checkpoint ``output`` (``FILE.yaml``), atomically."""
+    import yaml
+
+    from model_utils.atomic_files import atomic_write
+    path = os.path.splitext(output)[0] + ".yaml"
     with atomic_write(path, "w") as handle:
         handle.write(f"# Config for {os.path.basename(output)} (converted from {fmt} by src/convert)\n")
         yaml.safe_dump(values, handle, sort_keys=False)
@@ -316,18 +321,12 @@ def _convert_metahmr(data, input_path, output_path):
 
 def _convert_vit(fmt, data, input_path, output_path):
     """HMR 2.0, ViTPose or HAP (``src/convert/vit_formats.py``) -> checkpoint and config."""
-    import yaml
-
-    from model_utils.atomic_files import atomic_write
     from src.convert.vit_formats import converted, expected_shapes
     arrays, values = converted(fmt, data, input_path)
     expected = expected_shapes(fmt, values, any(k.startswith("disc.") for k in arrays))
     mapped = check_against({k: np.asarray(v, np.float32) for k, v in arrays.items()}, expected, input_path)
     checkpoint = write_checkpoint(mapped, output_path)
-    config = os.path.splitext(output_path)[0] + ".yaml"
-    with atomic_write(config, "w") as handle:
-        handle.write(f"# Config for {os.path.basename(output_path)} (converted from {fmt} by src/convert)\n")
-        yaml.safe_dump(dict(values, checkpoint_file_path=os.path.abspath(output_path)), handle, sort_keys=False)
+    config = write_config_file(output_path, fmt, dict(values, checkpoint_file_path=os.path.abspath(output_path)))
     logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
 

@@ -168,13 +168,19 @@ def load_training_checkpoint(path, parts):
     return int(data["step"].asnumpy() if hasattr(data["step"], "asnumpy") else data["step"])
 
 
-def load_model_weights(path, model):
+def load_model_weights(path, model, discriminator=None):
     """Load only the model's weights, from a training checkpoint or a plain one.
 
     A checkpoint holding only ``encoder.*`` (e.g. converted ImageNet ResNet-50 weights)
-    initialises the encoder; the regressor keeps its initialisation.
+    initialises the encoder; the regressor keeps its initialisation. ``discriminator``: also
+    filled from the file's ``disc.`` part where it has one (a converted HMR 2.0 release carries
+    its trained prior), from the same read.
     """
     data = _read(path)
+    disc = _part(data, "disc")
+    if discriminator is not None and disc:
+        _load_network(discriminator, disc, path, "disc")
+        logger.info("discriminator weights loaded from %s", path)
     sub = _part(data, "model") or {k: v for k, v in data.items() if k != "step"}
     if sub and all(k.startswith("encoder.") for k in sub):
         _load_network(model.encoder, _part(sub, "encoder"), path, "encoder")
@@ -182,17 +188,6 @@ def load_model_weights(path, model):
         return
     _load_network(model, sub, path, "model")
     logger.info("model weights loaded from %s", path)
-
-
-def load_discriminator_weights(path, discriminator):
-    """The ``disc.`` part of a checkpoint into ``discriminator`` (a converted HMR 2.0 release carries
-    its trained prior); returns whether there was one."""
-    sub = _part(_read(path), "disc")
-    if not sub:
-        return False
-    _load_network(discriminator, sub, path, "disc")
-    logger.info("discriminator weights loaded from %s", path)
-    return True
 
 
 def aux_source(config):

@@ -9,8 +9,8 @@ import numpy as np
 
 from model_utils.errors import TrainingDiverged, UserInputError
 from src import builders
-from src.training.checkpoint import (list_checkpoints, load_aux_weights, load_discriminator_weights, load_model_weights,
-                                     load_training_checkpoint, save_training_checkpoint)
+from src.training.checkpoint import (list_checkpoints, load_aux_weights, load_model_weights, load_training_checkpoint,
+                                     save_training_checkpoint)
 from src.data.sources import TRAIN_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -117,9 +117,7 @@ def train(config, rank=0, world_size=1, make_reducer=None):
     elif existing:
         raise UserInputError(f"{folder} already holds checkpoints; pass --resume to continue or choose another --run_name")
     if start == 0 and config.checkpoint_file_path:
-        load_model_weights(config.checkpoint_file_path, parts["model"])
-        if "disc" in parts:
-            load_discriminator_weights(config.checkpoint_file_path, parts["disc"])
+        load_model_weights(config.checkpoint_file_path, parts["model"], parts.get("disc"))
     if start == 0 and "aux" in parts:
         load_aux_weights(config, parts["aux"])
     config_path = os.path.join(folder, "config.yaml")

@@ -46,18 +46,25 @@ def _close(got, want):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(want).max())))
 
 
-def _predict(config_path, body_model_pkl, images):
-    """theta (B, 85) from eval.py's model path for a converted config."""
+def _load_converted(config_path, body_model_pkl, discriminator=None):
+    """(config, model) as eval.py and train.py build them from a converted config (written config ->
+    build_model -> load_model_weights, which also fills ``discriminator`` from the file)."""
     from model_utils.config import load_config
     from HMR import SMPL
     from src.builders import build_model
-    from src.deployment.backends import build_predictor
     from src.training.checkpoint import load_model_weights
     config = load_config(["--config_path", config_path])
     model = build_model(config, SMPL(body_model_pkl))
-    load_model_weights(config.checkpoint_file_path, model)
+    load_model_weights(config.checkpoint_file_path, model, discriminator)
     model.set_train(False)
-    return config, model, build_predictor(config, model).run_all(images)[0]
+    return config, model
+
+
+def _predict(config_path, body_model_pkl, images):
+    """(config, theta (B, 85)) from eval.py's model path for a converted config."""
+    from src.deployment.backends import build_predictor
+    config, model = _load_converted(config_path, body_model_pkl)
+    return config, build_predictor(config, model).run_all(images)[0]
 
 
 def test_hmr2_lightning_checkpoint_matches_pytorch_through_the_eval_model_path(body_model_pkl, tmp_path):
@@ -68,7 +75,7 @@ def test_hmr2_lightning_checkpoint_matches_pytorch_through_the_eval_model_path(b
         rotmats, betas, cam = (t.numpy() for t in network(torch.from_numpy(images)))
     source = _lightning_checkpoint(network, tmp_path / "epoch=35-step=1000000.ckpt")
     result = convert("hmr2", str(source), str(tmp_path / "hmr2.ckpt"))
-    config, _, theta = _predict(result["config"], body_model_pkl, images)
+    config, theta = _predict(result["config"], body_model_pkl, images)
     assert (config.architecture, config.backbone, config.vit_depth, config.img_size, config.img_width) == \
         ("hmr2", "vit_b16", 2, 256, 0)
     assert (config.decoder_depth, config.decoder_width, config.decoder_heads, config.regressor_iterations) == \
@@ -78,22 +85,20 @@ def test_hmr2_lightning_checkpoint_matches_pytorch_through_the_eval_model_path(b
     _close(Rotation.from_rotvec(theta[:, 3:75].reshape(-1, 3)).as_matrix().reshape(2, 24, 3, 3), rotmats)
 
 
-def test_hmr2_discriminator_converts_to_the_same_scores(tmp_path):
-    """The converted ``disc.*`` scores any pose and shape as 4D-Humans' discriminator does (its output
-    order is [23 joints | betas | all joints], this project's [23 joints | all joints | betas])."""
+def test_hmr2_discriminator_converts_to_the_same_scores(body_model_pkl, tmp_path):
+    """The converted ``disc.*``, loaded as training starts from the checkpoint, scores any pose and shape
+    as 4D-Humans' discriminator does (its output order is [23 joints | betas | all joints], this
+    project's [23 joints | all joints | betas])."""
     import mindspore as ms
     from HMR.discriminator import Discriminator
     from src.convert.convert import convert
-    from src.training.checkpoint import structural_parameters
     network = _hmr2_reference(2)
     with torch.no_grad():
         for tensor in network.discriminator.parameters():
             tensor.copy_(torch.randn(tensor.shape) * 0.2)
     result = convert("hmr2", str(_lightning_checkpoint(network, tmp_path / "hmr2.ckpt")), str(tmp_path / "out.ckpt"))
-    stored = ms.load_checkpoint(result["checkpoint"])
     ours = Discriminator()
-    for name, param in structural_parameters(ours).items():
-        param.set_data(stored[f"disc.{name}"])
+    _load_converted(result["config"], body_model_pkl, ours)
     rng = np.random.default_rng(3)
     rotmats = Rotation.from_rotvec(rng.normal(0, 0.7, (4 * 24, 3))).as_matrix().reshape(4, 24, 3, 3)
     betas = rng.normal(size=(4, 10))
@@ -162,14 +167,7 @@ def _vit_reference(seed, depth=2, **kwargs):
 def _encoder_features(config_path, body_model_pkl, images):
     """(config, pooled encoder features (B, C)) of the model a converted backbone config builds."""
     import mindspore as ms
-    from model_utils.config import load_config
-    from HMR import SMPL
-    from src.builders import build_model
-    from src.training.checkpoint import load_model_weights
-    config = load_config(["--config_path", config_path])
-    model = build_model(config, SMPL(body_model_pkl))
-    load_model_weights(config.checkpoint_file_path, model)
-    model.set_train(False)
+    config, model = _load_converted(config_path, body_model_pkl)
     return config, model.encode(ms.Tensor(images)).asnumpy()
 
 
