@@ -1,11 +1,12 @@
 """Export an HMR checkpoint for deployment:
 ``python export.py --checkpoint_file_path CKPT [--file_format MINDIR|ONNX|AIR] [--file_name OUT]
-[--export_batch_size N]``.
+[--export_batch_size N] [--quantize int8]``.
 
 The graph includes SMPL and outputs theta, vertices, 3D joints and 2D keypoints
 (``src/deployment/export.py``). ``--export_batch_size 0`` (default) exports a dynamic batch (MINDIR
 natively, ONNX by freeing the batch axis). AIR can only be written on an Ascend device. A MINDIR
-export also writes its ONNX twin (``--onnx_twin``), which the CPU fallback runner prefers.
+export also writes its ONNX twin (``--onnx_twin``), which the CPU fallback runner prefers; ``--quantize int8``
+adds ``<file_name>_int8.onnx``, its static INT8 quantisation (``src/deployment/quantize.py``).
 
 ``python export.py --refiner_checkpoint CKPT [--file_format ONNX|MINDIR]`` exports the temporal
 refiner instead (``src/deployment/export_refiner.py``; N and T dynamic).
@@ -35,9 +36,16 @@ def main(config):
     load_model_weights(config.checkpoint_file_path, model)
     base = config.file_name or os.path.join(out_dir, "hmr")
     path = export_model(config, model, base)
+    onnx_file = path if config.file_format.upper() == "ONNX" else None
     if config.file_format.upper() == "MINDIR" and config.onnx_twin:
-        twin = export_model(config.replace(file_format="ONNX"), model, os.path.splitext(path)[0])
-        logger.info("ONNX twin for the CPU fallback runner: %s", twin)
+        onnx_file = export_model(config.replace(file_format="ONNX"), model, os.path.splitext(path)[0])
+        logger.info("ONNX twin for the CPU fallback runner: %s", onnx_file)
+    if config.quantize == "int8":
+        from src.deployment.quantize import calibration_batches, quantize_onnx_int8
+        if onnx_file is None:
+            raise UserInputError("--quantize int8 quantises the ONNX graph: use --file_format ONNX, "
+                                 "or MINDIR with --onnx_twin true")
+        quantize_onnx_int8(onnx_file, calibration_batches(config, config.quantize_calibration_samples))
     return path
 
 

@@ -74,6 +74,20 @@ def rotmat_to_quaternion(rotmats):
     return quat * (1.0 - 2.0 * negative)
 
 
+def _atan_unit(t):
+    """``atan(t)`` for t in [0, 1] in Mul/Add/Sqrt/Div only: MindSpore 2.10's ONNX export has no Atan
+    and writes Atan2 with Sign, which MindSpore Lite's converter refuses. Two half-angle steps
+    ``atan(t) = 2 atan(t / (1 + sqrt(1 + t^2)))`` bring t below tan(pi/16) ~ 0.2, where the odd
+    Taylor series to t^13 is off by < 0.2^15 / 15 ~ 2e-12 rad."""
+    for _ in range(2):
+        t = t / (1.0 + ops.sqrt(1.0 + ops.square(t)))
+    t2 = ops.square(t)
+    series = 1.0 / 13.0                          # Horner: 1 - t^2/3 + t^4/5 - ... + t^12/13
+    for k in (11, 9, 7, 5, 3, 1):
+        series = 1.0 / k - t2 * series
+    return 4.0 * t * series
+
+
 def rotmat_to_axis_angle(rotmats):
     """Rotation matrices to axis-angle vectors, stable near angle 0 and near pi.
 
@@ -86,7 +100,9 @@ def rotmat_to_axis_angle(rotmats):
     w, vec = quat[..., 0:1], quat[..., 1:]
     sin_half = ops.sqrt(ops.sum(ops.square(vec), -1, keepdim=True) + 1e-20)
     safe_sin = ops.maximum(sin_half, _SMALL_ANGLE)
-    factor_general = 2.0 * ops.atan2(sin_half, w) / safe_sin
+    # atan2(s, w) = 2 atan(s / (|q| + w)) with w >= 0, so the ratio is in [0, 1]
+    ratio = sin_half / (ops.sqrt(ops.square(sin_half) + ops.square(w)) + w)
+    factor_general = 4.0 * _atan_unit(ratio) / safe_sin
     # 2*atan2(s, w)/s = (2/w) * (1 - s^2 / (3 w^2) + ...) for small s (then w ~ 1); w is
     # replaced where the branch is not used so that neither branch yields inf (nor NaN grads)
     is_large = sin_half > _SMALL_ANGLE

@@ -14,7 +14,7 @@ from mindspore import Tensor, nn, ops
 
 from HMR.constants import SMPL_JOINT_NAMES, SMPL_TO_LSP14
 from HMR.geometry import batch_rodrigues, weak_perspective_projection
-from HMR.smpl.lbs import take
+from HMR.smpl.lbs import lbs, rest_joints, rigid_chain, take
 
 # (pose index, sign): the bend must have this sign (knees about x, elbows about y; SMPLify's prior)
 BEND_LIMITS = ((3 * SMPL_JOINT_NAMES.index("left_knee"), 1.0), (3 * SMPL_JOINT_NAMES.index("right_knee"), 1.0),
@@ -30,6 +30,13 @@ class RefineLoss(nn.Cell):
         super().__init__()
         self.smpl = smpl
         self.use_cocoplus = use_cocoplus
+        if use_cocoplus:       # only the vertices the keypoint regressor reads are skinned (exact; ~1/9 of them)
+            regressor = smpl.regressor("cocoplus").asnumpy()
+            support = np.flatnonzero(np.abs(regressor).sum(0) > 0)
+            self.template = Tensor(smpl.template.asnumpy()[:, :, support])
+            self.blend_dirs = Tensor(smpl.blend_dirs.asnumpy()[:, :, support])
+            self.weights_t = Tensor(smpl.weights_t.asnumpy()[:, support])
+            self.keypoint_regressor = Tensor(regressor[:, support])
         self.sigma2 = sigma * sigma
         self.weights = (reprojection_weight, pose_weight, limit_weight, shape_weight)
         self.limit_index = Tensor(np.array([i for i, _ in BEND_LIMITS], np.int32))
@@ -37,12 +44,16 @@ class RefineLoss(nn.Cell):
 
     def project(self, pose, betas, cam):
         """(B, K, 2) normalised crop coordinates of the keypoint joints."""
+        smpl = self.smpl
         rotmats = batch_rodrigues(pose.reshape(-1, 3)).reshape(-1, 24, 3, 3)
-        vertices, smpl_joints = self.smpl(betas, rotmats)
         if self.use_cocoplus:
-            joints = self.smpl.regress(vertices, "cocoplus")
-        else:
-            joints = take(smpl_joints, SMPL_TO_LSP14)
+            vertices, _ = lbs(betas, rotmats, self.template, self.blend_dirs, smpl.joint_template, smpl.joint_dirs,
+                              self.weights_t, smpl.parents, smpl.levels)
+            joints = ops.matmul(self.keypoint_regressor, vertices)
+        else:                  # SMPL's own joints: no skinning at all
+            posed, _ = rigid_chain(rotmats, rest_joints(betas, smpl.joint_template, smpl.joint_dirs), smpl.parents,
+                                   smpl.levels)
+            joints = take(posed, SMPL_TO_LSP14)
         return weak_perspective_projection(joints, cam)
 
     def construct(self, pose, betas, cam, keypoints, prior_pose, prior_betas):
@@ -70,3 +81,37 @@ class RefineGrad(nn.Cell):
 
     def construct(self, pose, betas, cam, keypoints, prior_pose, prior_betas):
         return self.grad_fn(pose, betas, cam, keypoints, prior_pose, prior_betas)
+
+
+class RefineSteps(nn.Cell):
+    """``steps`` Adam steps on (pose, betas, cam) in one graph: one call per refinement.
+
+    construct(pose (B, 72), betas (B, 10), cam (B, 3), keypoints (B, K, 3)) -> refined
+    (pose, betas, cam); the priors are the starting values. Adam as torch.optim.Adam
+    (bias-corrected moments, eps outside the square root)."""
+
+    def __init__(self, loss, steps, lr, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__()
+        self.grad = RefineGrad(loss)
+        self.steps, self.lr, self.b1, self.b2, self.eps = steps, lr, betas[0], betas[1], eps
+
+    def construct(self, pose, betas, cam, keypoints):
+        params = (pose, betas, cam)
+        first = (ops.zeros_like(pose), ops.zeros_like(betas), ops.zeros_like(cam))
+        second = (ops.zeros_like(pose), ops.zeros_like(betas), ops.zeros_like(cam))
+        step = ops.zeros((), pose.dtype)
+        b1_power = ops.ones((), pose.dtype)
+        b2_power = ops.ones((), pose.dtype)
+        while step < self.steps:
+            step = step + 1.0
+            b1_power = b1_power * self.b1
+            b2_power = b2_power * self.b2
+            _, grads = self.grad(params[0], params[1], params[2], keypoints, pose, betas)
+            new_params, new_first, new_second = (), (), ()
+            for p, g, m, v in zip(params, grads, first, second):
+                m = self.b1 * m + (1.0 - self.b1) * g
+                v = self.b2 * v + (1.0 - self.b2) * g * g
+                p = p - self.lr * (m / (1.0 - b1_power)) / (ops.sqrt(v / (1.0 - b2_power)) + self.eps)
+                new_params, new_first, new_second = new_params + (p,), new_first + (m,), new_second + (v,)
+            params, first, second = new_params, new_first, new_second
+        return params

@@ -3,7 +3,8 @@
 # SDK_DIR: a MindSpore C++ SDK (include/api/*.h, lib/libmindspore.so). Without it: the
 # MindSpore package of the current Python when it ships the C++ API (Ascend installs), else
 # the headers and library of the mindspore-lite 2.0.0 wheel (same mindspore::Model/Context
-# API), fetched once into ascend310_infer/third_party/. Leaves the binary at out/main.
+# API), fetched once into ascend310_infer/third_party/. Leaves the binary at out/main, and
+# out/convert_model (ONNX -> Lite's MindIR) where the SDK has Lite's converter library.
 # --test-utils builds and runs the utility test only (no SDK needed).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -61,3 +62,8 @@ cmake -S "$HERE" -B "$build/main" -DMINDSPORE_PATH="$sdk" > "$build/main.log" 2>
 cmake --build "$build/main" -j 2 >> "$build/main.log" 2>&1 || { tail -40 "$build/main.log" >&2; exit 1; }
 cp "$build/main/main" "$HERE/out/main"
 echo "build.sh: built $HERE/out/main" >&2
+rm -f "$HERE/out/convert_model"
+if [ -f "$build/main/convert_model" ]; then    # only where the SDK has MindSpore Lite's converter
+    cp "$build/main/convert_model" "$HERE/out/convert_model"
+    echo "build.sh: built $HERE/out/convert_model" >&2
+fi

@@ -1,7 +1,8 @@
 /**
- * HMR inference on Ascend 310 with the MindSpore C++ API.
+ * HMR inference on Ascend 310 (or the CPU) with the MindSpore C++ API.
  *
- * Loads the exported MINDIR (static batch: export.py --export_batch_size N), runs it on every
+ * Loads the exported MINDIR (static batch: export.py --export_batch_size N; with --device cpu, the
+ * MindIR that convert_model made from the ONNX twin, built by MindSpore Lite), runs it on every
  * .bin input written by preprocess.py (float32 (N, 3, H, W) images; for a CLIFF graph, whose
  * second input is bbox_info, also the (N, 3) file of the same name in --bbox_info_path), writes one result file per
  * output (`<stem>_0.bin` theta, `_1` vertices, `_2` 3D joints, `_3` 2D keypoints) and the mean
@@ -71,13 +72,21 @@ int Run(const hmr::Flags &flags) {
   auto context = std::make_shared<mindspore::Context>();
   context->MutableDeviceInfo().push_back(MakeDevice(flags));
 
-  mindspore::Graph graph;
-  mindspore::Status status = mindspore::Serialization::Load(flags.mindir_path, mindspore::ModelType::kMindIR, &graph);
-  if (status != mindspore::kSuccess) {
-    return Fail("cannot load " + flags.mindir_path + ": " + status.ToString());
-  }
   mindspore::Model model;
-  status = model.Build(mindspore::GraphCell(graph), context);
+  mindspore::Status status;
+  if (flags.device_target == "CPU") {  // MindSpore Lite: the MindIR from convert_model (Lite's converter)
+    status = model.Build(flags.mindir_path, mindspore::ModelType::kMindIR, context);
+    if (status != mindspore::kSuccess) {
+      return Fail("cannot load " + flags.mindir_path + " with MindSpore Lite on the CPU: " + status.ToString());
+    }
+  } else {
+    mindspore::Graph graph;
+    status = mindspore::Serialization::Load(flags.mindir_path, mindspore::ModelType::kMindIR, &graph);
+    if (status != mindspore::kSuccess) {
+      return Fail("cannot load " + flags.mindir_path + ": " + status.ToString());
+    }
+    status = model.Build(mindspore::GraphCell(graph), context);
+  }
   if (status != mindspore::kSuccess) {
     return Fail("cannot build the model on " + flags.device_target + " device " + std::to_string(flags.device_id) +
                 ": " + status.ToString());

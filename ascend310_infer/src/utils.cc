@@ -33,7 +33,8 @@ std::string Usage(const std::string &program) {
   std::ostringstream out;
   out << "usage: " << program << " --mindir_path=FILE --input_path=DIR [--bbox_info_path=DIR] [--result_path=DIR]"
       << " [--time_path=DIR]"
-      << " [--device_id=N] [--device_target=Ascend310|Ascend910|GPU|CPU] [--warmup=N]";
+      << " [--device_id=N] [--device=ascend|cpu | --device_target=Ascend310|Ascend910|GPU|CPU]"
+      << " [--warmup=N]";
   return out.str();
 }
 
@@ -68,6 +69,12 @@ bool ParseFlags(int argc, char **argv, Flags *flags, std::string *error) {
       flags->time_path = value;
     } else if (name == "device_target") {
       flags->device_target = value;
+    } else if (name == "device") {  // the short form of run_infer_310.sh: ascend (310) or cpu
+      if (value != "ascend" && value != "cpu") {
+        *error = "flag --device expects ascend or cpu, got '" + value + "'";
+        return false;
+      }
+      flags->device_target = value == "cpu" ? "CPU" : "Ascend310";
     } else if (name == "device_id" || name == "warmup") {
       if (!ParseInt(value, name == "device_id" ? &flags->device_id : &flags->warmup)) {
         *error = "flag --" + name + " expects a non-negative integer, got '" + value + "'";

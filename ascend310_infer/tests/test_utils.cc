@@ -62,6 +62,15 @@ int main() {
   const char *argv2[] = {"main", "--mindir_path=m", "--input_path=i", "--device_id=x"};
   Check(!hmr::ParseFlags(4, const_cast<char **>(argv2), &bad, &error) && error.find("--device_id") != std::string::npos,
         "ParseFlags rejects a bad device id");
+  hmr::Flags on_cpu;
+  const char *argv6[] = {"main", "--mindir_path=m", "--input_path=i", "--device", "cpu"};
+  Check(hmr::ParseFlags(5, const_cast<char **>(argv6), &on_cpu, &error) && on_cpu.device_target == "CPU",
+        "ParseFlags maps --device cpu to the CPU target");
+  hmr::Flags bad_device;
+  const char *argv7[] = {"main", "--mindir_path=m", "--input_path=i", "--device=gpu"};
+  Check(!hmr::ParseFlags(4, const_cast<char **>(argv7), &bad_device, &error) &&
+            error.find("--device expects ascend or cpu") != std::string::npos,
+        "ParseFlags rejects an unknown --device");
   hmr::Flags no_model;
   const char *argv3[] = {"main", "--input_path=i"};
   Check(!hmr::ParseFlags(2, const_cast<char **>(argv3), &no_model, &error), "ParseFlags needs the mindir path");

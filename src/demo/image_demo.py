@@ -73,7 +73,7 @@ def build_runner(config, smpl, model=None):
     if config.model_file:
         info = read_graph_info(config.model_file)
         check_graph_info(config.model_file, info, config)
-        predictor = graph_predictor(config.model_file, info.get("batch"))
+        predictor = graph_predictor(config.model_file, info.get("batch"), config.cpu_backend)
         run, fixed = predictor.run_all, predictor.fixed_batch
     else:
         run = CheckpointPredictor(model if model is not None else load_checkpoint_model(config, smpl)).run_all

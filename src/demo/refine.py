@@ -1,9 +1,8 @@
 """Test-time refinement: a few Adam steps on pose, shape and camera to fit 2D keypoints.
 
-Starts from the network's prediction; the objective is ``HMR/refine_loss.py``; gradients come
-from MindSpore through the SMPL layer (GRAPH_MODE when configured); Adam runs on the host
-(the parameters are B x 85 numbers). Reports the reprojection error before and after, in
-crop pixels.
+Starts from the network's prediction; the objective is ``HMR/refine_loss.py``; the steps and
+their Adam updates run as one compiled loop (``RefineSteps``, GRAPH_MODE when configured), one
+call per batch. Reports the reprojection error before and after, in crop pixels.
 """
 import numpy as np
 
@@ -30,10 +29,10 @@ class Refiner:
     """
 
     def __init__(self, smpl, use_cocoplus, steps, lr, crop_size, weights):
-        from HMR.refine_loss import RefineGrad, RefineLoss
+        from HMR.refine_loss import RefineLoss, RefineSteps
         self.loss = RefineLoss(smpl, use_cocoplus, weights["sigma"], weights["reprojection"], weights["pose"],
                                weights["limits"], weights["shape"])
-        self.grad = RefineGrad(self.loss)
+        self.fit = RefineSteps(self.loss, steps, lr, ADAM_BETAS, ADAM_EPS)
         self.steps, self.lr, self.crop_size = steps, lr, crop_size
 
     def _pixel_error(self, pose, betas, cam, keypoints):
@@ -60,22 +59,12 @@ class Refiner:
         Returns dict: pose, betas, cam (refined, numpy) and reprojection_before/after (B,) pixels.
         """
         import mindspore as ms
-        params = [np.array(p, np.float32) for p in (pose, betas, cam)]
-        prior = [ms.Tensor(np.asarray(pose, np.float32)), ms.Tensor(np.asarray(betas, np.float32))]
-        kps = ms.Tensor(np.asarray(keypoints, np.float32))
+        params = [np.asarray(p, np.float32) for p in (pose, betas, cam)]
         before = self._pixel_error(*params, keypoints)
-        moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-        b1, b2 = ADAM_BETAS
-        for t in range(1, self.steps + 1):
-            _, grads = self.grad(*(ms.Tensor(p) for p in params), kps, *prior)
-            for i, g in enumerate(grads):
-                g = g.asnumpy()
-                m, v = moments[i]
-                m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-                moments[i] = (m, v)
-                params[i] -= self.lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + ADAM_EPS)
-        return {"pose": params[0], "betas": params[1], "cam": params[2], "reprojection_before": before,
-                "reprojection_after": self._pixel_error(*params, keypoints)}
+        fitted = [p.asnumpy() for p in self.fit(*(ms.Tensor(p) for p in params),
+                                                ms.Tensor(np.asarray(keypoints, np.float32)))]
+        return {"pose": fitted[0], "betas": fitted[1], "cam": fitted[2], "reprojection_before": before,
+                "reprojection_after": self._pixel_error(*fitted, keypoints)}
 
 
 def build_refiner(config, smpl):

@@ -121,7 +121,7 @@ class OnnxPredictor:
         return outputs[1], outputs[2]
 
 
-CPU_BACKENDS = ("auto", "mindspore", "onnxruntime")
+CPU_BACKENDS = ("auto", "mindspore", "onnxruntime", "onnx-int8")
 
 
 def onnx_twin(mindir_file, batch=None):
@@ -143,10 +143,19 @@ def graph_predictor(model_file, fixed_batch=None, cpu_backend="mindspore"):
 
     ``.onnx`` runs in onnxruntime. A MINDIR runs in MindSpore (``GraphCell``), except with
     ``cpu_backend`` ``auto``/``onnxruntime`` when its ONNX twin exists: onnxruntime is ~2.9x
-    faster on this model on CPU (``scripts/run_bench.sh infer``).
+    faster on this model on CPU (``scripts/run_bench.sh infer``). ``onnx-int8`` runs the
+    graph's INT8 quantisation ``<stem>_int8.onnx`` (``export.py --quantize int8``).
     """
+    from src.deployment.quantize import INT8_SUFFIX, int8_path
     if cpu_backend not in CPU_BACKENDS:
         raise UserInputError(f"--cpu_backend must be one of {CPU_BACKENDS}, got {cpu_backend!r}")
+    if cpu_backend == "onnx-int8":
+        quantized = model_file if model_file.endswith(INT8_SUFFIX) else int8_path(model_file)
+        if not os.path.isfile(quantized):
+            raise UserInputError(f"--cpu_backend onnx-int8: no {quantized} beside {model_file} "
+                                 "(export.py --quantize int8 writes it)")
+        logger.info("running the INT8 quantisation %s of %s in onnxruntime", quantized, model_file)
+        return OnnxPredictor(quantized)
     if model_file.endswith(".onnx"):
         return OnnxPredictor(model_file)
     if cpu_backend != "mindspore":

@@ -1,6 +1,7 @@
 """The image demo's stages on a real photograph (``bash scripts/run_bench.sh demo``), ms per image,
 one run: person detection, 33 landmarks (BlazePose, LiteRT), HMR (ResNet-50, 224 px, SMPL;
-checkpoint in graph mode) and 30 refinement steps."""
+checkpoint in graph mode) and 30 refinement steps (one compiled loop); then the refinement's cost
+per step beside the same objective in PyTorch (smplx's SMPL, torch.optim.Adam, eager)."""
 import os
 import platform
 import tempfile
@@ -57,6 +58,34 @@ def main(repeat=5):
                  "total"),
                 [tuple(f"{times[k]:.1f}" for k in ("detect", "landmarks", "hmr", "refine"))
                  + (f"{sum(times.values()):.1f}",)])
+    torch_step = _torch_refine_step(folder, config, theta, keypoints[None])
+    torch_ms = time_call(torch_step, repeat * REFINE_STEPS)
+    print_table(f"Refinement per step, batch 1 (median), torch threads {_torch_threads()}",
+                ("this project, ms per step", "PyTorch + smplx, ms per step", "ratio",
+                 f"{REFINE_STEPS} steps / HMR forward"),
+                [(f"{times['refine'] / REFINE_STEPS:.2f}", f"{torch_ms:.2f}",
+                  f"{times['refine'] / REFINE_STEPS / torch_ms:.2f}", f"{times['refine'] / times['hmr']:.2f}")])
+
+
+def _torch_threads():
+    import torch
+    return torch.get_num_threads()
+
+
+def _torch_refine_step(folder, config, theta, keypoints):
+    """One Adam step of the refinement objective in PyTorch from the network's prediction."""
+    import smplx
+    import torch
+    from src.data.synthetic.body_model import build_body_model
+    from tests.reference.torch_refine import make_refiner
+    weights = {"sigma": config.refine_robust_sigma, "reprojection": config.refine_reprojection_weight,
+               "pose": config.refine_pose_weight, "limits": config.refine_limit_weight,
+               "shape": config.refine_shape_weight}
+    regressor = torch.as_tensor(build_body_model(0)["cocoplus_regressor"], dtype=torch.float32)
+    smpl = smplx.SMPL(os.path.join(folder, "neutral_smpl_with_cocoplus_reg.pkl"))
+    step, _ = make_refiner(smpl, regressor, theta[:, 3:75].copy(), theta[:, 75:].copy(), theta[:, :3].copy(),
+                           keypoints.astype(np.float32), config.refine_lr, weights)
+    return step
 
 
 if __name__ == "__main__":

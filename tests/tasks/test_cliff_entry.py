@@ -87,9 +87,15 @@ def test_exported_graphs_take_bbox_info_and_equal_the_checkpoint(trained, tiny_d
         assert np.abs(other[0] - outputs[0]).max() > 1e-5             # bbox_info reaches the regressor
 
 
-def test_cpu_fallback_acc_log_equals_eval_py(trained, tiny_data_dir, tmp_path):
-    """eval.py on the checkpoint, then the user's run_infer_310.sh --device cpu on its static-batch
-    MINDIR (bbox_info written by preprocess.py as the graph's second input): acc.log within 0.1 mm."""
+LITE_FETCH_FAILED = 3     # build.sh's exit status when the mindspore-lite wheel cannot be downloaded
+
+
+@pytest.mark.parametrize("device", ["cpu", "lite-cpu"])
+def test_runner_acc_log_equals_eval_py(trained, tiny_data_dir, tmp_path, device):
+    """eval.py on the checkpoint, then the user's run_infer_310.sh on its static-batch MINDIR
+    (bbox_info written by preprocess.py as the graph's second input): acc.log within 0.1 mm.
+    ``cpu`` is the Python fallback; ``lite-cpu`` is the C++ runner (ascend310_infer/out/main) on
+    MindSpore Lite's CPU runtime, fed the MindIR that Lite's converter makes from the ONNX twin."""
     import eval as evaluation
     import export
     summary = evaluation.main(_config(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path",
@@ -98,11 +104,16 @@ def test_cpu_fallback_acc_log_equals_eval_py(trained, tiny_data_dir, tmp_path):
     mindir = export.main(_config(tiny_data_dir, tmp_path, "--checkpoint_file_path", trained["checkpoint"],
                                  "--export_batch_size", "2"))
     result = subprocess.run(["bash", "scripts/run_infer_310.sh", mindir, "synthetic", str(tiny_data_dir), "0",
-                             "--device", "cpu", "--output_path", str(tmp_path / "out"), "--progress_bar", "false",
+                             "--device", device, "--output_path", str(tmp_path / "out"), "--progress_bar", "false",
                              "--eval_dataset", "synthetic/synthetic_frames_eval.npz"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=900)
+                            cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    if device == "lite-cpu" and result.returncode == LITE_FETCH_FAILED and "could not fetch" in result.stderr:
+        pytest.skip("the mindspore-lite 2.0.0 wheel (Lite's runtime and converter) could not be downloaded")
     assert result.returncode == 0, result.stderr[-3000:]
     work = tmp_path / "out" / "infer"
+    if device == "lite-cpu":
+        assert (work / "lite" / "hmr.mindir").is_file()                  # Lite's own MindIR, not the export's
+        assert "NN inference cost average time" in (work / "time_Result" / "test_perform_static.txt").read_text()
     assert len(os.listdir(work / "preprocess_Result" / "bbox_info")) == 3           # 5 samples, batch 2
     acc = dict(line.split(": ", 1) for line in (work / "acc.log").read_text().splitlines())
     assert acc["num_samples"] == "5"

@@ -157,3 +157,41 @@ def test_refinement_on_ground_truth_keypoints_lowers_the_errors(exported, tiny_d
     assert refined["num_samples"] == plain["num_samples"]
     assert refined["reprojection_after"] < 0.6 * refined["reprojection_before"]
     assert refined["pa_mpjpe"] < plain["pa_mpjpe"]
+
+
+def test_int8_onnx_is_quantised_and_evaluates_within_1mm_of_float(exported, tiny_data_dir, tmp_path):
+    """export.py --quantize int8: a QDQ graph with per-channel int8 convolution weights (SMPL left
+    float), calibrated on the evaluation crops; eval.py on it is within 1 mm of the float ONNX."""
+    import export
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    base = str(tmp_path / "export" / "hmr")
+    onnx_file = export.main(_config(tiny_data_dir, tmp_path, "--checkpoint_file_path", exported["checkpoint"],
+                                    "--file_format", "ONNX", "--file_name", base, "--quantize", "int8",
+                                    "--quantize_calibration_samples", "6"))
+    quantized = base + "_int8.onnx"
+    info = json.loads(open(quantized + ".json").read())
+    assert info["quantized"] == "int8" and info["calibration_samples"] == 6 and info["batch"] is None
+    graph = onnx.load(quantized).graph
+    ops = [n.op_type for n in graph.node]
+    assert "BatchNormalization" not in ops                      # folded into the convolutions first
+    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    conv_weights = [n.input[1] for n in graph.node if n.op_type == "Conv"]
+    float_convs = sum(n.op_type == "Conv" for n in onnx.load(onnx_file).graph.node)
+    assert len(conv_weights) == float_convs
+    producers = {n.output[0]: n for n in graph.node}
+    for name in conv_weights:                                   # every conv weight: int8, one scale per channel
+        dq = producers[name]
+        assert dq.op_type == "DequantizeLinear"
+        assert weights[dq.input[0]].dtype == np.int8
+        assert weights[dq.input[1]].shape == (weights[dq.input[0]].shape[0],)
+    for node in graph.node:                                     # SMPL and the regressor stay float
+        if node.op_type in ("MatMul", "Gemm"):
+            assert all(producers.get(i) is None or producers[i].op_type != "DequantizeLinear" for i in node.input)
+    floats = _eval(tiny_data_dir, tmp_path / "float", "--source", "onnx", "--model_file", onnx_file)
+    int8 = _eval(tiny_data_dir, tmp_path / "int8", "--source", "onnx", "--model_file", quantized)
+    assert int8["num_samples"] == floats["num_samples"] == 8
+    for key in ("mpjpe", "pa_mpjpe"):
+        assert abs(int8[key] - floats[key]) < 1.0, (key, int8[key], floats[key])
+    assert int8["mpjpe"] != floats["mpjpe"]                     # it is not the float graph
