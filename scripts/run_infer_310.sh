@@ -73,7 +73,7 @@ if [ "$device" != cpu ]; then
         [ -f "$onnx" ] || { echo "error: --device lite-cpu needs the ONNX twin of $model ($onnx): export.py --onnx_twin true" >&2; exit 2; }
         [ -x "$ROOT/ascend310_infer/out/convert_model" ] || {
             echo "error: this MindSpore SDK has no Lite converter (lib/libmindspore_converter.so); use --device cpu" >&2; exit 2; }
-        mkdir -p "$work/lite"
+        mkdir -p "$work/lite"; rm -f "$work/lite/hmr.mindir"     # Lite writes it read-only
         "$ROOT/ascend310_infer/out/convert_model" "$onnx" "$work/lite/hmr" > "$work/lite/convert.log" 2>&1 || {
             grep -v "^\[WARNING" "$work/lite/convert.log" | tail -15 >&2; exit 1; }
         graph="$work/lite/hmr.mindir"
