@@ -3,6 +3,7 @@
 The backbone and the head are chosen by name (``HMR/backbones``, ``HMR/heads``). One class
 serves training, evaluation and export, at any batch size.
 """
+import mindspore as ms
 from mindspore import nn
 
 from HMR.backbones import build_backbone
@@ -10,6 +11,7 @@ from HMR.constants import HMR2_FOCAL_OVER_CROP, NUM_SMPL_JOINTS, SMPL_TO_LSP14
 from HMR.geometry import (batch_rodrigues, crop_perspective_projection, full_frame_crop_projection, rot6d_to_rotmat,
                           rotmat_to_axis_angle, weak_perspective_projection)
 from HMR.heads import build_head
+from HMR.precision import set_cell_precision
 from HMR.smpl.lbs import take
 
 
@@ -31,6 +33,8 @@ class HMR(nn.Cell):
         head_options: extra constructor options of the head (HMR 2.0's decoder sizes).
         column_margin: columns cut from either side of the input before the encoder (HMR 2.0: 32 of
             a 256 x 256 crop, ``x[:, :, :, 32:-32]``, so its ViT sees 256 x 192).
+    Training may run the encoder and regressor in float16 (:meth:`use_mixed_precision`); every
+    output below is float32 either way.
     Input:
         images (B, 3, H, W) normalised RGB; noise (I, 2, B, 1024) uniform for dropout, or None (a
         backbone with stochastic depth takes its own from the last row: (I + 1, 2, B, 1024));
@@ -61,6 +65,20 @@ class HMR(nn.Cell):
         self.column_margin = column_margin
         self.use_cocoplus = "cocoplus" in smpl.regressor_names
         self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
+        self.amp_level = "O0"
+
+    def use_mixed_precision(self, level):
+        """Run the encoder and the regressor at AMP ``level`` (``HMR.precision``); their outputs are
+        cast back to float32, so SMPL, the projection and everything downstream stay float32."""
+        set_cell_precision(self.encoder, level)
+        set_cell_precision(self.regressor, level)
+        self.amp_level = level
+        return self
+
+    def _float32(self, *tensors):
+        if self.amp_level == "O0":
+            return tensors
+        return tuple(t.astype(ms.float32) for t in tensors)
 
     def construct(self, images, noise=None, bbox_info=None):
         return self.forward_all_iterations(images, noise, bbox_info)[:7]
@@ -76,8 +94,10 @@ class HMR(nn.Cell):
         if self.column_margin:
             images = images[:, :, :, self.column_margin:images.shape[3] - self.column_margin]
         if self.encoder_takes_noise and noise is not None:
-            return self.encoder(images, noise[-1, :, :, :self.encoder.depth])
-        return self.encoder(images)
+            features = self.encoder(images, noise[-1, :, :, :self.encoder.depth])
+        else:
+            features = self.encoder(images)
+        return self._float32(features)[0]
 
     def forward_all_iterations(self, images, noise=None, bbox_info=None):
         """The seven outputs above plus the regressor's every iteration, for the adversarial prior:
@@ -91,6 +111,8 @@ class HMR(nn.Cell):
             cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise, bbox_info, fast)
         else:
             cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise, fast=fast)
+        cam, pose_params, betas, stage_poses, stage_betas = self._float32(cam, pose_params, betas, stage_poses,
+                                                                          stage_betas)
         rotmats = self.rotation_matrices(pose_params)
         if self.pose_head == "axis_angle":
             pose = pose_params

@@ -10,6 +10,7 @@ Terms (weights from the config, see ``src/demo/refine.py``):
 * shape -- squared distance of the betas to the prediction.
 """
 import numpy as np
+import mindspore as ms
 from mindspore import Tensor, nn, ops
 
 from HMR.constants import SMPL_JOINT_NAMES, SMPL_TO_LSP14
@@ -87,31 +88,42 @@ class RefineSteps(nn.Cell):
     """``steps`` Adam steps on (pose, betas, cam) in one graph: one call per refinement.
 
     construct(pose (B, 72), betas (B, 10), cam (B, 3), keypoints (B, K, 3)) -> refined
-    (pose, betas, cam); the priors are the starting values. Adam as torch.optim.Adam
-    (bias-corrected moments, eps outside the square root)."""
+    (pose, betas, cam) and the keypoints' projections (B, K, 2) before and after, all from the
+    one graph; the priors are the starting values. Adam as torch.optim.Adam (bias-corrected
+    moments, eps outside the square root)."""
 
-    def __init__(self, loss, steps, lr, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, loss, steps, lr, betas=(0.9, 0.999), eps=1e-8, unroll=5):
         super().__init__()
+        self.loss = loss
         self.grad = RefineGrad(loss)
         self.steps, self.lr, self.b1, self.b2, self.eps = steps, lr, betas[0], betas[1], eps
+        # a graph-mode while loop costs a few ms per iteration on the CPU: it runs over chunks of
+        # ``unroll`` steps, unrolled in the graph, and the remainder is unrolled after it
+        self.chunks, self.tail, self.unroll = steps // unroll, steps % unroll, unroll
+
+    def adam_step(self, state, keypoints, prior_pose, prior_betas):
+        """One Adam step. state: (params, first moments, second moments, b1 power, b2 power)."""
+        params, first, second, b1_power, b2_power = state
+        b1_power = b1_power * self.b1
+        b2_power = b2_power * self.b2
+        _, grads = self.grad(params[0], params[1], params[2], keypoints, prior_pose, prior_betas)
+        new_params, new_first, new_second = (), (), ()
+        for p, g, m, v in zip(params, grads, first, second):
+            m = self.b1 * m + (1.0 - self.b1) * g
+            v = self.b2 * v + (1.0 - self.b2) * g * g
+            p = p - self.lr * (m / (1.0 - b1_power)) / (ops.sqrt(v / (1.0 - b2_power)) + self.eps)
+            new_params, new_first, new_second = new_params + (p,), new_first + (m,), new_second + (v,)
+        return new_params, new_first, new_second, b1_power, b2_power
 
     def construct(self, pose, betas, cam, keypoints):
-        params = (pose, betas, cam)
-        first = (ops.zeros_like(pose), ops.zeros_like(betas), ops.zeros_like(cam))
-        second = (ops.zeros_like(pose), ops.zeros_like(betas), ops.zeros_like(cam))
-        step = ops.zeros((), pose.dtype)
-        b1_power = ops.ones((), pose.dtype)
-        b2_power = ops.ones((), pose.dtype)
-        while step < self.steps:
-            step = step + 1.0
-            b1_power = b1_power * self.b1
-            b2_power = b2_power * self.b2
-            _, grads = self.grad(params[0], params[1], params[2], keypoints, pose, betas)
-            new_params, new_first, new_second = (), (), ()
-            for p, g, m, v in zip(params, grads, first, second):
-                m = self.b1 * m + (1.0 - self.b1) * g
-                v = self.b2 * v + (1.0 - self.b2) * g * g
-                p = p - self.lr * (m / (1.0 - b1_power)) / (ops.sqrt(v / (1.0 - b2_power)) + self.eps)
-                new_params, new_first, new_second = new_params + (p,), new_first + (m,), new_second + (v,)
-            params, first, second = new_params, new_first, new_second
-        return params
+        zeros = (ops.zeros_like(pose), ops.zeros_like(betas), ops.zeros_like(cam))
+        state = ((pose, betas, cam), zeros, zeros, ops.ones((), pose.dtype), ops.ones((), pose.dtype))
+        chunk = ops.zeros((), ms.int32)
+        while chunk < self.chunks:
+            chunk = chunk + 1
+            for _ in range(self.unroll):
+                state = self.adam_step(state, keypoints, pose, betas)
+        for _ in range(self.tail):
+            state = self.adam_step(state, keypoints, pose, betas)
+        params = state[0]
+        return params + (self.loss.project(pose, betas, cam), self.loss.project(params[0], params[1], params[2]))

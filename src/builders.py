@@ -13,11 +13,24 @@ AUGMENT_KEYS = ("flip_prob", "scale_jitter", "rotation_jitter", "rotation_prob",
 
 
 def set_mindspore_context(config):
-    """Execution mode, device (``DEVICE_ID`` from the environment on Ascend/GPU) and seed for a run."""
+    """Execution mode, compilation level and graph-kernel fusion, device (``DEVICE_ID`` from the
+    environment on Ascend/GPU) and seed for a run."""
     import mindspore as ms
 
     from model_utils.device_adapter import get_device_id
     ms.set_context(mode=ms.GRAPH_MODE if config.graph_mode else ms.PYNATIVE_MODE)
+    if config.jit_level != "auto":
+        if config.jit_level == "O2" and config.device_target != "Ascend":
+            raise UserInputError(f"--jit_level O2 (whole-graph sink through GE) is Ascend only (device_target is "
+                                 f"{config.device_target}); use O0 or O1")
+        ms.set_context(jit_config={"jit_level": config.jit_level})
+    if config.enable_graph_kernel:
+        if config.device_target == "CPU":
+            # measured with MindSpore 2.10: its AKG kernel compiler imports tvm, which needs the
+            # 'decorator' package that MindSpore does not install
+            raise UserInputError("--enable_graph_kernel true is for GPU: on the CPU MindSpore's AKG kernel compiler "
+                                 "fails (No module named 'decorator')")
+        ms.set_context(enable_graph_kernel=True)
     try:
         if config.device_target == "CPU":
             ms.set_device("CPU")

@@ -67,6 +67,18 @@ def tiny_config(data_dir, output_dir, *extra):
                         "--progress_bar", "false", "--encoder_lr", "1e-3", *extra])
 
 
+def first_train_batch(parts, config, with_noise=False):
+    """The first training batch of ``build_training``'s source as the step's inputs (+ its dropout
+    noise (I, 2, B, H))."""
+    import numpy as np
+    import mindspore as ms
+    from src.data.sources import TRAIN_COLUMNS
+    source = parts["source"]
+    columns = [np.stack(c) for c in zip(*[source[p] for p in range(config.batch_size)])]
+    inputs = [ms.Tensor(c) for c in columns[:len(TRAIN_COLUMNS)]]
+    return (inputs, ms.Tensor(np.ascontiguousarray(columns[-1].transpose(1, 2, 0, 3)))) if with_noise else inputs
+
+
 def kill_at_checkpoint(command, folder, prefix, env, timeout=900):
     """Start ``command``, SIGKILL it as soon as a file starting with ``prefix`` appears in ``folder``;
     returns the exit code (``-SIGKILL`` unless the run ended first)."""

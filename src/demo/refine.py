@@ -2,7 +2,8 @@
 
 Starts from the network's prediction; the objective is ``HMR/refine_loss.py``; the steps and
 their Adam updates run as one compiled loop (``RefineSteps``, GRAPH_MODE when configured), one
-call per batch. Reports the reprojection error before and after, in crop pixels.
+call per batch, which also projects the keypoints before and after: the reprojection error
+before and after, in crop pixels.
 """
 import numpy as np
 
@@ -35,12 +36,6 @@ class Refiner:
         self.fit = RefineSteps(self.loss, steps, lr, ADAM_BETAS, ADAM_EPS)
         self.steps, self.lr, self.crop_size = steps, lr, crop_size
 
-    def _pixel_error(self, pose, betas, cam, keypoints):
-        """Mean visible-keypoint distance in crop pixels, per sample (B,)."""
-        import mindspore as ms
-        projected = self.loss.project(ms.Tensor(pose), ms.Tensor(betas), ms.Tensor(cam)).asnumpy()
-        return keypoint_pixel_error(projected, keypoints, self.crop_size)
-
     def posed(self, pose, betas, cam):
         """Meshes of fitted parameters: (vertices (B, V, 3), keypoint joints (B, K, 3), keypoints2d (B, K, 2))."""
         import mindspore as ms
@@ -59,12 +54,12 @@ class Refiner:
         Returns dict: pose, betas, cam (refined, numpy) and reprojection_before/after (B,) pixels.
         """
         import mindspore as ms
-        params = [np.asarray(p, np.float32) for p in (pose, betas, cam)]
-        before = self._pixel_error(*params, keypoints)
-        fitted = [p.asnumpy() for p in self.fit(*(ms.Tensor(p) for p in params),
-                                                ms.Tensor(np.asarray(keypoints, np.float32)))]
-        return {"pose": fitted[0], "betas": fitted[1], "cam": fitted[2], "reprojection_before": before,
-                "reprojection_after": self._pixel_error(*fitted, keypoints)}
+        params = [ms.Tensor(np.asarray(p, np.float32)) for p in (pose, betas, cam)]
+        pose, betas, cam, before, after = (t.asnumpy() for t in self.fit(*params, ms.Tensor(np.asarray(keypoints,
+                                                                                                    np.float32))))
+        return {"pose": pose, "betas": betas, "cam": cam,
+                "reprojection_before": keypoint_pixel_error(before, keypoints, self.crop_size),
+                "reprojection_after": keypoint_pixel_error(after, keypoints, self.crop_size)}
 
 
 def build_refiner(config, smpl):

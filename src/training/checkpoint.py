@@ -3,8 +3,9 @@
 Files are ``hmr-step00001000.ckpt`` in the run folder, written atomically (temporary file,
 then rename), the newest ``keep`` kept. Parameter names carry a prefix per part
 (``model.``, ``disc.``, ``opt_e.``, ``opt_d.``; a Meta-HMR run has ``model.``, ``aux.``,
-``opt_e.``); :func:`load_model_weights` also accepts a plain model checkpoint without
-prefixes (exported or converted weights).
+``opt_e.``; a loss-scaled run also ``scaler.``, the loss-scale state);
+:func:`load_model_weights` also accepts a plain model checkpoint without prefixes (exported or
+converted weights).
 
 Network weights are named by their attribute path (``encoder.layer1.0.conv1.weight``),
 not by ``Parameter.name``, which MindSpore rewrites when a network is wrapped in a
@@ -25,8 +26,8 @@ from model_utils.errors import UserInputError
 logger = logging.getLogger(__name__)
 
 PATTERN = re.compile(r"^hmr-step(\d{8})\.ckpt$")
-PARTS = ("model", "disc", "aux", "opt_e", "opt_d")
-NETWORKS = ("model", "disc", "aux")         # the parts stored by name; the others are optimisers
+PARTS = ("model", "disc", "aux", "opt_e", "opt_d", "scaler")
+NETWORKS = ("model", "disc", "aux", "scaler")   # the parts stored by name; the others are optimisers
 
 
 def checkpoint_path(folder, step):
@@ -160,7 +161,7 @@ def load_training_checkpoint(path, parts):
     for name in (n for n in PARTS if n in parts):
         sub = _part(data, name)
         if not sub:
-            raise UserInputError(f"{path}: no '{name}' part - written by another kind of run (--meta)?")
+            raise UserInputError(f"{path}: no '{name}' part - written by another kind of run (--meta, --loss_scale)?")
         if name in NETWORKS:
             _load_network(parts[name], sub, path, name)
         else:

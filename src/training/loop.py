@@ -46,11 +46,14 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
     """
     from mindspore import nn
 
+    from src.training.loss_scale import build_loss_scaler
     from src.training.lr_schedule import build_lr_schedule
     from src.training.optimizers import build_encoder_optimizer
 
     smpl = builders.build_smpl(config)
     model = builders.build_model(config, smpl)
+    model.use_mixed_precision(config.amp_level)
+    scaler = build_loss_scaler(config)
     if config.freeze_batchnorm:
         from HMR.backbones.resnet import freeze_batchnorm
         freeze_batchnorm(model.encoder)
@@ -63,11 +66,13 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
     enc_opt = build_encoder_optimizer(config, model, list(schedule["encoder"]))
     parts = {"model": model, "opt_e": enc_opt, "source": source, "schedule": schedule,
              "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
+    if scaler.checks:
+        parts["scaler"] = scaler
     if config.meta:
         from src.training.meta_step import MetaTrainStep, build_meta_objective
         aux = builders.build_aux_model(config, smpl)
         step_cell = MetaTrainStep(build_meta_objective(config, model), aux, enc_opt,
-                                  make_reducer(enc_opt.parameters) if make_reducer else None)
+                                  make_reducer(enc_opt.parameters) if make_reducer else None, scaler)
         step_cell.set_train(True)
         aux.set_train(False)                    # the pseudo ground truth is the aux network's inference
         return dict(parts, aux=aux, step=step_cell)
@@ -80,9 +85,39 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
                                config.smpl_loss_weight, config.adversarial_loss_weight)
     reducers = (make_reducer(enc_opt.parameters), make_reducer(disc_opt.parameters)) if make_reducer else (None, None)
     step_cell = HMRTrainStep(encoder_loss, DiscriminatorLoss(discriminator, config.discriminator_loss_weight),
-                             enc_opt, disc_opt, *reducers)
+                             enc_opt, disc_opt, *reducers, scaler)
     step_cell.set_train(True)
     return dict(parts, disc=discriminator, opt_d=disc_opt, step=step_cell)
+
+
+def step_on_columns(step_cell):
+    """The train step on a batch's dataset columns (``TRAIN_COLUMNS`` then the dropout noise (B, I, 2, H)):
+    returns the step's outputs followed by the batch's number of valid samples."""
+    from mindspore import ops
+
+    num_inputs, valid = len(TRAIN_COLUMNS), TRAIN_COLUMNS.index("valid")
+
+    def run(*columns):
+        outputs = step_cell(*columns[:num_inputs], ops.transpose(columns[num_inputs], (1, 2, 0, 3)))
+        return ops.concat([outputs, columns[valid].sum().reshape(1)])
+    return run
+
+
+def _batches(config, parts, start):
+    """The outputs of ``step_on_columns`` for steps ``start`` on, one per iteration: the step runs on
+    what the host iterator yields, or with ``dataset_sink`` inside MindSpore's dataset sink."""
+    import mindspore as ms
+
+    from src.data.pipeline import create_train_dataset
+
+    dataset = create_train_dataset(parts["source"], start, config.num_workers)
+    run = step_on_columns(parts["step"])
+    if config.dataset_sink:
+        if config.device_target not in ("Ascend", "GPU"):
+            raise UserInputError(f"--dataset_sink true needs device_target Ascend or GPU (got {config.device_target})")
+        sunk = ms.data_sink(run, dataset, sink_size=1)
+        return (sunk() for _ in range(parts["total_steps"] - start))
+    return (run(*batch) for batch in dataset.create_tuple_iterator())
 
 
 def _own_folder(folder, rank):
@@ -91,16 +126,16 @@ def _own_folder(folder, rank):
 
 
 def train(config, rank=0, world_size=1, make_reducer=None):
-    """Train (or resume) a run. Returns a summary dict (last checkpoint, steps, last losses, skipped samples).
+    """Train (or resume) a run. Returns a summary dict (last checkpoint, steps, last losses, skipped samples,
+    steps whose encoder update the loss scaler skipped over the whole run).
 
     In a data-parallel run, rank 0 logs, writes ``train_log.jsonl`` and keeps the run's
     checkpoints; every other rank keeps only its newest checkpoint in ``rank_<i>/`` (what it
     needs to resume on a machine that does not share rank 0's disk).
     """
-    import mindspore as ms
     from tqdm import tqdm
 
-    from src.data.pipeline import create_train_dataset
+    from src.training.loss_scale import STEP_STAT_NAMES
 
     folder = run_folder(config)
     parts = build_training(config, rank, world_size, make_reducer)
@@ -130,19 +165,18 @@ def train(config, rank=0, world_size=1, make_reducer=None):
     logger.info("training steps %d..%d of %d (%d per epoch), batch %d x %d rank(s)", start, end, total,
                 parts["steps_per_epoch"], config.batch_size, world_size)
     # (an empty GeneratorDataset crashes MindSpore 2.10: a finished run builds none)
-    batches = create_train_dataset(parts["source"], start, config.num_workers).create_tuple_iterator(
-        output_numpy=True) if start < end else []
-    num_inputs = len(TRAIN_COLUMNS)
+    batches = _batches(config, parts, start) if start < end else []
     loss_names = parts["step"].loss_names
     step, last, skipped, last_ckpt = start, None, 0, existing[-1][1] if existing else None
     progress = tqdm(total=end - start, disable=not (is_main and config.progress_bar), desc="train", unit="step")
     tick = time.perf_counter()
-    for batch in batches:
+    for outputs in batches:
         if step >= end:
             break
-        noise = ms.Tensor(np.ascontiguousarray(batch[num_inputs].transpose(1, 2, 0, 3)))   # (I, 2, B, H)
-        losses = parts["step"](*(ms.Tensor(column) for column in batch[:num_inputs]), noise).asnumpy()
-        skipped += int(config.batch_size - batch[TRAIN_COLUMNS.index("valid")].sum())
+        outputs = outputs.asnumpy()
+        losses, stats, valid = outputs[:len(loss_names)], outputs[len(loss_names):-1], outputs[-1]
+        loss_scale, overflow = (float(v) for v in stats)
+        skipped += int(config.batch_size - valid)
         if not np.all(np.isfinite(losses)):
             raise TrainingDiverged(f"non-finite loss at step {step}: " +
                                    ", ".join(f"{n}={v:.4g}" for n, v in zip(loss_names, losses)) +
@@ -151,7 +185,9 @@ def train(config, rank=0, world_size=1, make_reducer=None):
         tick = time.perf_counter()
         last = dict(zip(loss_names, (float(v) for v in losses)))
         record = {"step": step, **last, "encoder_lr": float(parts["schedule"]["encoder"][step]),
-                  "ms_per_step": round(ms_per_step, 1)}
+                  **dict(zip(STEP_STAT_NAMES, (loss_scale, bool(overflow)))), "ms_per_step": round(ms_per_step, 1)}
+        if overflow:
+            logger.warning("step %d: non-finite gradients at loss scale %g, encoder update skipped", step, loss_scale)
         if is_main:
             with open(log_path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
@@ -166,5 +202,6 @@ def train(config, rank=0, world_size=1, make_reducer=None):
     progress.close()
     if skipped:
         logger.warning("%d sample(s) had unreadable images and were skipped (masked out of the losses)", skipped)
+    overflow_steps = int(parts["scaler"].overflow_steps.asnumpy()) if "scaler" in parts else 0
     return {"checkpoint": last_ckpt, "config": config_path, "steps": step, "total_steps": total, "last_losses": last,
-            "skipped_samples": skipped, "log": log_path}
+            "skipped_samples": skipped, "overflow_steps": overflow_steps, "log": log_path}

@@ -32,6 +32,7 @@ from HMR.constants import NUM_SMPL_JOINTS
 from HMR.geometry import batch_rodrigues
 from HMR.heads.iterative import fast_parameters
 from HMR.meta_loss import InnerObjective, MetaHMRLoss, prediction_of, pseudo_targets
+from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
 
 META_LOSS_NAMES = ("outer_total", "keypoint_2d", "joint_3d", "vertices", "pose", "betas", "camera", "inner_total")
 
@@ -84,25 +85,28 @@ class MetaObjective(nn.Cell):
 
 class MetaTrainStep(nn.Cell):
     """One meta-training step. Inputs as ``HMRTrainStep`` (the mocap columns are unused: Meta-HMR
-    has no adversarial prior) with noise (2 I, 2, B, 1024). Output: (8,) losses in
-    ``META_LOSS_NAMES`` order."""
+    has no adversarial prior) with noise (2 I, 2, B, 1024). Output: (10,), the losses in
+    ``META_LOSS_NAMES`` order then ``STEP_STAT_NAMES``; ``scaler`` as in ``HMRTrainStep``."""
 
     loss_names = META_LOSS_NAMES
 
-    def __init__(self, objective, aux, optimizer, reducer=None):
+    def __init__(self, objective, aux, optimizer, reducer=None, scaler=None):
         super().__init__(auto_prefix=False)
         self.objective, self.aux, self.optimizer = objective, aux, optimizer
-        self.grad = ms.value_and_grad(objective, None, optimizer.parameters, has_aux=True)
+        self.grad = ms.value_and_grad(ScaledObjective(objective), None, optimizer.parameters, has_aux=True)
         self.reducer = reducer if reducer is not None else ops.identity
+        self.scaler = scaler if scaler is not None else LossScaler()
 
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, mocap_pose,
                   mocap_betas, noise):
         aux_outputs = self.aux(images, None, bbox_info) if self.aux.takes_bbox_info else self.aux(images)
-        (total, kp, j3d, shape, pose_term, betas_term, camera, inner), grads = self.grad(
+        scale = self.scaler.scale_value * 1.0     # read before the update below
+        (_, total, kp, j3d, shape, pose_term, betas_term, camera, inner), grads = self.grad(
             images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise,
-            pseudo_targets(aux_outputs))
-        total = ops.depend(total, self.optimizer(self.reducer(grads)))
-        return ops.stack([total, kp, j3d, shape, pose_term, betas_term, camera, inner])
+            pseudo_targets(aux_outputs), scale)
+        total, finite = apply_if_finite(self.scaler, self.optimizer, self.reducer(grads), total)
+        return ops.stack([total, kp, j3d, shape, pose_term, betas_term, camera, inner, scale,
+                          ops.logical_not(finite).astype(ms.float32)])
 
 
 def build_meta_loss(config):

@@ -12,6 +12,7 @@ from mindspore import nn, ops
 
 from HMR.constants import NUM_BETAS, NUM_SMPL_JOINTS
 from HMR.geometry import batch_rodrigues
+from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
 from src.training.losses import (AdversarialDiscriminatorLoss, AdversarialEncoderLoss, Joint3DLoss, Keypoint2DLoss,
                         SMPLParamLoss)
 
@@ -61,28 +62,35 @@ class DiscriminatorLoss(nn.Cell):
 class HMRTrainStep(nn.Cell):
     """Both updates of one step. Inputs: a training batch (see ``TRAIN_COLUMNS``; mocap_pose
     (B, I, 72) and mocap_betas (B, I, 10), I mocap samples per row) and the dropout noise
-    (I, 2, B, 1024). Output: (8,) float32 losses in ``LOSS_NAMES`` order."""
+    (I, 2, B, 1024). Output: (10,) float32, the losses in ``LOSS_NAMES`` order then
+    ``STEP_STAT_NAMES``: the loss scale this step used, and 1.0 where the encoder update was skipped
+    for non-finite gradients (else 0.0). ``scaler``: :class:`src.training.loss_scale.LossScaler` of the encoder
+    objective (None: no scaling); the discriminator's objective is float32 and unscaled."""
 
     loss_names = LOSS_NAMES
 
     def __init__(self, encoder_loss, discriminator_loss, encoder_optimizer, discriminator_optimizer,
-                 encoder_reducer=None, discriminator_reducer=None):
+                 encoder_reducer=None, discriminator_reducer=None, scaler=None):
         super().__init__(auto_prefix=False)
         self.encoder_optimizer, self.discriminator_optimizer = encoder_optimizer, discriminator_optimizer
-        self.encoder_grad = ms.value_and_grad(encoder_loss, None, encoder_optimizer.parameters, has_aux=True)
+        self.encoder_grad = ms.value_and_grad(ScaledObjective(encoder_loss), None, encoder_optimizer.parameters,
+                                              has_aux=True)
         self.discriminator_grad = ms.value_and_grad(discriminator_loss, None, discriminator_optimizer.parameters,
                                                     has_aux=True)
         self.encoder_reducer = encoder_reducer if encoder_reducer is not None else ops.identity
         self.discriminator_reducer = discriminator_reducer if discriminator_reducer is not None else ops.identity
+        self.scaler = scaler if scaler is not None else LossScaler()
 
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, mocap_pose,
                   mocap_betas, noise):
-        (e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = self.encoder_grad(
-            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise)
-        e_total = ops.depend(e_total, self.encoder_optimizer(self.encoder_reducer(e_grads)))
+        scale = self.scaler.scale_value * 1.0     # read before the update below
+        (_, e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = self.encoder_grad(
+            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise, scale)
+        e_total, finite = apply_if_finite(self.scaler, self.encoder_optimizer, self.encoder_reducer(e_grads), e_total)
         real_rotmats = batch_rodrigues(mocap_pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         (d_total, real, fake), d_grads = self.discriminator_grad(
             real_rotmats, mocap_betas.reshape(-1, NUM_BETAS), ops.stop_gradient(fake_rotmats),
             ops.stop_gradient(fake_betas))
         d_total = ops.depend(d_total, self.discriminator_optimizer(self.discriminator_reducer(d_grads)))
-        return ops.stack([e_total, kp, j3d, smpl, adv, d_total, real, fake])
+        return ops.stack([e_total, kp, j3d, smpl, adv, d_total, real, fake, scale,
+                          ops.logical_not(finite).astype(ms.float32)])

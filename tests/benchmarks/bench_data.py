@@ -59,8 +59,8 @@ def main(batches=40):
     folder = tempfile.mkdtemp(prefix="bench_data_")
     _write_dataset(folder, np.random.default_rng(0))
     rates = {w: _pipeline_rate(folder, w, batches) for w in (1, 2)}
-    hmr_step, _ = _mindspore_steps(write_body_model(tempfile.mkdtemp(prefix="bench_data_model_")),
-                                   np.random.default_rng(0))
+    hmr_step = _mindspore_steps(write_body_model(tempfile.mkdtemp(prefix="bench_data_model_")),
+                                np.random.default_rng(0))[0]
     step_rate = BATCH / (time_call(hmr_step, 5) / 1e3)
     print_table(f"Training pipeline vs training step, {SIDE}x{SIDE} crops of {RAW_SIDE}x{RAW_SIDE} JPEGs, full "
                 f"augmentation, samples/s, {platform.machine()}, {os.cpu_count()} cores",

@@ -2,6 +2,8 @@
 
 HMR, 224 px, ResNet-50:
 (a) the full HMR step of this project (encoder + discriminator updates, SMPL in the graph);
+(a2) the same step at amp_level O2 with the dynamic loss scale (float16 encoder and regressor: what
+     Ascend and GPU train with; the CPU backend's float16 kernels are slower than its float32 ones);
 (b) a bare ResNet-50 classification step in this project (same framework, same encoder);
 (c) the same HMR step written in PyTorch eager (tests/reference/torch_hmr.py, smplx SMPL).
 
@@ -23,7 +25,7 @@ BATCH, SIDE = 8, 224
 CLIFF_CROP = (256, 192)
 
 
-def _step_cell(model):
+def _step_cell(model, scaler=None):
     """This project's full training step (encoder + discriminator updates) around ``model``."""
     from mindspore import nn
 
@@ -31,7 +33,8 @@ def _step_cell(model):
     from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
     disc = Discriminator()
     step = HMRTrainStep(EncoderLoss(model, disc, 60.0, 60.0, 60.0, 1.0), DiscriminatorLoss(disc, 1.0),
-                        nn.Adam(model.trainable_params(), 1e-5), nn.Adam(disc.trainable_params(), 1e-4))
+                        nn.Adam(model.trainable_params(), 1e-5), nn.Adam(disc.trainable_params(), 1e-4),
+                        scaler=scaler)
     step.set_train(True)
     return step
 
@@ -75,13 +78,21 @@ def _mindspore_steps(model_path, rng):
     from HMR.model import HMR
     from HMR.heads.iterative import default_mean_params
 
+    from src.training.loss_scale import LossScaler
+
     ms.set_context(mode=ms.GRAPH_MODE)
     pose, shape, cam = default_mean_params()
-    model = HMR(SMPL(model_path), 50, 64, "axis_angle", {"theta": np.concatenate([cam, pose, shape])})
+    theta = {"theta": np.concatenate([cam, pose, shape])}
+    model = HMR(SMPL(model_path), 50, 64, "axis_angle", theta)
     step, batch = _step_cell(model), _batch(rng, (SIDE, SIDE))
+    half = HMR(SMPL(model_path), 50, 64, "axis_angle", theta).use_mixed_precision("O2")
+    half_step = _step_cell(half, LossScaler("dynamic", 1024.0))
 
     def hmr_step():
         return step(*batch).asnumpy()
+
+    def hmr_o2_step():
+        return half_step(*batch).asnumpy()
 
     from HMR.backbones.resnet import ResNet
 
@@ -115,7 +126,7 @@ def _mindspore_steps(model_path, rng):
     def resnet_step():
         return classify_step(batch[0], labels).asnumpy()
 
-    return hmr_step, resnet_step
+    return hmr_step, hmr_o2_step, resnet_step
 
 
 def _torch_trainer(parameters, forward, rng, batch=BATCH):
@@ -200,23 +211,43 @@ def _torch_cliff_step(model_path, cocoplus, rng):
     return _torch_trainer(model.parameters(), forward, rng)
 
 
-def main(rounds=3, repeat=3):
+def main(rounds=3, repeat=3, tables=("hmr", "cliff", "hmr2")):
     configure_cpu_isa()
     from src.data.synthetic.body_model import build_body_model
     from src.data.synthetic.write_model import write_body_model
-    from tests.benchmarks.timing import interleaved, print_table
+    from tests.benchmarks.timing import print_table
 
     path = write_body_model(tempfile.mkdtemp(prefix="bench_train_"))
     rng = np.random.default_rng(0)
-    hmr_step, resnet_step = _mindspore_steps(path, rng)
+    if "hmr" in tables:
+        _hmr_table(path, rng, rounds, repeat)
+    if "cliff" in tables:
+        _cliff_table(path, rng)
+    if "hmr2" in tables:
+        from tests.benchmarks.bench_hmr2 import train_rows
+        print_table(*train_rows(path, build_body_model(0)["cocoplus_regressor"]))
+
+
+def _hmr_table(path, rng, rounds, repeat):
+    from src.data.synthetic.body_model import build_body_model
+    from tests.benchmarks.timing import interleaved, print_table
+    hmr_step, hmr_o2_step, resnet_step = _mindspore_steps(path, rng)
     torch_step, threads = _torch_step(path, build_body_model(0)["cocoplus_regressor"], rng)
-    times = interleaved({"hmr": hmr_step, "resnet": resnet_step, "torch": torch_step}, rounds, repeat)
+    times = interleaved({"hmr": hmr_step, "hmr_o2": hmr_o2_step, "resnet": resnet_step, "torch": torch_step},
+                        rounds, repeat)
     print_table(f"Training step, batch {BATCH}, {SIDE}x{SIDE}, ResNet-50, ms (median), "
                 f"{platform.machine()}, {os.cpu_count()} cores, torch threads {threads}",
-                ("(a) HMR step, this project", "(b) ResNet-50 classification step, this project",
-                 "(c) HMR step, PyTorch eager", "(a)/(b)", "(a)/(c)"),
-                [(f"{times['hmr']:.0f}", f"{times['resnet']:.0f}", f"{times['torch']:.0f}",
-                  f"{times['hmr'] / times['resnet']:.2f}", f"{times['hmr'] / times['torch']:.2f}")])
+                ("(a) HMR step, this project", "(a2) the same at amp_level O2 + dynamic loss scale (CPU: not where "
+                 "it pays)", "(b) ResNet-50 classification step, this project", "(c) HMR step, PyTorch eager",
+                 "(a2)/(a)", "(a)/(b)", "(a)/(c)"),
+                [(f"{times['hmr']:.0f}", f"{times['hmr_o2']:.0f}", f"{times['resnet']:.0f}", f"{times['torch']:.0f}",
+                  f"{times['hmr_o2'] / times['hmr']:.2f}", f"{times['hmr'] / times['resnet']:.2f}",
+                  f"{times['hmr'] / times['torch']:.2f}")])
+
+
+def _cliff_table(path, rng):
+    from src.data.synthetic.body_model import build_body_model
+    from tests.benchmarks.timing import interleaved, print_table
     cliff = dict(_cliff_steps(path, rng), torch_hrnet=_torch_cliff_step(path, build_body_model(0)["cocoplus_regressor"],
                                                                          rng))
     times = interleaved(cliff, 1, 2)
@@ -227,9 +258,8 @@ def main(rounds=3, repeat=3):
                 [(f"{times['cliff_resnet']:.0f}", f"{times['cliff_hrnet']:.0f}", f"{times['torch_hrnet']:.0f}",
                   f"{times['cliff_hrnet'] / times['cliff_resnet']:.2f}",
                   f"{times['cliff_hrnet'] / times['torch_hrnet']:.2f}")])
-    from tests.benchmarks.bench_hmr2 import train_rows
-    print_table(*train_rows(path, build_body_model(0)["cocoplus_regressor"]))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(tables=tuple(sys.argv[1:]) or ("hmr", "cliff", "hmr2"))

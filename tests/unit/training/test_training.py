@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mindspore as ms
-from conftest import tiny_config
+from conftest import first_train_batch, tiny_config
 from model_utils.errors import TrainingDiverged
 from src.training.checkpoint import (list_checkpoints, load_training_checkpoint, optimizer_state, save_training_checkpoint,
                             structural_parameters)
@@ -22,14 +22,6 @@ def graph_mode():
     ms.set_context(mode=ms.PYNATIVE_MODE)
 
 
-def _fixed_batch(parts, config, with_noise=False):
-    """The first training batch as the step's inputs (+ its dropout noise (I, 2, B, H))."""
-    source = parts["source"]
-    columns = [np.stack(c) for c in zip(*[source[p] for p in range(config.batch_size)])]
-    inputs = [ms.Tensor(c) for c in columns[:len(TRAIN_COLUMNS)]]
-    return (inputs, ms.Tensor(np.ascontiguousarray(columns[-1].transpose(1, 2, 0, 3)))) if with_noise else inputs
-
-
 def _snapshot(cell):
     return {k: p.asnumpy().copy() for k, p in structural_parameters(cell).items()}
 
@@ -39,7 +31,7 @@ def test_one_step_changes_encoder_and_discriminator(tiny_data_dir, tmp_path):
     ms.set_seed(0)
     parts = build_training(config)
     before_model, before_disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
-    batch, noise = _fixed_batch(parts, config, with_noise=True)
+    batch, noise = first_train_batch(parts, config, with_noise=True)
     parts["step"](*batch, noise)
     after_model, after_disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
     # the TF reference trains its mean theta with the encoder: tf.Variable(mean, trainable=True) in E_var
@@ -54,7 +46,7 @@ def test_spin_head_keeps_its_mean_buffers_frozen(tiny_data_dir, tmp_path):
     config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1", "--pose_head", "rot6d")
     parts = build_training(config)
     before = _snapshot(parts["model"])
-    parts["step"](*_fixed_batch(parts, config), None)
+    parts["step"](*first_train_batch(parts, config), None)
     after = _snapshot(parts["model"])
     assert not np.array_equal(before["regressor.decpose.weight"], after["regressor.decpose.weight"])
     for name in ("regressor.init_pose", "regressor.init_shape", "regressor.init_cam"):
@@ -97,7 +89,7 @@ def test_adversarial_prior_sees_every_iteration(tiny_data_dir, tmp_path):
     recorder = _RecordingDiscriminator()
     step = HMRTrainStep(EncoderLoss(parts["model"], recorder, 60.0, 60.0, 60.0, 1.0), DiscriminatorLoss(recorder, 1.0),
                         parts["opt_e"], parts["opt_d"])
-    batch = _fixed_batch(parts, config)
+    batch = first_train_batch(parts, config)
     images = batch[TRAIN_COLUMNS.index("image")]
     size, iterations = config.batch_size, config.regressor_iterations
     features = parts["model"].encoder(images).asnumpy().astype(np.float64)    # batch statistics, as in the step
@@ -122,10 +114,10 @@ def test_encoder_learns_from_the_2d_keypoint_loss_alone(tiny_data_dir, tmp_path)
     config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1", "--joint3d_loss_weight", "0",
                          "--smpl_loss_weight", "0", "--adversarial_loss_weight", "0", "--train_dataset_ratios", "0,1")
     parts = build_training(config)
-    batch = _fixed_batch(parts, config)
+    batch = first_train_batch(parts, config)
     assert float(batch[TRAIN_COLUMNS.index("has_3d")].asnumpy().sum()) == 0            # 2D-only samples
     grad_fn = parts["step"].encoder_grad
-    (total, kp, *_), grads = grad_fn(*batch[:TRAIN_COLUMNS.index("bbox_info") + 1], None)
+    (_, total, kp, *_), grads = grad_fn(*batch[:TRAIN_COLUMNS.index("bbox_info") + 1], None, ms.Tensor(1.0))
     assert float(kp.asnumpy()) > 0 and float(total.asnumpy()) == pytest.approx(60 * float(kp.asnumpy()), rel=1e-5)
     names = [p.name for p in parts["opt_e"].parameters]
     by_name = dict(zip(names, (g.asnumpy() for g in grads)))
@@ -137,7 +129,7 @@ def test_loss_falls_on_a_fixed_batch(tiny_data_dir, tmp_path):
     config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1", "--steps_per_epoch", "12", "--augment", "false")
     ms.set_seed(0)
     parts = build_training(config)
-    batch = _fixed_batch(parts, config)
+    batch = first_train_batch(parts, config)
     losses = [parts["step"](*batch, None).asnumpy() for _ in range(12)]
     supervised = [l[1] * 60 + l[2] * 60 + l[3] * 60 for l in losses]       # the encoder's data terms
     assert supervised[-1] < 0.7 * supervised[0], supervised
@@ -147,7 +139,7 @@ def test_checkpoint_round_trip(tiny_data_dir, tmp_path):
     config = tiny_config(tiny_data_dir, tmp_path, "--epochs", "1")
     ms.set_seed(0)
     parts = build_training(config)
-    batch = _fixed_batch(parts, config)
+    batch = first_train_batch(parts, config)
     parts["step"](*batch, None)
     path = save_training_checkpoint(str(tmp_path / "ck"), 1, parts, keep=2)
     ms.set_seed(5)
