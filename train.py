@@ -22,7 +22,9 @@ def main(config):
     rank, world, make_reducer = init_distributed(config)
     setup_logging(run_folder(config) if rank == 0 else None, rank=rank)
     summary = train(config, rank, world, make_reducer)
-    logger.info("done: %d steps, last checkpoint %s", summary["steps"], summary["checkpoint"])
+    logger.info("done: %d steps, last checkpoint %s%s", summary["steps"], summary["checkpoint"],
+                f", {summary['overflow_steps']} step(s) skipped for loss-scale overflow" if config.loss_scale != "none"
+                else "")
     return summary
 
 
