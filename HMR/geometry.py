@@ -6,7 +6,8 @@ the 6D representation is the first two columns of R laid out
 any leading shape and keep the batch axis first, so an exported graph's batch-sized
 reshapes can be freed (``src/deployment/export.py``).
 """
-from mindspore import ops
+import numpy as np
+from mindspore import Tensor, ops
 
 from HMR.constants import CLIFF_BBOX_OFFSET_GAIN, CLIFF_BBOX_SIZE_MEAN, CLIFF_BBOX_SIZE_SPREAD
 
@@ -14,10 +15,19 @@ _RODRIGUES_EPS = 1e-8     # added before the norm so that a zero vector gives ex
 _SQRT_FLOOR = 1e-6        # keeps unselected quaternion branches finite (and their grads)
 _SMALL_ANGLE = 1e-6       # below this |sin(angle/2)| the series expansion is used
 _NORMALIZE_EPS = 1e-12    # torch.nn.functional.normalize's default eps
+_EYE_FLAT = np.eye(3, dtype=np.float32).reshape(1, 9)
+# a (N, 3) @ this (3, 9) = the row-major cross-product matrices [[0, -z, y], [z, 0, -x], [-y, x, 0]]
+_CROSS_MATRIX_OF_AXIS = np.array([[0, 0, 0, 0, 0, -1, 0, 1, 0],
+                                  [0, 0, 1, 0, 0, 0, -1, 0, 0],
+                                  [0, -1, 0, 1, 0, 0, 0, 0, 0]], np.float32)
 
 
 def batch_rodrigues(rot_vecs):
     """Axis-angle vectors to rotation matrices.
+
+    ``R = cos(t) I + (1 - cos(t)) a a^T + sin(t) [a]_x`` with the cross-product matrix built by
+    one product with a constant (few kernels: their count, not their size, is what a small
+    batch pays for, e.g. in the refinement's 30 steps).
 
     Args:
         rot_vecs: (N, 3) float32 axis-angle, radians.
@@ -26,14 +36,10 @@ def batch_rodrigues(rot_vecs):
     """
     angle = ops.sqrt(ops.sum(ops.square(rot_vecs + _RODRIGUES_EPS), -1, keepdim=True))
     axis = rot_vecs / angle
-    cos, sin = ops.cos(angle), ops.sin(angle)
-    one_minus_cos = 1.0 - cos
-    x, y, z = axis[:, 0:1], axis[:, 1:2], axis[:, 2:3]
-    txy, txz, tyz = one_minus_cos * x * y, one_minus_cos * x * z, one_minus_cos * y * z
-    flat = ops.concat([
-        cos + one_minus_cos * x * x, txy - sin * z, txz + sin * y,
-        txy + sin * z, cos + one_minus_cos * y * y, tyz - sin * x,
-        txz - sin * y, tyz + sin * x, cos + one_minus_cos * z * z], -1)
+    cos = ops.cos(angle)
+    outer = (axis.reshape(-1, 3, 1) * axis.reshape(-1, 1, 3)).reshape(-1, 9)
+    flat = (cos * Tensor(_EYE_FLAT) + (1.0 - cos) * outer
+            + ops.sin(angle) * ops.matmul(axis, Tensor(_CROSS_MATRIX_OF_AXIS)))
     return flat.reshape(-1, 3, 3)
 
 

@@ -165,3 +165,51 @@ def lbs(betas, rotmats, template, blend_dirs, joint_template, joint_dirs, weight
     joints = rest_joints(betas, joint_template, joint_dirs)
     posed_joints, transforms = rigid_chain(rotmats, joints, parents, levels)
     return skin_vertices(v_posed, transforms, weights_t), posed_joints
+
+
+def regressed_joint_mixing(regressor, template, blend_dirs, weights_t):
+    """Constants of :func:`regressed_joints`: a joint regressor folded into the skinning (numpy).
+
+    A regressed joint is ``sum_v R[k, v] * sum_j w[v, j] * A_j @ [v_posed_v; 1]``, which is
+    ``sum_j A_j @ M[k, j]`` with ``M[k, j] = sum_v R[k, v] w[v, j] [v_posed_v; 1]``, linear in the
+    blend-shape feature; this returns that linear map, so no vertex is ever posed.
+
+    Args:
+        regressor: (K, V); template: (3, 1, V); blend_dirs: (3, NB + 9*(J-1), V); weights_t: (J, V),
+            as :func:`prepare_lbs_constants` returns them (over any subset of the vertices).
+    Returns:
+        ``mixing_dirs`` (NB + 9*J, K*J*4) and ``mixing_template`` (1, K*J*4), float32; the feature
+        rows are ``[betas | R_0 | ... | R_{J-1}]`` (row-major rotations; the root's rows are zero
+        and the pose blend shapes' ``- I`` is folded into the template).
+    """
+    regressor, template, blend_dirs, weights_t = (np.asarray(a, np.float64)
+                                                  for a in (regressor, template, blend_dirs, weights_t))
+    num_keypoints, num_joints = regressor.shape[0], weights_t.shape[0]
+    num_betas = blend_dirs.shape[1] - 9 * (num_joints - 1)
+    mix = (regressor[:, None, :] * weights_t[None]).reshape(num_keypoints * num_joints, -1)   # (K*J, V)
+    dirs = np.tensordot(blend_dirs, mix, ([2], [1])).transpose(1, 2, 0)                         # (F, K*J, 3)
+    constant = np.concatenate([mix @ template[:, 0].T, mix.sum(1, keepdims=True)], 1)           # (K*J, 4)
+    pose_dirs = dirs[num_betas:].reshape(num_joints - 1, 9, num_keypoints * num_joints, 3)
+    constant[:, :3] -= np.einsum("e,jemc->mc", np.eye(3).reshape(9), pose_dirs)
+    mixing_dirs = np.zeros((num_betas + 9 * num_joints, num_keypoints * num_joints, 4))
+    mixing_dirs[:num_betas, :, :3] = dirs[:num_betas]
+    mixing_dirs[num_betas + 9:, :, :3] = dirs[num_betas:]
+    return {"mixing_dirs": mixing_dirs.reshape(len(mixing_dirs), -1).astype(np.float32),
+            "mixing_template": constant.reshape(1, -1).astype(np.float32)}
+
+
+def regressed_joints(betas, rotmats, transforms, mixing_dirs, mixing_template):
+    """Regressed joints of the skinned mesh without posing its vertices (exact up to roundoff).
+
+    Args:
+        betas: (B, NB); rotmats: (B, J, 3, 3); transforms: (B, J, 3, 4) from :func:`rigid_chain`;
+        mixing_dirs, mixing_template: Tensors of :func:`regressed_joint_mixing`'s arrays.
+    Returns:
+        (B, K, 3) joints, model units; what ``regressor @ lbs(...)[0]`` gives.
+    """
+    num_joints = rotmats.shape[1]
+    feature = ops.concat([betas, rotmats.reshape(-1, 9 * num_joints)], 1)
+    num_keypoints = mixing_template.shape[1] // (4 * num_joints)
+    mixing = (ops.matmul(feature, mixing_dirs) + mixing_template).reshape(-1, num_keypoints, 4 * num_joints)
+    columns = ops.transpose(transforms, (0, 1, 3, 2)).reshape(-1, 4 * num_joints, 3)
+    return ops.matmul(mixing, columns)

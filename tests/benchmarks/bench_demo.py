@@ -1,6 +1,7 @@
 """The image demo's stages on a real photograph (``bash scripts/run_bench.sh demo``), ms per image,
 one run: person detection, 33 landmarks (BlazePose, LiteRT), HMR (ResNet-50, 224 px, SMPL;
-checkpoint in graph mode) and 30 refinement steps (one compiled loop); then the refinement's cost
+checkpoint in graph mode) and 30 refinement steps (one compiled loop; timed in rounds alternating
+with the HMR forward, the cost it is compared with); then the refinement's cost
 per step beside the same objective in PyTorch (smplx's SMPL, torch.optim.Adam, eager)."""
 import os
 import platform
@@ -26,7 +27,7 @@ def main(repeat=5):
     from src.demo.person_crop import PersonCrop
     from src.demo.refine import build_refiner
     from src.data.synthetic.write_model import write_body_model
-    from tests.benchmarks.timing import print_table, time_call
+    from tests.benchmarks.timing import interleaved, print_table, time_call
 
     image = cv2.cvtColor(cv2.imread(os.path.join(os.path.dirname(skimage.__file__), "data", "camera.png")),
                          cv2.COLOR_BGR2RGB)
@@ -48,10 +49,11 @@ def main(repeat=5):
     times = {
         "detect": time_call(lambda: detector.detections(image), repeat),
         "landmarks": time_call(lambda: detector.landmarks(image, hip, scale_point), repeat),
-        "hmr": time_call(lambda: predictor.run_all(batch), repeat),
-        "refine": time_call(lambda: refiner.refine(theta[:, 3:75], theta[:, 75:], theta[:, :3], keypoints[None]),
-                            max(1, repeat // 2)),
     }
+    # the HMR forward and the refinement in alternating rounds, so that machine noise hits both alike
+    times.update(interleaved({"hmr": lambda: predictor.run_all(batch),
+                              "refine": lambda: refiner.refine(theta[:, 3:75], theta[:, 75:], theta[:, :3],
+                                                               keypoints[None])}, rounds=repeat, repeat=3))
     print_table(f"Image demo stages on skimage's camera.png (512x512), ms per image (median), {platform.machine()}, "
                 f"{os.cpu_count()} cores",
                 ("person detection", "33 landmarks", "HMR ResNet-50 + SMPL", f"refinement, {REFINE_STEPS} steps",

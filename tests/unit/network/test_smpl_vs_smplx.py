@@ -117,3 +117,22 @@ def test_cocoplus_and_extra_regressors(body_model_pkl, body_model_dir, body_mode
         np.testing.assert_allclose(got, np.einsum("kv,bvc->bkc", body_model_arrays[key], v), atol=1e-5)
     with pytest.raises(KeyError, match="no joint regressor 'mpii'"):
         smpl.regress(vertices, "mpii")
+
+
+def test_regressor_folded_into_the_skinning_gives_the_regressed_smplx_vertices(mode, body_model_pkl, reference,
+                                                                                body_model_arrays):
+    """regressed_joints (no vertex posed; used by the refinement) == cocoplus regressor @ smplx vertices."""
+    from HMR.geometry import batch_rodrigues
+    from HMR.smpl.lbs import regressed_joint_mixing, regressed_joints, rest_joints, rigid_chain
+    smpl = SMPL(body_model_pkl)
+    mixing = regressed_joint_mixing(body_model_arrays["cocoplus_regressor"], smpl.template.asnumpy(),
+                                    smpl.blend_dirs.asnumpy(), smpl.weights_t.asnumpy())
+    betas, pose = _inputs(4, seed=5)
+    rotmats = batch_rodrigues(ms.Tensor(pose).reshape(-1, 3)).reshape(-1, 24, 3, 3)
+    _, transforms = rigid_chain(rotmats, rest_joints(ms.Tensor(betas), smpl.joint_template, smpl.joint_dirs),
+                                smpl.parents, smpl.levels)
+    got = regressed_joints(ms.Tensor(betas), rotmats, transforms, ms.Tensor(mixing["mixing_dirs"]),
+                           ms.Tensor(mixing["mixing_template"])).asnumpy()
+    vertices, _ = _smplx_forward(reference, betas, pose)
+    want = np.einsum("kv,bvc->bkc", body_model_arrays["cocoplus_regressor"], vertices.astype(np.float64))
+    np.testing.assert_allclose(got, want, atol=TOLERANCE)
