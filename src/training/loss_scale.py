@@ -87,11 +87,12 @@ def build_loss_scaler(config):
 
 def apply_if_finite(scaler, optimizer, grads, value):
     """Unscale the (reduced) ``grads``, apply ``optimizer`` if they are all finite, advance the
-    scaler. Returns (``value`` after all that, the finite flag)."""
+    scaler. Returns (``value`` after all that, the overflow flag as a float32 scalar: 1 when the
+    update was skipped), the step statistic the train steps report."""
     if not scaler.checks:
-        return ops.depend(value, optimizer(grads)), ops.ones((), ms.bool_)
+        return ops.depend(value, optimizer(grads)), ops.zeros((), ms.float32)
     grads = scaler.unscale(grads)
     finite = ms.amp.all_finite(grads)
     if finite:
         value = ops.depend(value, optimizer(grads))
-    return value, scaler.update(finite)
+    return value, ops.logical_not(scaler.update(finite)).astype(ms.float32)

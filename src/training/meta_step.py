@@ -104,9 +104,8 @@ class MetaTrainStep(nn.Cell):
         (_, total, kp, j3d, shape, pose_term, betas_term, camera, inner), grads = self.grad(
             images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise,
             pseudo_targets(aux_outputs), scale)
-        total, finite = apply_if_finite(self.scaler, self.optimizer, self.reducer(grads), total)
-        return ops.stack([total, kp, j3d, shape, pose_term, betas_term, camera, inner, scale,
-                          ops.logical_not(finite).astype(ms.float32)])
+        total, overflow = apply_if_finite(self.scaler, self.optimizer, self.reducer(grads), total)
+        return ops.stack([total, kp, j3d, shape, pose_term, betas_term, camera, inner, scale, overflow])
 
 
 def build_meta_loss(config):

@@ -86,11 +86,10 @@ class HMRTrainStep(nn.Cell):
         scale = self.scaler.scale_value * 1.0     # read before the update below
         (_, e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = self.encoder_grad(
             images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise, scale)
-        e_total, finite = apply_if_finite(self.scaler, self.encoder_optimizer, self.encoder_reducer(e_grads), e_total)
+        e_total, overflow = apply_if_finite(self.scaler, self.encoder_optimizer, self.encoder_reducer(e_grads), e_total)
         real_rotmats = batch_rodrigues(mocap_pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         (d_total, real, fake), d_grads = self.discriminator_grad(
             real_rotmats, mocap_betas.reshape(-1, NUM_BETAS), ops.stop_gradient(fake_rotmats),
             ops.stop_gradient(fake_betas))
         d_total = ops.depend(d_total, self.discriminator_optimizer(self.discriminator_reducer(d_grads)))
-        return ops.stack([e_total, kp, j3d, smpl, adv, d_total, real, fake, scale,
-                          ops.logical_not(finite).astype(ms.float32)])
+        return ops.stack([e_total, kp, j3d, smpl, adv, d_total, real, fake, scale, overflow])

@@ -13,7 +13,9 @@ from conftest import kill_at_checkpoint
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "--batch_size", "4",
         "--num_workers", "1", "--progress_bar", "false", "--pose_head", "rot6d", "--eval_batch_size", "3"]
-META = ["--meta", "true", "--regressor_iterations", "4", "--encoder_lr", "1e-4",
+# encoder_lr below Meta-HMR's 1e-4: with this tiny encoder 1e-4 sits at the edge of stability (a
+# roundoff-level change in the rendered data once sent the camera term to inf at step 13)
+META = ["--meta", "true", "--regressor_iterations", "4", "--encoder_lr", "3e-5",
         "--epochs", "1", "--steps_per_epoch", "20", "--save_every", "5", "--log_every", "1000"]
 
 
