@@ -20,11 +20,11 @@ import numpy as np
 import mindspore as ms
 from mindspore import Tensor, nn, ops
 
-from HMR.constants import SMPL_JOINT_NAMES, SMPL_TO_LSP14
+from HMR.constants import NUM_BETAS, NUM_POSE_PARAMS, NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_TO_LSP14
 from HMR.geometry import batch_rodrigues, weak_perspective_projection
 from HMR.smpl.lbs import regressed_joint_mixing, regressed_joints, rest_joints, rigid_chain, take
 
-POSE_SIZE, BETAS_SIZE, CAM_SIZE = 72, 10, 3      # the packed parameters, in this order
+POSE_SIZE, BETAS_SIZE, CAM_SIZE = NUM_POSE_PARAMS, NUM_BETAS, 3      # the packed parameters, in this order
 # (pose index, sign): the bend must have this sign (knees about x, elbows about y; SMPLify's prior)
 BEND_LIMITS = ((3 * SMPL_JOINT_NAMES.index("left_knee"), 1.0), (3 * SMPL_JOINT_NAMES.index("right_knee"), 1.0),
                (3 * SMPL_JOINT_NAMES.index("left_elbow") + 1, -1.0),
@@ -75,7 +75,7 @@ class RefineLoss(nn.Cell):
         """(B, K, 2) normalised crop coordinates of the keypoint joints of packed parameters (B, 85)."""
         smpl = self.smpl
         pose, betas, cam = unpack(params)
-        rotmats = batch_rodrigues(pose.reshape(-1, 3)).reshape(-1, 24, 3, 3)
+        rotmats = batch_rodrigues(pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         posed, transforms = rigid_chain(rotmats, rest_joints(betas, smpl.joint_template, smpl.joint_dirs),
                                         smpl.parents, smpl.levels)
         if self.use_cocoplus:
