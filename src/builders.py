@@ -141,6 +141,17 @@ def build_model(config, smpl, num_iterations=None):
                column_margin=column_margin(config))
 
 
+DISCRIMINATOR_SCORE_ORDER = {"hmr2": "4d_humans"}     # the rest follow the TF reference's order
+
+
+def build_discriminator(config):
+    """The adversarial prior, its scores in the order of the implementation ``config.architecture``
+    follows (``HMR.discriminator.SCORE_ORDERS``), so converted discriminators score column for column as
+    the original does."""
+    from HMR.discriminator import Discriminator
+    return Discriminator(DISCRIMINATOR_SCORE_ORDER.get(config.architecture, "tf_hmr"))
+
+
 def build_aux_model(config, smpl):
     """Meta-HMR's auxiliary network: the main network's architecture with ``aux_iterations``
     regressor iterations and its own encoder where ``aux_backbone``/``aux_backbone_width`` say

@@ -26,8 +26,9 @@ Formats (from the public code; weights are downloaded by users):
   dropped). HRNet widths are read from ``transition1``. A network whose ``fc1`` takes 3 more inputs
   than its features + 157 is CLIFF's (bbox_info), converted as ``--architecture cliff``. Written as
   one checkpoint with a ``model.`` and an ``aux.`` part (what ``eval.py``/``demo.py --adapt`` read)
-  and a config with Meta-HMR's 10 main and 3 auxiliary regressor iterations and each network's
-  encoder (``backbone``, ``aux_backbone``).
+  and a config with Meta-HMR's 10 main and 3 auxiliary regressor iterations, its 256 x 192 crops
+  (``--bbox_type rect``, for the HMR releases too) and each network's encoder (``backbone``,
+  ``aux_backbone``).
 
 * ``hmr2``, ``vitpose``, ``hap`` -- HMR 2.0's Lightning checkpoint and ViTPose's / HAP's ViT
   backbones: ``src/convert/vit_formats.py``.
@@ -49,6 +50,9 @@ logger = logging.getLogger(__name__)
 FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr") + VIT_FORMATS
 METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
 METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
+# Meta-HMR trains and evaluates every release (HMR and CLIFF) with --bbox_type rect: 256 x 192 crops, the
+# box widened to that aspect (the README's commands; the default of eval_hmr.py and eval_cliff.py)
+METAHMR_CROP = {"img_size": 256, "img_width": 192}
 ESTIMATE_INPUTS = 144 + 10 + 3          # the running pose, shape and camera fc1 also sees
 BBOX_INFO_INPUTS = 3
 CLIFF_ENCODER = "encoder."
@@ -238,7 +242,7 @@ def write_config(output, fmt, architecture="hmr", **encoders):
     ``backbone_width``, ``aux_backbone``, ``aux_backbone_width`` where they are not ResNet-50's)."""
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
     if fmt == "metahmr":
-        values.update(METAHMR_ITERATIONS)
+        values.update(METAHMR_ITERATIONS, **METAHMR_CROP)
     if fmt == "cliff" or architecture == "cliff":
         values.update(architecture="cliff", img_size=256, img_width=192)     # CLIFF's 256 x 192 crops
     values.update(encoders)
@@ -321,14 +325,15 @@ def _convert_metahmr(data, input_path, output_path):
 
 def _convert_vit(fmt, data, input_path, output_path):
     """HMR 2.0, ViTPose or HAP (``src/convert/vit_formats.py``) -> checkpoint and config."""
-    from src.convert.vit_formats import converted, expected_shapes
-    arrays, values = converted(fmt, data, input_path)
+    from src.convert.vit_formats import converted, describe_skipped, expected_shapes
+    arrays, values, skipped = converted(fmt, data, input_path)
     expected = expected_shapes(fmt, values, any(k.startswith("disc.") for k in arrays))
     mapped = check_against({k: np.asarray(v, np.float32) for k, v in arrays.items()}, expected, input_path)
     checkpoint = write_checkpoint(mapped, output_path)
     config = write_config_file(output_path, fmt, dict(values, checkpoint_file_path=os.path.abspath(output_path)))
-    logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
-    return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
+    logger.info("%s (%s): %d tensors -> %s (config %s); skipped non-weight keys: %s", input_path, fmt, len(mapped),
+                checkpoint, config, describe_skipped(skipped))
+    return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped), "skipped": skipped}
 
 
 def convert(fmt, input_path, output_path):

@@ -3,9 +3,10 @@
 * ``hmr2`` -- 4D-Humans' ``epoch=35-step=1000000.ckpt``: ``state_dict`` with ``backbone.*`` (the ViT,
   ``encoder.*`` here, same names), ``smpl_head.*`` (the decoder head, ``regressor.*``, same names),
   ``discriminator.*`` (HMR's discriminator with 1x1 convolutions, ``disc.*`` here: see
-  :func:`discriminator_arrays`) and ``smpl.*`` (the body model's buffers; this project reads the SMPL
-  file). Anything else in ``state_dict`` stops the conversion; every expected tensor must be there
-  with its shape. The rest of the file (``hyper_parameters`` holds a yacs ``CfgNode``, optimiser and
+  :func:`discriminator_arrays`) and the buffers that hold no weight, skipped and named in the result
+  (``HMR2_NON_WEIGHTS``: ``smpl.*``, the body model's, as this project reads the SMPL file; and
+  ``initialized``, the flag ``HMR2.__init__`` registers for ActNorm initialisation). Anything else in
+  ``state_dict`` stops the conversion; every expected tensor must be there with its shape. The rest of the file (``hyper_parameters`` holds a yacs ``CfgNode``, optimiser and
   callback states) is read without importing the classes it names.
 * ``vitpose`` -- mmpose's ViTPose ``.pth``: ``state_dict`` with ``backbone.*`` (the same ViT) and
   ``keypoint_head.*`` (its heatmap decoder, not used here). Encoder only.
@@ -33,7 +34,8 @@ HMR2_GRID = (16, 12)                   # 256 x 192 input, patch 16, padding 2
 DECODER_HEAD_DIM = 64
 BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")
 DECODER_LAYER_KEY = re.compile(r"^transformer\.transformer\.layers\.(\d+)\.")
-HMR2_IGNORED = ("smpl.",)
+# non-weight buffers of 4D-Humans' HMR2 module: key prefix -> what it is
+HMR2_NON_WEIGHTS = {"smpl.": "the body model's buffers", "initialized": "HMR2's ActNorm initialisation flag"}
 VITPOSE_IGNORED = ("keypoint_head.",)
 HAP_IGNORED = ("cls_token", "mask_token", "decoder_")
 # 4D-Humans discriminator -> HMR/discriminator.py (same layers; the 1x1 convolutions are dense here)
@@ -133,20 +135,34 @@ def decoder_config(head, path):
 
 
 def split_hmr2(data, path):
-    """HMR 2.0's ``state_dict`` -> (encoder, head, discriminator) dicts; unknown prefixes stop."""
+    """HMR 2.0's ``state_dict`` -> (encoder, head, discriminator) dicts and the skipped non-weight keys
+    (``HMR2_NON_WEIGHTS``); any other prefix stops."""
     if not isinstance(data.get("state_dict"), dict):
         raise UserInputError(f"{path}: expected a Lightning checkpoint with a 'state_dict'; found {sorted(data)[:8]}")
     parts = {"backbone.": {}, "smpl_head.": {}, "discriminator.": {}}
+    skipped = []
     for key, value in data["state_dict"].items():
         prefix = next((p for p in parts if key.startswith(p)), None)
         if prefix is None:
-            if key.startswith(HMR2_IGNORED):
+            if key.startswith(tuple(HMR2_NON_WEIGHTS)):
+                skipped.append(key)
                 continue
             raise UserInputError(f"{path}: unexpected key '{key}' (shape {np.shape(value)})")
         parts[prefix][key[len(prefix):]] = value
     if not parts["smpl_head."]:
         raise UserInputError(f"{path}: no 'smpl_head.*' keys: not an HMR 2.0 checkpoint")
-    return parts["backbone."], parts["smpl_head."], parts["discriminator."]
+    return parts["backbone."], parts["smpl_head."], parts["discriminator."], skipped
+
+
+def describe_skipped(keys):
+    """One line naming the skipped non-weight keys by kind, e.g. ``smpl.* (10 keys: the body model's buffers)``."""
+    groups = []
+    for prefix, what in HMR2_NON_WEIGHTS.items():
+        count = sum(k.startswith(prefix) for k in keys)
+        if count:
+            name = f"{prefix}*" if prefix.endswith(".") else prefix
+            groups.append(f"{name} ({count} key{'s' * (count > 1)}: {what})")
+    return ", ".join(groups) or "none"
 
 
 def backbone_state(fmt, data, path):
@@ -175,9 +191,10 @@ def backbone_state(fmt, data, path):
 
 
 def converted(fmt, data, path):
-    """({our name: array} before the shape check, the config values it needs) of a ViT checkpoint."""
+    """({our name: array} before the shape check, the config values it needs, the source's skipped
+    non-weight keys) of a ViT checkpoint."""
     if fmt == "hmr2":
-        encoder, head, disc = split_hmr2(data, path)
+        encoder, head, disc, skipped = split_hmr2(data, path)
         name, _, depth = vit_size(encoder, path)
         arrays = {f"model.encoder.{k}": v for k, v in encoder.items()}
         arrays.update({f"model.regressor.{k}": v for k, v in head.items()})
@@ -185,11 +202,11 @@ def converted(fmt, data, path):
             arrays.update(discriminator_arrays(disc, path))
         values = dict(vit_config(name, depth), architecture="hmr2", pose_head="rot6d", regressor_iterations=1,
                       img_size=256, img_width=0, image_normalization="imagenet", **decoder_config(head, path))
-        return arrays, values
+        return arrays, values, skipped
     encoder = backbone_state(fmt, data, path)
     name, _, depth = vit_size(encoder, path)
     values = dict(vit_config(name, depth), img_size=256, img_width=192, image_normalization="imagenet")
-    return {f"encoder.{k}": v for k, v in encoder.items()}, values
+    return {f"encoder.{k}": v for k, v in encoder.items()}, values, []
 
 
 def expected_shapes(fmt, values, with_discriminator):

@@ -76,9 +76,8 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
         step_cell.set_train(True)
         aux.set_train(False)                    # the pseudo ground truth is the aux network's inference
         return dict(parts, aux=aux, step=step_cell)
-    from HMR.discriminator import Discriminator
     from src.training.step import DiscriminatorLoss, EncoderLoss, HMRTrainStep
-    discriminator = Discriminator()
+    discriminator = builders.build_discriminator(config)
     disc_opt = nn.Adam(discriminator.trainable_params(), learning_rate=list(schedule["discriminator"]),
                        weight_decay=config.weight_decay)
     encoder_loss = EncoderLoss(model, discriminator, config.keypoint_loss_weight, config.joint3d_loss_weight,

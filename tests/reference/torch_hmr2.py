@@ -207,17 +207,44 @@ class Discriminator(nn.Module):
         return torch.cat((per_joint, shape, full), 1)
 
 
+def smpl_wrapper(model_path, joint_regressor_extra):
+    """4D-Humans' ``hmr2/models/smpl_wrapper.py`` ``SMPL``: smplx's ``SMPLLayer`` (its buffers: ``shapedirs``,
+    ``v_template``, ``J_regressor``, ``posedirs``, ``parents``, ``lbs_weights``, ``faces_tensor``,
+    ``vertex_joint_selector.extra_joints_idxs``) plus the buffers ``joint_regressor_extra`` (read from a
+    pickle) and ``joint_map`` (SMPL -> OpenPose order) that the wrapper registers."""
+    import pickle
+
+    import smplx
+
+    class SMPL(smplx.SMPLLayer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            smpl_to_openpose = [24, 12, 17, 19, 21, 16, 18, 20, 0, 2, 5, 8, 1, 4,
+                                7, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34]
+            with open(joint_regressor_extra, "rb") as handle:
+                extra = pickle.load(handle, encoding="latin1")
+            self.register_buffer("joint_regressor_extra", torch.tensor(extra, dtype=torch.float32))
+            self.register_buffer("joint_map", torch.tensor(smpl_to_openpose, dtype=torch.long))
+
+    return SMPL(model_path=model_path)
+
+
 class HMR2(nn.Module):
-    """The Lightning module's networks: ``backbone``, ``smpl_head``, ``discriminator`` (``state_dict``
-    keys as in an HMR 2.0 ``.ckpt``, without its ``smpl.*`` body-model buffers)."""
+    """The Lightning module's networks and buffers: ``backbone``, ``smpl_head``, ``discriminator``, the body
+    model ``smpl`` (given, e.g. :func:`smpl_wrapper`; None leaves its buffers out) and the ``initialized``
+    flag ``HMR2.__init__`` registers (``register_buffer('initialized', torch.tensor(False))``), so that
+    ``state_dict()`` holds every key an HMR 2.0 ``.ckpt``'s ``state_dict`` does."""
 
     def __init__(self, init_pose, init_betas, init_cam, embed_dim=1280, depth=32, num_heads=16, decoder_dim=1024,
-                 decoder_depth=6, decoder_heads=8, decoder_dim_head=64, img_size=(256, 192)):
+                 decoder_depth=6, decoder_heads=8, decoder_dim_head=64, img_size=(256, 192), smpl=None):
         super().__init__()
         self.backbone = ViT(img_size, embed_dim, depth, num_heads)
         self.smpl_head = SMPLTransformerDecoderHead(init_pose, init_betas, init_cam, embed_dim, decoder_dim,
                                                     decoder_depth, decoder_heads, decoder_dim_head, decoder_dim)
         self.discriminator = Discriminator()
+        if smpl is not None:
+            self.smpl = smpl
+        self.register_buffer("initialized", torch.tensor(False))
         self.margin = (img_size[0] - img_size[1]) // 2
 
     def forward(self, square_images):

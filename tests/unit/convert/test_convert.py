@@ -206,7 +206,8 @@ def test_cliff_needs_the_6d_head():
 def test_metahmr_release_converts_both_networks(body_model_pkl, tmp_path):
     """``hmr_resnet_3dpw.pt`` ({"model", "model_aux", "optimizer", "epoch"}): the main network (10
     iterations) through eval.py's model path and the auxiliary one (3) through the adapter's loader
-    give Meta-HMR's PyTorch outputs."""
+    give Meta-HMR's PyTorch outputs on the crops Meta-HMR feeds its HMR networks: ``--bbox_type rect``,
+    256 x 192 (its ``AvgPool2d((8, 6))`` is then the global mean the reference takes)."""
     from model_utils.config import load_config
     from HMR import SMPL
     from src.builders import build_aux_model, build_model
@@ -214,7 +215,7 @@ def test_metahmr_release_converts_both_networks(body_model_pkl, tmp_path):
     from src.training.checkpoint import load_aux_weights, load_model_weights
     import mindspore as ms
     main, aux = _spin_reference(3), _spin_reference(4)
-    images = np.random.default_rng(5).normal(size=(2, 3, 224, 224)).astype(np.float32)
+    images = np.random.default_rng(5).normal(size=(2, 3, 256, 192)).astype(np.float32)
     with torch.no_grad():
         want = {"model": main(torch.as_tensor(images), n_iter=10), "aux": aux(torch.as_tensor(images), n_iter=3)}
     source = tmp_path / "hmr_resnet_3dpw.pt"
@@ -222,6 +223,7 @@ def test_metahmr_release_converts_both_networks(body_model_pkl, tmp_path):
     result = convert("metahmr", str(source), str(tmp_path / "metahmr.ckpt"))
     config = load_config(["--config_path", result["config"]])
     assert (config.regressor_iterations, config.aux_iterations, config.architecture) == (10, 3, "hmr")
+    assert (config.img_size, config.img_width) == (256, 192)
     assert (config.pose_head, config.image_normalization) == ("rot6d", "imagenet")
     smpl = SMPL(body_model_pkl)
     model, aux_model = build_model(config, smpl), build_aux_model(config, smpl)

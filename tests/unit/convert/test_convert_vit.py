@@ -18,11 +18,23 @@ class CfgNode(dict):
     must not need)."""
 
 
-def _hmr2_reference(seed):
+@pytest.fixture(scope="module")
+def hmr2_body_model(body_model_pkl, tmp_path_factory):
+    """4D-Humans' SMPL wrapper on the synthetic body model, with a fabricated extra joint regressor
+    pickle (``SMPL_to_J19.pkl``: 19 rows over the 6890 vertices)."""
+    import pickle
+    from tests.reference.torch_hmr2 import smpl_wrapper
+    extra = tmp_path_factory.mktemp("hmr2_smpl") / "SMPL_to_J19.pkl"
+    rows = np.random.default_rng(0).dirichlet(np.ones(6890) * 0.01, size=19)
+    extra.write_bytes(pickle.dumps(rows, protocol=2))
+    return smpl_wrapper(body_model_pkl, str(extra))
+
+
+def _hmr2_reference(seed, smpl=None):
     from tests.reference.torch_hmr2 import HMR2
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    network = HMR2(rng.normal(0, 0.5, 144), rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05], **SMALL).eval()
+    network = HMR2(rng.normal(0, 0.5, 144), rng.normal(0, 0.5, 10), [0.9, 0.02, -0.05], smpl=smpl, **SMALL).eval()
     with torch.no_grad():
         for linear in (network.smpl_head.decpose, network.smpl_head.decshape, network.smpl_head.deccam):
             linear.weight.mul_(0.05)
@@ -33,9 +45,9 @@ def _hmr2_reference(seed):
 
 
 def _lightning_checkpoint(network, path):
-    state = dict(network.state_dict())
-    state["smpl.body_pose_mean"] = torch.zeros(69)                 # 4D-Humans' body-model buffers
-    state["smpl.shapedirs"] = torch.zeros(6890, 3, 10)
+    """``network`` saved as 4D-Humans' Lightning trainer saves ``HMR2``: its whole ``state_dict()`` (weights
+    and every registered buffer) with the trainer's other top-level entries."""
+    state = network.state_dict()
     torch.save({"epoch": 35, "global_step": 1000000, "pytorch-lightning_version": "2.1.0", "state_dict": state,
                 "hyper_parameters": {"cfg": CfgNode(MODEL=CfgNode(IMAGE_SIZE=256))}, "optimizer_states": [{}],
                 "callbacks": {}}, path)
@@ -67,14 +79,21 @@ def _predict(config_path, body_model_pkl, images):
     return config, build_predictor(config, model).run_all(images)[0]
 
 
-def test_hmr2_lightning_checkpoint_matches_pytorch_through_the_eval_model_path(body_model_pkl, tmp_path):
+def test_hmr2_lightning_checkpoint_matches_pytorch_through_the_eval_model_path(body_model_pkl, hmr2_body_model,
+                                                                               tmp_path):
+    """Every key ``HMR2`` registers is in the file (``initialized`` and the body model's buffers among them);
+    the non-weight ones are skipped and named."""
     from src.convert.convert import convert
-    network = _hmr2_reference(0)
+    network = _hmr2_reference(0, hmr2_body_model)
+    buffers = {"initialized", "smpl.joint_regressor_extra", "smpl.joint_map", "smpl.shapedirs", "smpl.faces_tensor",
+               "smpl.vertex_joint_selector.extra_joints_idxs"}
+    assert buffers <= set(network.state_dict())
     images = np.random.default_rng(1).normal(size=(2, 3, 256, 256)).astype(np.float32)
     with torch.no_grad():
         rotmats, betas, cam = (t.numpy() for t in network(torch.from_numpy(images)))
     source = _lightning_checkpoint(network, tmp_path / "epoch=35-step=1000000.ckpt")
     result = convert("hmr2", str(source), str(tmp_path / "hmr2.ckpt"))
+    assert set(result["skipped"]) == {k for k in network.state_dict() if k == "initialized" or k.startswith("smpl.")}
     config, theta = _predict(result["config"], body_model_pkl, images)
     assert (config.architecture, config.backbone, config.vit_depth, config.img_size, config.img_width) == \
         ("hmr2", "vit_b16", 2, 256, 0)
@@ -86,18 +105,19 @@ def test_hmr2_lightning_checkpoint_matches_pytorch_through_the_eval_model_path(b
 
 
 def test_hmr2_discriminator_converts_to_the_same_scores(body_model_pkl, tmp_path):
-    """The converted ``disc.*``, loaded as training starts from the checkpoint, scores any pose and shape
-    as 4D-Humans' discriminator does (its output order is [23 joints | betas | all joints], this
-    project's [23 joints | all joints | betas])."""
+    """The converted ``disc.*``, loaded as training starts from the checkpoint into the discriminator training
+    builds for the converted config, scores any pose and shape as 4D-Humans' discriminator does, column
+    for column ([23 joints | betas | all joints])."""
     import mindspore as ms
-    from HMR.discriminator import Discriminator
+    from model_utils.config import load_config
+    from src.builders import build_discriminator
     from src.convert.convert import convert
     network = _hmr2_reference(2)
     with torch.no_grad():
         for tensor in network.discriminator.parameters():
             tensor.copy_(torch.randn(tensor.shape) * 0.2)
     result = convert("hmr2", str(_lightning_checkpoint(network, tmp_path / "hmr2.ckpt")), str(tmp_path / "out.ckpt"))
-    ours = Discriminator()
+    ours = build_discriminator(load_config(["--config_path", result["config"]]))
     _load_converted(result["config"], body_model_pkl, ours)
     rng = np.random.default_rng(3)
     rotmats = Rotation.from_rotvec(rng.normal(0, 0.7, (4 * 24, 3))).as_matrix().reshape(4, 24, 3, 3)
@@ -106,7 +126,7 @@ def test_hmr2_discriminator_converts_to_the_same_scores(body_model_pkl, tmp_path
         want = network.discriminator(torch.as_tensor(rotmats[:, 1:], dtype=torch.float32),
                                      torch.as_tensor(betas, dtype=torch.float32)).numpy()
     got = ours(ms.Tensor(rotmats.astype(np.float32)), ms.Tensor(betas.astype(np.float32))).asnumpy()
-    _close(got, want[:, [*range(23), 24, 23]])
+    _close(got, want)
 
 
 def test_hmr2_checkpoint_with_a_foreign_key_is_refused(tmp_path):

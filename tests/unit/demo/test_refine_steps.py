@@ -3,6 +3,8 @@ smplx's SMPL with torch.optim.Adam, step for step."""
 import numpy as np
 import pytest
 
+ROUNDOFF_GRADIENT = 1e-7     # |dloss/dx| at or below this in every step: x is moved by roundoff only
+
 
 @pytest.mark.parametrize("steps", [1, 30])
 def test_compiled_refinement_follows_torch_adam_on_smplx(tmp_path, steps):
@@ -30,13 +32,25 @@ def test_compiled_refinement_follows_torch_adam_on_smplx(tmp_path, steps):
     regressor = torch.as_tensor(build_body_model(0)["cocoplus_regressor"], dtype=torch.float32)
     step, params = make_refiner(smplx.SMPL(str(tmp_path / "neutral_smpl_with_cocoplus_reg.pkl")), regressor, pose,
                                 betas, cam, keypoints, config.refine_lr, weights)
-    for _ in range(steps):
+    step()
+    depends = [np.abs(p.grad.numpy()) > ROUNDOFF_GRADIENT for p in params]
+    for _ in range(steps - 1):
         step()
-    for name, want in zip(("pose", "betas", "cam"), params):
+    # Components the objective (nearly) does not depend on at the start - in the synthetic body model, shape
+    # directions 1, 8 and 9 move no cocoplus keypoint at rest, and the priors are zero there - have first
+    # gradients at float32 roundoff (torch: 0 to 3e-8, against 1e-6..1e-2 for the rest). Adam divides by the
+    # gradient's own scale and turns those into steps of up to lr whose signs are the roundoff's, and the
+    # prior then follows them (measured: betas[:, 8] 6.7e-4 apart after 30 steps on an Intel CPU, within
+    # the tolerance on an AMD one). They are held to Adam's bound; every other component to torch.
+    free = [int(d.size - d.sum()) for d in depends]
+    assert free[1] <= 6 and free[2] == 0 and free[0] <= 0.2 * pose.size, free      # a few, never the camera
+    for (name, want), dependent in zip(zip(("pose", "betas", "cam"), params), depends):
         want = want.detach().numpy()
         start = {"pose": pose, "betas": betas, "cam": cam}[name]
         assert np.abs(want - start).max() > 0.5 * config.refine_lr           # Adam moved them (~lr per step)
-        np.testing.assert_allclose(got[name], want, atol=2e-4 * max(1, steps / 10), err_msg=name)
+        np.testing.assert_allclose(got[name][dependent], want[dependent], atol=2e-4 * max(1, steps / 10),
+                                   err_msg=name)
+        assert np.all(np.abs(got[name] - start)[~dependent] <= steps * config.refine_lr * 1.001), name
 
 
 def test_unrolled_chunks_give_the_step_by_step_result(tmp_path):
