@@ -10,7 +10,7 @@ from conftest import kill_at_checkpoint
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "--batch_size", "4",
         "--num_workers", "1", "--progress_bar", "false", "--encoder_lr", "1e-3", "--epochs", "1",
-        "--steps_per_epoch", "120", "--save_every", "5", "--log_every", "1000"]
+        "--steps_per_epoch", "20", "--save_every", "5", "--log_every", "1000"]
 
 
 def _cmd(data, out, *extra):
@@ -31,14 +31,14 @@ def test_killed_run_resumes_exactly(tiny_data_dir, tmp_path):
                           text=True, timeout=600)
     assert full.returncode == 0, full.stderr[-2000:]
     code = kill_at_checkpoint(_cmd(tiny_data_dir, tmp_path / "cut"),
-                              tmp_path / "cut" / "train", "hmr-step00000030", _env())
+                              tmp_path / "cut" / "train", "hmr-step00000010", _env())
     assert code == -signal.SIGKILL, "the run finished before it could be interrupted"
     resumed = subprocess.run(_cmd(tiny_data_dir, tmp_path / "cut", "--resume", "true"), cwd=ROOT, env=_env(),
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in resumed.stderr
     a, b = _losses(tmp_path / "full"), _losses(tmp_path / "cut")
-    assert sorted(a) == sorted(b) == list(range(120))
+    assert sorted(a) == sorted(b) == list(range(20))
     assert a == b
 
 
