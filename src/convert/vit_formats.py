@@ -6,8 +6,9 @@
   :func:`discriminator_arrays`) and the buffers that hold no weight, skipped and named in the result
   (``HMR2_NON_WEIGHTS``: ``smpl.*``, the body model's, as this project reads the SMPL file; and
   ``initialized``, the flag ``HMR2.__init__`` registers for ActNorm initialisation). Anything else in
-  ``state_dict`` stops the conversion; every expected tensor must be there with its shape. The rest of the file (``hyper_parameters`` holds a yacs ``CfgNode``, optimiser and
-  callback states) is read without importing the classes it names.
+  ``state_dict`` stops the conversion; every expected tensor must be there with its shape. The rest of
+  the file (``hyper_parameters`` holds a yacs ``CfgNode``, optimiser and callback states) is read
+  without importing the classes it names.
 * ``vitpose`` -- mmpose's ViTPose ``.pth``: ``state_dict`` with ``backbone.*`` (the same ViT) and
   ``keypoint_head.*`` (its heatmap decoder, not used here). Encoder only.
 * ``hap`` -- HAP's (MAE-style) ViT-B pre-training checkpoint: ``model`` (or the top level) with
@@ -34,7 +35,7 @@ HMR2_GRID = (16, 12)                   # 256 x 192 input, patch 16, padding 2
 DECODER_HEAD_DIM = 64
 BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")
 DECODER_LAYER_KEY = re.compile(r"^transformer\.transformer\.layers\.(\d+)\.")
-# non-weight buffers of 4D-Humans' HMR2 module: key prefix -> what it is
+# non-weight buffers of 4D-Humans' HMR2 module: key prefix (ends in '.') or whole key -> what it is
 HMR2_NON_WEIGHTS = {"smpl.": "the body model's buffers", "initialized": "HMR2's ActNorm initialisation flag"}
 VITPOSE_IGNORED = ("keypoint_head.",)
 HAP_IGNORED = ("cls_token", "mask_token", "decoder_")
@@ -144,7 +145,7 @@ def split_hmr2(data, path):
     for key, value in data["state_dict"].items():
         prefix = next((p for p in parts if key.startswith(p)), None)
         if prefix is None:
-            if key.startswith(tuple(HMR2_NON_WEIGHTS)):
+            if any(_is_part(key, name) for name in HMR2_NON_WEIGHTS):
                 skipped.append(key)
                 continue
             raise UserInputError(f"{path}: unexpected key '{key}' (shape {np.shape(value)})")
@@ -154,11 +155,16 @@ def split_hmr2(data, path):
     return parts["backbone."], parts["smpl_head."], parts["discriminator."], skipped
 
 
+def _is_part(key, name):
+    """Whether ``key`` is the non-weight entry ``name``: under it for a prefix (ending in '.'), else equal."""
+    return key.startswith(name) if name.endswith(".") else key == name
+
+
 def describe_skipped(keys):
     """One line naming the skipped non-weight keys by kind, e.g. ``smpl.* (10 keys: the body model's buffers)``."""
     groups = []
     for prefix, what in HMR2_NON_WEIGHTS.items():
-        count = sum(k.startswith(prefix) for k in keys)
+        count = sum(_is_part(k, prefix) for k in keys)
         if count:
             name = f"{prefix}*" if prefix.endswith(".") else prefix
             groups.append(f"{name} ({count} key{'s' * (count > 1)}: {what})")
