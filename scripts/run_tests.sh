@@ -17,8 +17,9 @@ fi
 workers="${HMR_TEST_WORKERS:-2}"
 parallel=()
 if [ "$workers" != "0" ]; then
-    # whole files per worker: module fixtures (trained checkpoints, exports) are built once
-    parallel=(-n "$workers" --dist loadfile)
+    # whole files per worker (module fixtures - trained checkpoints, exports - are built once), in
+    # collection order: tests/conftest.py puts the slowest files first
+    parallel=(-n "$workers" --dist loadfile --no-loadscopereorder)
 fi
 if [ "$coverage" = 1 ]; then
     export COVERAGE_RCFILE="$ROOT/.coveragerc" COVERAGE_FILE="$ROOT/.coverage_data/coverage"
