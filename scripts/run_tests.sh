@@ -19,7 +19,7 @@ parallel=()
 if [ "$workers" != "0" ]; then
     # whole files per worker (module fixtures - trained checkpoints, exports - are built once), in
     # collection order: tests/conftest.py puts the slowest files first
-    parallel=(-n "$workers" --dist loadfile --no-loadscopereorder)
+    parallel=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 fi
 if [ "$coverage" = 1 ]; then
     export COVERAGE_RCFILE="$ROOT/.coveragerc" COVERAGE_FILE="$ROOT/.coverage_data/coverage"
