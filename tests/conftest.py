@@ -13,9 +13,10 @@ configure_cpu_isa()
 import pytest  # noqa: E402
 
 
-# The slowest files, slowest first (seconds on a 2-core machine, from `run_tests.sh`'s durations report).
-# The two test processes take whole files in collection order, each as soon as it has fewer than two
-# queued: these start first, so the processes finish together instead of one waiting on a late long file.
+# The slowest files, slowest first (from `run_tests.sh`'s durations report on a 2-core machine). With
+# HMR_TEST_WORKERS=2 the two test processes take whole files in collection order, each as soon as it has
+# fewer than two queued: these start first, so the processes finish together instead of one waiting on a
+# late long file. In one process the order changes nothing.
 SLOW_FILES = ("tasks/test_demo_learns.py", "tasks/test_meta_entry.py", "tasks/test_video.py",
               "tasks/test_hmr2_entry.py", "tasks/test_cliff_entry.py", "tasks/test_distributed.py",
               "unit/training/test_mixed_precision.py", "unit/training/test_training.py",
