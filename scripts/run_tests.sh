@@ -3,9 +3,9 @@
 # Usage: bash scripts/run_tests.sh [--cov] [pytest arguments]
 #   --cov   also measure line coverage of HMR/, src/ and model_utils/ (entry-point subprocesses
 #           included) and print the report
-# HMR_TEST_WORKERS=2 runs two pytest processes (xdist); the default is one process: with two, the
-# tests ran 1.4x faster but memory ran short once (a 316 MB checkpoint read refused) and one export
-# comparison missed its tolerance (README, section "Tests").
+# Two pytest processes (xdist) by default, each with one CPU thread per kernel (OMP_NUM_THREADS=1):
+# on 2 cores that is 1.3x the throughput of two 2-thread processes. HMR_TEST_WORKERS=0 runs one
+# process with every thread; HMR_TEST_WORKERS=N, N processes (README, section "Tests").
 # The run ends with pytest's 30 slowest tests and the total (the budget: README, section "Tests").
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -16,12 +16,13 @@ if [ "${1:-}" = "--cov" ]; then
     coverage=1
     shift
 fi
-workers="${HMR_TEST_WORKERS:-0}"
+workers="${HMR_TEST_WORKERS:-2}"
 parallel=()
 if [ "$workers" != "0" ]; then
     # whole files per worker (module fixtures - trained checkpoints, exports - are built once), in
     # collection order: tests/conftest.py puts the slowest files first
     parallel=(-n "$workers" --dist loadfile --no-loadscope-reorder)
+    export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"     # MindSpore's CPU kernels and torch read it
 fi
 if [ "$coverage" = 1 ]; then
     export COVERAGE_RCFILE="$ROOT/.coveragerc" COVERAGE_FILE="$ROOT/.coverage_data/coverage"

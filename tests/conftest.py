@@ -32,6 +32,24 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)
 
 
+def _seed_mindspore():
+    import mindspore as ms
+    ms.set_seed(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def mindspore_seed_per_file():
+    """MindSpore's initialisers draw from its global seed: each file's fixtures start from the same
+    state whatever ran before in this process (one process or several take files in other orders)."""
+    _seed_mindspore()
+
+
+@pytest.fixture(autouse=True)
+def mindspore_seed_per_test():
+    """The same for each test."""
+    _seed_mindspore()
+
+
 @pytest.fixture(autouse=True)
 def pynative_after_each_test():
     """Entry points called in-process switch to GRAPH_MODE; later tests start from the default."""
@@ -76,6 +94,25 @@ def tiny_data_dir(tmp_path_factory):
     smpl = SMPL(pkl, extra_regressors={"h36m": str(folder / "J_regressor_h36m.npy")})
     write_synthetic_datasets(str(folder), smpl, seed=0, sizes=TINY_SIZES, workers=1)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_data_dir, tmp_path_factory):
+    """``tiny_checkpoint(pose_head="axis_angle")`` -> (config, checkpoint path): ``tiny_config``'s HMR
+    trained 2 steps from seed 0, built once per session for each pose head and shared by the tests
+    that only need some trained weights."""
+    built = {}
+
+    def get(pose_head="axis_angle"):
+        if pose_head not in built:
+            import mindspore as ms
+            from src.training.loop import train
+            config = tiny_config(tiny_data_dir, tmp_path_factory.mktemp(f"tiny_{pose_head}"), "--epochs", "1",
+                                 "--steps_per_epoch", "2", "--save_every", "2", "--pose_head", pose_head)
+            ms.set_seed(0)
+            built[pose_head] = config, train(config)["checkpoint"]
+        return built[pose_head]
+    return get
 
 
 def tiny_config(data_dir, output_dir, *extra):

@@ -14,13 +14,8 @@ TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "
 
 
 @pytest.fixture(scope="module", params=["axis_angle", "rot6d"])
-def trained(request, tiny_data_dir, tmp_path_factory):
-    from conftest import tiny_config
-    from src.training.loop import train
-    out = tmp_path_factory.mktemp("export_run")
-    config = tiny_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2",
-                         "--pose_head", request.param)
-    return config, train(config)["checkpoint"]
+def trained(request, tiny_checkpoint):
+    return tiny_checkpoint(request.param)
 
 
 def _export(trained, tiny_data_dir, out, *extra):

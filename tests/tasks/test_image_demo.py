@@ -15,12 +15,8 @@ TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tiny_data_dir, tmp_path_factory):
-    from conftest import tiny_config
-    from src.training.loop import train
-    out = tmp_path_factory.mktemp("demo_run")
-    return train(tiny_config(tiny_data_dir, out, "--epochs", "1", "--steps_per_epoch", "2", "--save_every", "2"))[
-        "checkpoint"]
+def checkpoint(tiny_checkpoint):
+    return tiny_checkpoint()[1]
 
 
 def _demo(data, out, *extra):

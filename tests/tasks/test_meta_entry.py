@@ -117,8 +117,10 @@ def test_compare_meta_job_writes_the_five_rows(tiny_data_dir, tmp_path):
     from model_utils.config import load_config
     from src.builders import build_smpl
     from src.main_job.compare_meta import ROWS, compare
+    # eval batches of 4: the 8 test images in two equal batches, so each row's graphs compile once
     config = load_config(["--data_path", str(tiny_data_dir), "--output_path", str(tmp_path), *TINY, "--epochs", "1",
-                          "--steps_per_epoch", "2", "--save_every", "2", "--encoder_lr", "1e-4"])
+                          "--steps_per_epoch", "2", "--save_every", "2", "--encoder_lr", "1e-4",
+                          "--eval_batch_size", "4"])
     ms.set_context(mode=ms.GRAPH_MODE)
     summary = compare(config, build_smpl(config), 2)
     rows = summary["rows"]

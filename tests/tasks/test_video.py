@@ -41,7 +41,7 @@ def _iou(box, region):
 
 
 @pytest.fixture(scope="module")
-def video_run(tiny_data_dir, tmp_path_factory):
+def video_run(tiny_data_dir, tiny_checkpoint, tmp_path_factory):
     """demo.py --video vtest.avi --max_frames 200 with a tiny trained checkpoint and an exported
     (untrained) ONNX refiner."""
     assert os.path.isfile(VTEST), f"{VTEST} missing: scripts/setup.sh --test fetches it (apt-get download opencv-doc)"
@@ -50,11 +50,9 @@ def video_run(tiny_data_dir, tmp_path_factory):
     from conftest import tiny_config
     from src.builders import build_smpl
     from src.deployment.export_refiner import export_refiner
-    from src.training.loop import train
     from src.training.temporal import build_refiner
     work = tmp_path_factory.mktemp("video")
-    checkpoint = train(tiny_config(tiny_data_dir, work / "train", "--epochs", "1", "--steps_per_epoch", "2",
-                                   "--save_every", "2"))["checkpoint"]
+    checkpoint = tiny_checkpoint()[1]
     config = tiny_config(tiny_data_dir, work, *REFINER, "--file_format", "ONNX")
     onnx_file = export_refiner(config, build_refiner(config, build_smpl(config)), str(work / "refiner.onnx"))
     out = work / "out"

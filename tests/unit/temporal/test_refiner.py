@@ -22,8 +22,12 @@ def _inputs(n, t, seed=0):
     return [pose2d, rng.normal(0, 0.3, (n, t, 72)).astype(np.float32), rng.normal(0, 1, (n, t, 10)).astype(np.float32)]
 
 
-def _randomised(refiner):
-    """Non-zero weights everywhere (the fusing convolution starts at zero)."""
+def _randomised(smpl):
+    """A refiner with non-zero weights everywhere (the fusing convolution starts at zero), the same
+    whatever ran before in this process (MindSpore's initialisers draw from its global seed)."""
+    from HMR.temporal.refiner import TemporalRefiner
+    ms.set_seed(0)
+    refiner = TemporalRefiner(smpl, **SMALL)
     rng = np.random.default_rng(1)
     for param in refiner.trainable_params():
         param.set_data(ms.Tensor(param.asnumpy() + rng.normal(0, 0.05, param.shape).astype(np.float32)))
@@ -52,8 +56,7 @@ def test_untrained_refiner_returns_its_input_pose_and_the_mean_shape(smpl, body_
 
 def test_keypoint_normalisation_ignores_the_pixel_frame(smpl):
     """The same 2D track shifted and scaled (another image size or unit) gives the same output."""
-    from HMR.temporal.refiner import TemporalRefiner
-    refiner = _randomised(TemporalRefiner(smpl, **SMALL))
+    refiner = _randomised(smpl)
     pose2d, theta, shape = _inputs(1, 9)
     moved = pose2d.copy()
     moved[..., :2] = moved[..., :2] * 2.5 + np.array([300.0, -40.0], np.float32)
@@ -66,10 +69,9 @@ def test_exported_refiner_equals_the_network_for_any_n_and_t(smpl, tmp_path):
     """ONNX (onnxruntime) and MINDIR, exported once: within 1e-4 of the network for N in {1, 3}
     and T in {16, 43}; the ONNX graph has the documented names and free N/T axes."""
     import onnxruntime as ort
-    from HMR.temporal.refiner import TemporalRefiner
     from model_utils.config import load_config
     from src.deployment.export_refiner import export_refiner
-    refiner = _randomised(TemporalRefiner(smpl, **SMALL))
+    refiner = _randomised(smpl)
     config = load_config([])
     onnx_path = export_refiner(config.replace(file_format="ONNX"), refiner, str(tmp_path / "refiner"))
     mindir_path = export_refiner(config.replace(file_format="MINDIR"), refiner, str(tmp_path / "refiner"))
