@@ -12,7 +12,7 @@ HMR2 = ["--architecture", "hmr2", "--pose_head", "rot6d", "--backbone", "vit_b16
         "--decoder_width", "256", "--decoder_mlp_dim", "256", "--decoder_heads", "4", "--img_size", "64",
         "--image_normalization", "imagenet", "--batch_size", "16", "--num_workers", "1", "--progress_bar", "false",
         "--eval_batch_size", "8", "--eval_dataset", "synthetic/synthetic_eval.npz"]
-TRAIN_STEPS = 200
+TRAIN_STEPS = 100
 
 
 def _config(data, out, *extra):
@@ -22,7 +22,7 @@ def _config(data, out, *extra):
 
 @pytest.fixture(scope="module")
 def trained(tiny_data_dir, tmp_path_factory):
-    """200 graph-mode steps (Adam 3e-4, cosine); the eval set's MPJPE before and after."""
+    """100 graph-mode steps (Adam 3e-4, cosine); the eval set's MPJPE before and after."""
     import mindspore as ms
     from src.builders import build_model, build_smpl, set_mindspore_context
     from src.evaluation.runner import evaluate_from_config
