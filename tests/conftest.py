@@ -13,15 +13,17 @@ configure_cpu_isa()
 import pytest  # noqa: E402
 
 
-# The slowest files, slowest first (from `run_tests.sh`'s durations report on a 2-core machine). With
-# HMR_TEST_WORKERS=2 the two test processes take whole files in collection order, each as soon as it has
-# fewer than two queued: these start first, so the processes finish together instead of one waiting on a
-# late long file. In one process the order changes nothing.
-SLOW_FILES = ("tasks/test_demo_learns.py", "tasks/test_meta_entry.py", "tasks/test_video.py",
-              "tasks/test_hmr2_entry.py", "tasks/test_cliff_entry.py", "tasks/test_distributed.py",
-              "unit/training/test_mixed_precision.py", "unit/training/test_training.py",
-              "tasks/test_train_entry.py", "tasks/test_eval_entry.py", "unit/demo/test_adapt.py",
-              "tasks/test_photos.py")
+# The slowest files, slowest first (from `run_tests.sh`'s durations report on a 2-core machine). The two
+# test processes (xdist, --dist loadfile) take whole files in this order, one more each time a process
+# has at most two tests queued. So the first process starts with the main-job file (two tests, about
+# 20 min beside the other process) plus the next file in the list: a short one (the layout test), so
+# that the other long files go to the second process instead of queuing behind the main job. In one
+# process the order changes nothing.
+SLOW_FILES = ("tasks/test_demo_learns.py", "tasks/test_meta_entry.py", "unit/test_layout.py", "tasks/test_video.py",
+              "tasks/test_hmr2_entry.py", "tasks/test_cliff_entry.py", "unit/training/test_mixed_precision.py",
+              "tasks/test_distributed.py", "tasks/test_eval_entry.py", "unit/demo/test_adapt.py",
+              "unit/training/test_training.py", "tasks/test_train_entry.py", "tasks/test_photos.py",
+              "tasks/test_export_entry.py")
 
 
 def pytest_collection_modifyitems(items):

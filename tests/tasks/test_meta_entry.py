@@ -83,7 +83,7 @@ def test_eval_adapt_keeps_the_networks_numbers_and_adds_the_adapted_ones(tiny_da
 
     def run(out, *extra):
         config = load_config(["--data_path", str(tiny_data_dir), "--output_path", str(out), *TINY,
-                              "--checkpoint_file_path", base, *extra])
+                              "--checkpoint_file_path", base, "--eval_batch_size", "4", *extra])   # equal batches
         evaluation.main(config)
         return json.loads((out / "eval" / "metrics.json").read_text())
 
