@@ -23,10 +23,9 @@ def _inputs(n, t, seed=0):
 
 
 def _randomised(smpl):
-    """A refiner with non-zero weights everywhere (the fusing convolution starts at zero), the same
-    whatever ran before in this process (MindSpore's initialisers draw from its global seed)."""
+    """A refiner with non-zero weights everywhere (the fusing convolution starts at zero); its
+    initial weights come from the seed tests/conftest.py resets before each test."""
     from HMR.temporal.refiner import TemporalRefiner
-    ms.set_seed(0)
     refiner = TemporalRefiner(smpl, **SMALL)
     rng = np.random.default_rng(1)
     for param in refiner.trainable_params():
