@@ -82,7 +82,8 @@ def body_model_arrays():
     return build_body_model(seed=0)
 
 
-TINY_SIZES = {"3d_train": 24, "2d_train": 8, "eval": 8, "mocap": 64, "frames_train": 8, "frames_eval": 5}
+TINY_SIZES = {"3d_train": 24, "2d_train": 8, "eval": 8, "mocap": 64, "frames_train": 8, "frames_eval": 5, "seq_train": 2,
+              "seq_eval": 1, "seq_length": 4}
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +136,24 @@ def first_train_batch(parts, config, with_noise=False):
     columns = [np.stack(c) for c in zip(*[source[p] for p in range(config.batch_size)])]
     inputs = [ms.Tensor(c) for c in columns[:len(TRAIN_COLUMNS)]]
     return (inputs, ms.Tensor(np.ascontiguousarray(columns[-1].transpose(1, 2, 0, 3)))) if with_noise else inputs
+
+
+def stopped_copy(run_folder, step, copy_folder):
+    """``copy_folder`` as a run stopped at ``step`` leaves it, taken from the uninterrupted run in
+    ``run_folder``: its checkpoint of that step, its config and the log lines of the steps before.
+    Resuming it replays the uninterrupted run's second part without a second run of the first
+    (the kill itself is tested on train.py and the main job)."""
+    import shutil
+    os.makedirs(copy_folder)
+    name = f"hmr-step{step:08d}.ckpt"
+    shutil.copy(os.path.join(run_folder, name), os.path.join(copy_folder, name))
+    shutil.copy(os.path.join(run_folder, "config.yaml"), os.path.join(copy_folder, "config.yaml"))
+    import json
+    with open(os.path.join(run_folder, "train_log.jsonl"), encoding="utf-8") as source:
+        lines = [line for line in source if json.loads(line)["step"] < step]
+    with open(os.path.join(copy_folder, "train_log.jsonl"), "w", encoding="utf-8") as target:
+        target.writelines(lines)
+    return copy_folder
 
 
 def kill_at_checkpoint(command, folder, prefix, env, timeout=900):

@@ -18,13 +18,14 @@ logger = logging.getLogger("demo")
 
 
 def prepare_embedded_default(config):
-    """Write the synthetic body model and datasets into ``data_path`` unless a body model is there."""
+    """Write the synthetic body model and the datasets of ``synthetic_splits`` into ``data_path`` (each
+    kept if written before with the same settings)."""
     from src.builders import build_smpl
     from src.data.synthetic.dataset import write_synthetic_datasets
     from src.data.synthetic.write_model import ensure_body_model
     ensure_body_model(config)
     smpl = build_smpl(config)
-    write_synthetic_datasets(config.data_path, smpl, seed=config.synthetic_seed)
+    write_synthetic_datasets(config.data_path, smpl, seed=config.synthetic_seed, splits=config.synthetic_splits)
     return smpl
 
 

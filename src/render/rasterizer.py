@@ -39,17 +39,28 @@ def render_mesh(image, vertices, faces, focal_length, principal_point, color=(20
     light = np.asarray(light_direction, np.float64) / np.linalg.norm(light_direction)
     # two-sided Lambert: the renderer must not depend on the winding of a foreign mesh
     shade = AMBIENT + (1.0 - AMBIENT) * np.abs(normals @ light)
-    pix = project_points(vertices, focal_length, principal_point)
-    pix_tri = np.round(pix[faces] * 16).astype(np.int32)             # 4 bits of sub-pixel precision
     order = np.argsort(-tri[:, :, 2].mean(1))                        # far to near
-    base = np.asarray(color, np.float64)
-    colours = np.clip(shade[:, None] * base[None], 0, 255).astype(np.uint8)
-    in_front = tri[:, :, 2].min(1) > 1e-3
-    for f in order:
-        if not in_front[f]:
-            continue
-        poly = pix_tri[f]
-        cv2.fillConvexPoly(image, poly, colours[f].tolist(), lineType=cv2.LINE_8, shift=4)
-        if face_ids is not None:
-            cv2.fillConvexPoly(face_ids, poly, int(f), lineType=cv2.LINE_8, shift=4)
+    order = order[tri[order, :, 2].min(1) > 1e-3]                    # faces in front of the camera
+    if not len(order):
+        return image
+    pix = project_points(vertices, focal_length, principal_point)
+    # the faces' pixels only: a window around their vertices, clipped to the image (a polygon is
+    # filled within its vertices' bounds, so the window changes no pixel)
+    corners = pix[faces[order]].reshape(-1, 2)
+    height, width = image.shape[:2]
+    x0, y0 = np.clip(np.floor(corners.min(0)).astype(int) - 1, 0, [width, height])
+    x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 2, 0, [width, height])
+    if x0 >= x1 or y0 >= y1:
+        return image
+    pix_tri = np.round((pix[faces] - [x0, y0]) * 16).astype(np.int32)   # 4 bits of sub-pixel precision
+    # painter's algorithm on face indices alone; the colours follow from the last face drawn per pixel
+    window = np.full((y1 - y0, x1 - x0), -1, np.int32)
+    for face, poly in zip(order.tolist(), pix_tri[order]):
+        cv2.fillConvexPoly(window, poly, face, lineType=cv2.LINE_8, shift=4)
+    covered = window >= 0
+    drawn = window[covered]
+    colours = np.clip(shade[:, None] * np.asarray(color, np.float64)[None], 0, 255).astype(np.uint8)
+    image[y0:y1, x0:x1][covered] = colours[drawn]
+    if face_ids is not None:
+        face_ids[y0:y1, x0:x1][covered] = drawn
     return image

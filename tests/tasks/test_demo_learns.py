@@ -17,9 +17,15 @@ TINY_RUN = ["--backbone_width", "8", "--img_size", "64", "--batch_size", "4", "-
             "--steps_per_epoch", "4", "--save_every", "2", "--warmup_steps", "0"]
 
 
+# the splits the job itself reads; the full-frame and sequence splits (for CLIFF's and the refiner's
+# jobs) are rendered by the tiny data fixture, and rendering splits one request at a time is tested in
+# tests/unit/data/test_datasets.py
+OWN_SPLITS = ["--synthetic_splits", "3d_train,2d_train,eval"]
+
+
 def _job(data, out, *extra):
     return [sys.executable, "-m", "src.main_job.run", "--config_path", "src/main_job/demo_config.yaml",
-            "--data_path", str(data), "--output_path", str(out), "--progress_bar", "false", *extra]
+            "--data_path", str(data), "--output_path", str(out), "--progress_bar", "false", *OWN_SPLITS, *extra]
 
 
 def _run(command):
@@ -29,7 +35,8 @@ def _run(command):
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    """The README job once, on a fresh folder: (data folder, output folder, its summary)."""
+    """The README job once, on a fresh folder, rendering the splits it reads: (data folder, output folder,
+    its summary)."""
     folder = tmp_path_factory.mktemp("demo")
     result = _run(_job(folder / "HMR_DATA", folder / "out"))
     assert result.returncode == 0, result.stderr[-3000:]

@@ -241,54 +241,82 @@ def write_mean_params(path, seed):
     return path
 
 
-def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2):
-    """Render the embedded default datasets (skipped when the same request was written before).
+ALL_SPLITS = ("3d_train", "2d_train", "eval", *FRAME_SPLITS, *SEQUENCE_SPLITS)
+# the order in which the splits' seeds are spawned from the datasets' seed (the order they were added in)
+SEED_ORDER = ("3d_train", "2d_train", "eval", "mocap", *FRAME_SPLITS, *SEQUENCE_SPLITS)
+DEFAULT_SIZES = {"3d_train": 1200, "2d_train": 600, "eval": 200, "mocap": 5000, "frames_train": 1200,
+                 "frames_eval": 200, "seq_train": 32, "seq_eval": 8}
+
+
+def _render_split(smpl, folder, split, sizes, rng, pool):
+    """Render one split of ``ALL_SPLITS`` with its own generator ``rng``."""
+    if split in SEQUENCE_SPLITS:
+        _make_sequences(smpl, folder, split, sizes[split], sizes.get("seq_length", SEQUENCE_LENGTH), rng, pool)
+    else:
+        _make_split(smpl, folder, split, sizes[split], rng, pool, split != "2d_train", full_frame=split in FRAME_SPLITS)
+
+
+def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2, splits=ALL_SPLITS):
+    """Render the embedded default datasets; a split written before by the same request is kept.
 
     Args:
         data_path: the HMR_DATA folder; outputs go to ``data_path/synthetic``.
         smpl: :class:`HMR.SMPL` with the ``cocoplus`` and ``h36m`` regressors.
-        sizes: dict with ``3d_train``, ``2d_train``, ``eval``, ``mocap`` sample counts, and optionally
-            ``frames_train``, ``frames_eval`` (the full-frame splits) and ``seq_train``, ``seq_eval``
-            (sequences; ``seq_length`` frames each, default ``SEQUENCE_LENGTH``); absent or 0 = not
-            written.
+        sizes: dict of sample counts (``DEFAULT_SIZES``): ``3d_train``, ``2d_train``, ``eval``, ``mocap``,
+            the full-frame splits ``frames_train``, ``frames_eval`` and the sequence splits ``seq_train``,
+            ``seq_eval`` (in sequences of ``seq_length`` frames, default ``SEQUENCE_LENGTH``); a split
+            absent or 0 here is not written.
+        splits: which of ``ALL_SPLITS`` to render (the mocap poses and mean parameters always).
     Returns:
-        dict of the written paths.
+        dict of the paths of the requested splits, ``mocap`` and ``mean_params``.
+
+    Each split is drawn from its own child of ``seed`` (``SEED_ORDER``), so a split is the same whichever
+    others are rendered with it. ``manifest.json`` records each written split's request (format version,
+    seed, size, body model) as soon as the split is on disk: an interrupted run keeps the finished splits.
     """
-    sizes = dict(sizes or {"3d_train": 1200, "2d_train": 600, "eval": 200, "mocap": 5000, "frames_train": 1200,
-                           "frames_eval": 200, "seq_train": 32, "seq_eval": 8})
+    sizes = dict(sizes or DEFAULT_SIZES)
+    unknown = sorted(set(splits) - set(ALL_SPLITS))
+    if unknown:
+        raise ValueError(f"unknown synthetic split(s) {unknown}; expected some of {list(ALL_SPLITS)}")
     folder = os.path.join(data_path, "synthetic")
     manifest_path = os.path.join(folder, "manifest.json")
-    request = {"version": FORMAT_VERSION, "seed": seed, "sizes": sizes, "body_model": os.path.basename(smpl.model_path)}
-    frames = [split for split in FRAME_SPLITS if sizes.get(split)]
-    sequences = [split for split in SEQUENCE_SPLITS if sizes.get(split)]
-    paths = {split: os.path.join(folder, f"synthetic_{split}.npz")
-             for split in ("3d_train", "2d_train", "eval", *frames, *sequences)}
+    wanted = [split for split in ALL_SPLITS if split in splits and sizes.get(split)]
+    paths = {split: os.path.join(folder, f"synthetic_{split}.npz") for split in wanted}
     paths["mocap"] = os.path.join(folder, "mocap.npz")
     paths["mean_params"] = os.path.join(data_path, "neutral_smpl_mean_params.h5")
-    manifest = read_json(manifest_path)
-    if manifest and manifest.get("request") == request and all(os.path.isfile(p) for p in paths.values()):
+    common = {"version": FORMAT_VERSION, "seed": seed, "body_model": os.path.basename(smpl.model_path)}
+    requests = {split: {**common, "size": sizes[split], **({"seq_length": sizes.get("seq_length", SEQUENCE_LENGTH)}
+                                                           if split in SEQUENCE_SPLITS else {})} for split in wanted}
+    requests["mocap"] = {**common, "size": sizes["mocap"]}
+    requests["mean_params"] = common
+    manifest = read_json(manifest_path) or {}
+    written = dict(manifest.get("splits", {})) if manifest.get("synthetic") else {}
+    missing = [name for name in requests if written.get(name) != requests[name] or not os.path.isfile(paths[name])]
+    if not missing:
         logger.info("synthetic datasets up to date in %s", folder)
         return paths
     os.makedirs(folder, exist_ok=True)
-    split_seeds = np.random.SeedSequence(seed).spawn(4 + len(FRAME_SPLITS) + len(SEQUENCE_SPLITS))
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        _make_split(smpl, folder, "3d_train", sizes["3d_train"], np.random.default_rng(split_seeds[0]), pool, True)
-        _make_split(smpl, folder, "2d_train", sizes["2d_train"], np.random.default_rng(split_seeds[1]), pool, False)
-        _make_split(smpl, folder, "eval", sizes["eval"], np.random.default_rng(split_seeds[2]), pool, True)
-        for number, split in enumerate(FRAME_SPLITS):
-            if split in frames:
-                _make_split(smpl, folder, split, sizes[split], np.random.default_rng(split_seeds[4 + number]), pool,
-                            True, full_frame=True)
-        for number, split in enumerate(SEQUENCE_SPLITS):
-            if split in sequences:
-                rng = np.random.default_rng(split_seeds[4 + len(FRAME_SPLITS) + number])
-                _make_sequences(smpl, folder, split, sizes[split], sizes.get("seq_length", SEQUENCE_LENGTH), rng, pool)
-    from src.data.synthetic.poses import sample_betas, sample_body_poses
-    rng = np.random.default_rng(split_seeds[3])
-    with atomic_write(paths["mocap"]) as handle:
-        np.savez(handle, pose=sample_body_poses(rng, sizes["mocap"], spread=POSE_SPREAD),
-                 shape=sample_betas(rng, sizes["mocap"]))
-    write_mean_params(paths["mean_params"], seed)
-    write_json(manifest_path, {"request": request, "synthetic": True,
-                               "note": "SYNTHETIC data rendered from the synthetic body model"})
+    split_seeds = dict(zip(SEED_ORDER, np.random.SeedSequence(seed).spawn(len(SEED_ORDER))))
+
+    def done(name):
+        written[name] = requests[name]
+        write_json(manifest_path, {"synthetic": True, "splits": written,
+                                   "note": "SYNTHETIC data rendered from the synthetic body model"})
+
+    if "mocap" in missing:
+        from src.data.synthetic.poses import sample_betas, sample_body_poses
+        rng = np.random.default_rng(split_seeds["mocap"])
+        with atomic_write(paths["mocap"]) as handle:
+            np.savez(handle, pose=sample_body_poses(rng, sizes["mocap"], spread=POSE_SPREAD),
+                     shape=sample_betas(rng, sizes["mocap"]))
+        done("mocap")
+    if "mean_params" in missing:
+        write_mean_params(paths["mean_params"], seed)
+        done("mean_params")
+    to_render = [split for split in wanted if split in missing]
+    if to_render:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for split in to_render:
+                _render_split(smpl, folder, split, sizes, np.random.default_rng(split_seeds[split]), pool)
+                done(split)
     return paths

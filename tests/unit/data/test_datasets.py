@@ -128,3 +128,35 @@ def test_image_normalisation_ranges(tiny_data_dir):
     imagenet = EvalSource(path, 64, "imagenet", J24_TO_COCOPLUS19)[0][0]
     assert hmr.shape == (3, 64, 64) and hmr.min() >= -1.0 and hmr.max() <= 1.0
     np.testing.assert_allclose(imagenet[0], ((hmr[0] + 1) / 2 - 0.485) / 0.229, atol=1e-5)
+
+
+def test_a_split_rendered_later_equals_one_rendered_with_the_others(body_model_dir, tmp_path):
+    """The main job renders only the splits asked for; a later request renders just the missing
+    split, leaves the written ones alone, and the split is the same as when all were rendered at once."""
+    from HMR import SMPL
+    from src.data.synthetic.dataset import write_synthetic_datasets
+    smpl = SMPL(str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl"),
+                extra_regressors={"h36m": str(body_model_dir / "J_regressor_h36m.npy")})
+    sizes = {"3d_train": 2, "2d_train": 2, "eval": 3, "mocap": 8, "frames_eval": 2}
+    late, together = tmp_path / "late", tmp_path / "together"
+    first = write_synthetic_datasets(str(late), smpl, sizes=sizes, workers=1, splits=("eval",))
+    assert sorted(first) == ["eval", "mean_params", "mocap"]
+    stamps = {key: (late / "synthetic" / name).stat().st_mtime_ns
+              for key, name in (("eval", "synthetic_eval.npz"), ("mocap", "mocap.npz"),
+                                ("image", "images/eval_00000.jpg"))}
+    second = write_synthetic_datasets(str(late), smpl, sizes=sizes, workers=1, splits=("eval", "frames_eval"))
+    assert sorted(second) == ["eval", "frames_eval", "mean_params", "mocap"]
+    assert not (late / "synthetic" / "synthetic_3d_train.npz").exists()
+    for key, name in (("eval", "synthetic_eval.npz"), ("mocap", "mocap.npz"), ("image", "images/eval_00000.jpg")):
+        assert (late / "synthetic" / name).stat().st_mtime_ns == stamps[key], name
+    write_synthetic_datasets(str(together), smpl, sizes=sizes, workers=1)
+    for name in ("synthetic_eval.npz", "synthetic_frames_eval.npz", "mocap.npz"):
+        a, b = np.load(late / "synthetic" / name), np.load(together / "synthetic" / name)
+        assert sorted(a.files) == sorted(b.files), name
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")
+    for image in ("eval_00002.jpg", "frames_eval_00001.jpg"):
+        assert (late / "synthetic" / "images" / image).read_bytes() == (together / "synthetic" / "images" /
+                                                                        image).read_bytes()
+    with pytest.raises(ValueError, match="unknown synthetic split"):
+        write_synthetic_datasets(str(late), smpl, sizes=sizes, splits=("frames",))
