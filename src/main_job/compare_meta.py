@@ -36,9 +36,10 @@ def _row(summary, variant):
     return dict({k: round(values[k], 2) for k in REPORTED}, keypoint_error_px=None if error is None else round(error, 2))
 
 
-def compare(config, smpl, continue_steps):
+def compare(config, smpl, continue_steps, test_time_steps=None):
     """Train the base, plain and meta runs and evaluate the five rows; returns the summary written to
-    ``<output_path>/meta_vs_plain/summary.json``."""
+    ``<output_path>/meta_vs_plain/summary.json``. ``test_time_steps``: {"refine": n, "adapt": n} in place
+    of the rows' step counts (``ROWS``), or None."""
     from model_utils.atomic_files import write_json
     from src.builders import build_model
     from src.evaluation.runner import evaluate_from_config
@@ -53,6 +54,7 @@ def compare(config, smpl, continue_steps):
             for name, steps in (("plain", 0), ("meta", config.inner_steps))}
     rows = {}
     for label, run_name, extra in ROWS:
+        extra = {key: (test_time_steps or {}).get(key, steps) for key, steps in extra.items()}
         run = config.replace(**dict(continued, checkpoint_file_path=runs[run_name]["checkpoint"], **extra))
         model = build_model(run, smpl)
         load_model_weights(run.checkpoint_file_path, model)

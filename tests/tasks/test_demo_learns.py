@@ -21,11 +21,15 @@ TINY_RUN = ["--backbone_width", "8", "--img_size", "64", "--batch_size", "4", "-
 # jobs) are rendered by the tiny data fixture, and rendering splits one request at a time is tested in
 # tests/unit/data/test_datasets.py
 OWN_SPLITS = ["--synthetic_splits", "3d_train,2d_train,eval"]
+# data loading in the job's own process: the batches are a pure function of their position, the same as
+# with loader processes, which would take CPU from the suite's other test process
+IN_PROCESS_LOADING = ["--num_workers", "1"]
 
 
 def _job(data, out, *extra):
     return [sys.executable, "-m", "src.main_job.run", "--config_path", "src/main_job/demo_config.yaml",
-            "--data_path", str(data), "--output_path", str(out), "--progress_bar", "false", *OWN_SPLITS, *extra]
+            "--data_path", str(data), "--output_path", str(out), "--progress_bar", "false", *OWN_SPLITS,
+            *IN_PROCESS_LOADING, *extra]
 
 
 def _run(command):

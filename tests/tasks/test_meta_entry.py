@@ -15,7 +15,7 @@ TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "
 # encoder_lr below Meta-HMR's 1e-4: with this tiny encoder 1e-4 sits at the edge of stability (a
 # roundoff-level change in the rendered data once sent the camera term to inf at step 13)
 META = ["--meta", "true", "--regressor_iterations", "4", "--encoder_lr", "3e-5",
-        "--epochs", "1", "--steps_per_epoch", "20", "--save_every", "5", "--log_every", "1000"]
+        "--epochs", "1", "--steps_per_epoch", "10", "--save_every", "5", "--log_every", "1000"]
 
 
 def _env():
@@ -50,20 +50,20 @@ def _checkpoint(path):
 
 
 def test_meta_training_resumes_exactly(tiny_data_dir, base, tmp_path):
-    """train.py --meta resumed from the checkpoint of step 10 (the main network, its optimiser and the
-    auxiliary network) replays the uninterrupted run's last 10 steps exactly."""
+    """train.py --meta resumed from the checkpoint of step 5 (the main network, its optimiser and the
+    auxiliary network) replays the uninterrupted run's last 5 steps exactly."""
     full = subprocess.run(_cmd(tiny_data_dir, tmp_path / "full", base), cwd=ROOT, env=_env(), capture_output=True,
                           text=True, timeout=900)
     assert full.returncode == 0, full.stderr[-2000:]
-    stopped_copy(tmp_path / "full" / "train", 10, tmp_path / "cut" / "train")
+    stopped_copy(tmp_path / "full" / "train", 5, tmp_path / "cut" / "train")
     resumed = subprocess.run(_cmd(tiny_data_dir, tmp_path / "cut", base, "--resume", "true"), cwd=ROOT, env=_env(),
                              capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in resumed.stderr
     a, b = _log(tmp_path / "full"), _log(tmp_path / "cut")
-    assert sorted(a) == sorted(b) == list(range(20)) and a == b
+    assert sorted(a) == sorted(b) == list(range(10)) and a == b
     assert all(inner > 0 for _, inner in a.values())                    # the inner step ran every step
-    final, cut = (_checkpoint(p / "train" / "hmr-step00000020.ckpt") for p in (tmp_path / "full", tmp_path / "cut"))
+    final, cut = (_checkpoint(p / "train" / "hmr-step00000010.ckpt") for p in (tmp_path / "full", tmp_path / "cut"))
     assert final.keys() == cut.keys()
     assert {k.split(".")[0] for k in final if "." in k} == {"model", "aux", "opt_e"}
     for key in final:
@@ -111,7 +111,8 @@ def test_adapt_needs_a_checkpoint_and_excludes_refine(tiny_data_dir, base, tmp_p
 
 def test_compare_meta_job_writes_the_five_rows(tiny_data_dir, tmp_path):
     """The comparison job (scripts/run_compare_meta.sh) on tiny settings: one base run, two continued
-    runs of the same length from it (with and without the inner step), five evaluations."""
+    runs of the same length from it (with and without the inner step), five evaluations (3 refinement
+    and adaptation steps instead of the job's 30 and 14)."""
     import mindspore as ms
     from model_utils.config import load_config
     from src.builders import build_smpl
@@ -121,7 +122,7 @@ def test_compare_meta_job_writes_the_five_rows(tiny_data_dir, tmp_path):
                           "--steps_per_epoch", "2", "--save_every", "2", "--encoder_lr", "1e-4",
                           "--eval_batch_size", "4"])
     ms.set_context(mode=ms.GRAPH_MODE)
-    summary = compare(config, build_smpl(config), 2)
+    summary = compare(config, build_smpl(config), 2, {"refine": 3, "adapt": 3})
     rows = summary["rows"]
     assert list(rows) == [label for label, _, _ in ROWS]
     assert all(row["num_samples"] == 8 and row["ms_per_image"] > 0 for row in rows.values())
