@@ -52,7 +52,7 @@ def render_mesh(image, vertices, faces, focal_length, principal_point, color=(20
     x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 2, 0, [width, height])
     if x0 >= x1 or y0 >= y1:
         return image
-    pix_tri = np.round((pix[faces] - [x0, y0]) * 16).astype(np.int32)   # 4 bits of sub-pixel precision
+    pix_tri = np.round(pix[faces] * 16).astype(np.int32) - 16 * np.array([x0, y0], np.int32)  # 4 sub-pixel bits
     # painter's algorithm on face indices alone; the colours follow from the last face drawn per pixel
     window = np.full((y1 - y0, x1 - x0), -1, np.int32)
     for face, poly in zip(order.tolist(), pix_tri[order]):
