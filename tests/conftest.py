@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 # The slowest files, slowest first (from `run_tests.sh`'s durations report on a 2-core machine). The two
 # test processes (xdist, --dist loadfile) take whole files in this order, one more each time a process
 # has at most two tests queued. So the first process starts with the main-job file (two tests, about
-# 20 min beside the other process) plus the next file in the list: a short one (the layout test), so
+# 15 min beside the other process) plus the next file in the list: a short one (the layout test), so
 # that the other long files go to the second process instead of queuing behind the main job. In one
 # process the order changes nothing.
 SLOW_FILES = ("tasks/test_demo_learns.py", "tasks/test_meta_entry.py", "unit/test_layout.py", "tasks/test_video.py",
@@ -143,12 +143,11 @@ def stopped_copy(run_folder, step, copy_folder):
     ``run_folder``: its checkpoint of that step, its config and the log lines of the steps before.
     Resuming it replays the uninterrupted run's second part without a second run of the first
     (the kill itself is tested on train.py and the main job)."""
+    import json
     import shutil
     os.makedirs(copy_folder)
-    name = f"hmr-step{step:08d}.ckpt"
-    shutil.copy(os.path.join(run_folder, name), os.path.join(copy_folder, name))
-    shutil.copy(os.path.join(run_folder, "config.yaml"), os.path.join(copy_folder, "config.yaml"))
-    import json
+    for name in (f"hmr-step{step:08d}.ckpt", "config.yaml"):
+        shutil.copy(os.path.join(run_folder, name), os.path.join(copy_folder, name))
     with open(os.path.join(run_folder, "train_log.jsonl"), encoding="utf-8") as source:
         lines = [line for line in source if json.loads(line)["step"] < step]
     with open(os.path.join(copy_folder, "train_log.jsonl"), "w", encoding="utf-8") as target:
