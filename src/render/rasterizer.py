@@ -46,16 +46,17 @@ def render_mesh(image, vertices, faces, focal_length, principal_point, color=(20
     pix = project_points(vertices, focal_length, principal_point)
     # the faces' pixels only: a window around their vertices, clipped to the image (a polygon is
     # filled within its vertices' bounds, so the window changes no pixel)
-    corners = pix[faces[order]].reshape(-1, 2)
+    face_pix = pix[faces[order]]                                     # (F', 3, 2), far to near
+    corners = face_pix.reshape(-1, 2)
     height, width = image.shape[:2]
     x0, y0 = np.clip(np.floor(corners.min(0)).astype(int) - 1, 0, [width, height])
     x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 2, 0, [width, height])
     if x0 >= x1 or y0 >= y1:
         return image
-    pix_tri = np.round(pix[faces] * 16).astype(np.int32) - 16 * np.array([x0, y0], np.int32)  # 4 sub-pixel bits
+    pix_tri = np.round(face_pix * 16).astype(np.int32) - 16 * np.array([x0, y0], np.int32)  # 4 sub-pixel bits
     # painter's algorithm on face indices alone; the colours follow from the last face drawn per pixel
     window = np.full((y1 - y0, x1 - x0), -1, np.int32)
-    for face, poly in zip(order.tolist(), pix_tri[order]):
+    for face, poly in zip(order.tolist(), pix_tri):
         cv2.fillConvexPoly(window, poly, face, lineType=cv2.LINE_8, shift=4)
     covered = window >= 0
     drawn = window[covered]
