@@ -247,6 +247,21 @@ class SMPL(nn.Cell):
         return lbs(betas, rotmats, self.template, self.blend_dirs, self.joint_template, self.joint_dirs,
                    self.weights_t, self.parents, self.levels)
 
+    def run_numpy(self, betas, pose, chunk=64):
+        """The layer on arrays of any length, ``chunk`` rows per call, the last chunk padded with its
+        final row: every call has one shape, so the compiled graph is built once for all lengths.
+
+        betas (N, 10), pose (N, 72) axis-angle -> vertices (N, V, 3), joints (N, 24, 3); float32 arrays."""
+        betas, pose = np.asarray(betas, np.float32), np.asarray(pose, np.float32)
+        vertices = np.zeros((len(pose), self.num_vertices, 3), np.float32)
+        joints = np.zeros((len(pose), self.num_joints, 3), np.float32)
+        for start in range(0, len(pose), chunk):
+            rows = np.minimum(np.arange(start, start + chunk), len(pose) - 1)
+            v, j = self(Tensor(betas[rows]), Tensor(pose[rows]))
+            count = min(chunk, len(pose) - start)
+            vertices[start:start + count], joints[start:start + count] = v.asnumpy()[:count], j.asnumpy()[:count]
+        return vertices, joints
+
     def regressor(self, name):
         """The (K, V) joint regressor Tensor called ``name`` (``cocoplus``, ``h36m``, ...)."""
         if name not in self._regressors:

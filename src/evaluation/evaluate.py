@@ -25,16 +25,14 @@ class GroundTruthMeshes:
 
     def __call__(self, pose, betas, genders=None):
         """pose (B, 72), betas (B, 10), genders (B,) or None -> vertices (B, V, 3), joints (B, 24, 3)."""
-        import mindspore as ms
         keys = np.array(["neutral"] * len(pose) if genders is None else
                         [GENDERS.get(str(g).lower(), "neutral") for g in genders])
         vertices = np.zeros((len(pose), self.layers["neutral"].num_vertices, 3), np.float32)
         joints = np.zeros((len(pose), 24, 3), np.float32)
         for key in set(keys.tolist()):
             rows = keys == key
-            v, j = self.layers.get(key, self.layers["neutral"])(ms.Tensor(betas[rows].astype(np.float32)),
-                                                                 ms.Tensor(pose[rows].astype(np.float32)))
-            vertices[rows], joints[rows] = v.asnumpy(), j.asnumpy()
+            vertices[rows], joints[rows] = self.layers.get(key, self.layers["neutral"]).run_numpy(betas[rows],
+                                                                                                 pose[rows])
         return vertices, joints
 
 

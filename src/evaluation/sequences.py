@@ -73,16 +73,12 @@ def frame_predictions(config, model, path):
     return {"pose": theta[:, 3:75], "betas": theta[:, 75:85]}
 
 
-def _meshes(smpl, pose, betas, batch=256):
+def _meshes(smpl, pose, betas):
     """Vertices (N, V, 3) and cocoplus joints of SMPL parameters (N, 72), (N, 10)."""
-    import mindspore as ms
-    vertices, joints = [], []
-    for start in range(0, len(pose), batch):
-        v, _ = smpl(ms.Tensor(betas[start:start + batch]), ms.Tensor(pose[start:start + batch]))
-        vertices.append(v.asnumpy())
-        joints.append(smpl.regress(v, "cocoplus").asnumpy() if "cocoplus" in smpl.regressor_names else
-                      np.zeros((len(v), 19, 3), np.float32))
-    return np.concatenate(vertices), np.concatenate(joints)
+    vertices, _ = smpl.run_numpy(betas, pose)
+    joints = (np.einsum("kv,nvc->nkc", smpl.regressor("cocoplus").asnumpy(), vertices).astype(np.float32)
+              if "cocoplus" in smpl.regressor_names else np.zeros((len(vertices), 19, 3), np.float32))
+    return vertices, joints
 
 
 def _aligned_joints(joint_set, vertices, joints):

@@ -158,24 +158,28 @@ def _refine_tracks(config, smpl, records, tracks, timer):
     return out, refiner.kind
 
 
-def _meshes(smpl, track, batch=64):
-    """Vertices (T, V, 3) in the camera frame and 17 H36M joints (T, 17, 3) of a refined track."""
-    import mindspore as ms
-    vertices = []
-    for start in range(0, len(track["pose"]), batch):
-        v, _ = smpl(ms.Tensor(track["betas"][start:start + batch]), ms.Tensor(track["pose"][start:start + batch]))
-        vertices.append(v.asnumpy())
-    vertices = np.concatenate(vertices) + track["translation"][:, None]
-    joints = np.einsum("kv,tvc->tkc", smpl.regressor("h36m").asnumpy(), vertices) if "h36m" in smpl.regressor_names \
-        else np.zeros((len(vertices), 17, 3), np.float32)
-    return vertices.astype(np.float32), joints.astype(np.float32)
+def _meshes(smpl, refined):
+    """{track: (vertices (T, V, 3) in the camera frame, 17 H36M joints (T, 17, 3))} of the refined tracks,
+    through the body model in fixed-size chunks of all tracks' frames together (one compiled shape)."""
+    numbers = list(refined)
+    if not numbers:
+        return {}
+    lengths = [len(refined[n]["pose"]) for n in numbers]
+    vertices, _ = smpl.run_numpy(np.concatenate([refined[n]["betas"] for n in numbers]),
+                                 np.concatenate([refined[n]["pose"] for n in numbers]))
+    vertices += np.concatenate([refined[n]["translation"] for n in numbers])[:, None]
+    joints = np.einsum("kv,tvc->tkc", smpl.regressor("h36m").asnumpy(), vertices).astype(np.float32) \
+        if "h36m" in smpl.regressor_names else np.zeros((len(vertices), 17, 3), np.float32)
+    bounds = np.cumsum([0] + lengths)
+    return {n: (vertices[a:b], joints[a:b]) for n, a, b in zip(numbers, bounds[:-1], bounds[1:])}
 
 
 def _write_tracks(config, smpl, refined, kind, folder, frames, unreadable):
     from model_utils.atomic_files import atomic_write, write_json
     meshes, listing = {}, []
+    track_meshes = _meshes(smpl, refined)
     for number, track in refined.items():
-        vertices, joints = _meshes(smpl, track)
+        vertices, joints = track_meshes[number]
         meshes[number] = dict(zip(track["frames"].tolist(), vertices))
         arrays = {k: v for k, v in track.items() if k != "track_id"}
         arrays["keypoints3d"] = joints

@@ -90,19 +90,28 @@ def test_exported_graphs_take_bbox_info_and_equal_the_checkpoint(trained, tiny_d
 LITE_FETCH_FAILED = 3     # build.sh's exit status when the mindspore-lite wheel cannot be downloaded
 
 
+@pytest.fixture(scope="module")
+def evaluated(trained, tiny_data_dir, tmp_path_factory):
+    """eval.py on the checkpoint and its static-batch (2) MINDIR from export.py: (summary, MINDIR path),
+    shared by both runners."""
+    import eval as evaluation
+    import export
+    folder = tmp_path_factory.mktemp("cliff_eval")
+    summary = evaluation.main(_config(tiny_data_dir, folder / "ckpt", "--checkpoint_file_path",
+                                      trained["checkpoint"]))
+    mindir = export.main(_config(tiny_data_dir, folder, "--checkpoint_file_path", trained["checkpoint"],
+                                 "--export_batch_size", "2"))
+    return summary, mindir
+
+
 @pytest.mark.parametrize("device", ["cpu", "lite-cpu"])
-def test_runner_acc_log_equals_eval_py(trained, tiny_data_dir, tmp_path, device):
+def test_runner_acc_log_equals_eval_py(evaluated, tiny_data_dir, tmp_path, device):
     """eval.py on the checkpoint, then the user's run_infer_310.sh on its static-batch MINDIR
     (bbox_info written by preprocess.py as the graph's second input): acc.log within 0.1 mm.
     ``cpu`` is the Python fallback; ``lite-cpu`` is the C++ runner (ascend310_infer/out/main) on
     MindSpore Lite's CPU runtime, fed the MindIR that Lite's converter makes from the ONNX twin."""
-    import eval as evaluation
-    import export
-    summary = evaluation.main(_config(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path",
-                                      trained["checkpoint"]))
+    summary, mindir = evaluated
     assert summary["num_samples"] == 5 and summary["test_file"].endswith("synthetic_frames_eval.npz")
-    mindir = export.main(_config(tiny_data_dir, tmp_path, "--checkpoint_file_path", trained["checkpoint"],
-                                 "--export_batch_size", "2"))
     result = subprocess.run(["bash", "scripts/run_infer_310.sh", mindir, "synthetic", str(tiny_data_dir), "0",
                              "--device", device, "--output_path", str(tmp_path / "out"), "--progress_bar", "false",
                              "--eval_dataset", "synthetic/synthetic_frames_eval.npz"],

@@ -11,7 +11,11 @@ import pytest
 from conftest import kill_at_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MAX_RATIO = 0.70     # trained MPJPE / untrained (mean-pose) MPJPE on the held-out synthetic eval set
+# The job's settings with shorter training: 64-pixel crops and 10 epochs instead of 96 and 20 (measured:
+# MPJPE ratio 0.68 and 0.66 for seeds 0 and 1, against 0.57 for the README's run, which scripts/run_demo.sh
+# gives and the README records by hand).
+SHORT_TRAINING = ["--img_size", "64", "--epochs", "10"]
+MAX_RATIO = 0.75     # trained MPJPE / untrained (mean-pose) MPJPE on the held-out synthetic eval set
 # the tiny run: a few steps of a small encoder on the same rendered data
 TINY_RUN = ["--backbone_width", "8", "--img_size", "64", "--batch_size", "4", "--epochs", "1",
             "--steps_per_epoch", "4", "--save_every", "2", "--warmup_steps", "0"]
@@ -39,10 +43,10 @@ def _run(command):
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    """The README job once, on a fresh folder, rendering the splits it reads: (data folder, output folder,
-    its summary)."""
+    """The README job once with shorter training, on a fresh folder, rendering the splits it reads: (data
+    folder, output folder, its summary)."""
     folder = tmp_path_factory.mktemp("demo")
-    result = _run(_job(folder / "HMR_DATA", folder / "out"))
+    result = _run(_job(folder / "HMR_DATA", folder / "out", *SHORT_TRAINING))
     assert result.returncode == 0, result.stderr[-3000:]
     return folder / "HMR_DATA", folder / "out", json.loads((folder / "out" / "demo" / "summary.json").read_text())
 

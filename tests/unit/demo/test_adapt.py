@@ -46,15 +46,30 @@ def _adapter(parts, steps=3, tolerance=0.0, lr=1e-4):
     return Adapter(model, aux, steps, 1e-4, lr, tolerance, loss, SIZE)
 
 
+@pytest.fixture(scope="module")
+def shared(parts):
+    """One graph-mode adapter (learning rate 1e-4) for the tests that only change its step count and
+    tolerance (plain attributes read per batch), so that its two cells compile once; each test gets
+    it with 3 steps and no early stop. That an adapter keeps nothing from one batch to the next is
+    what ``test_a_batch_does_not_depend_on_the_batches_before`` checks."""
+    ms.set_context(mode=ms.GRAPH_MODE)
+    return _adapter(parts)
+
+
+@pytest.fixture
+def adapter(shared):
+    shared.steps, shared.tolerance = 3, 0.0
+    return shared
+
+
 def _weights(model):
     from src.training.checkpoint import structural_parameters      # by attribute path: stable names
     return {name: p.asnumpy().copy() for name, p in structural_parameters(model).items()}
 
 
-def test_adaptation_leaves_the_model_unchanged(parts):
+def test_adaptation_leaves_the_model_unchanged(parts, adapter):
     model, _, _, batches = parts
     before = _weights(model)
-    adapter = _adapter(parts)
     outputs, _ = adapter.adapt(*batches[0])
     after = _weights(model)
     assert before.keys() == after.keys()
@@ -66,10 +81,13 @@ def test_adaptation_leaves_the_model_unchanged(parts):
 
 
 @pytest.mark.parametrize("mode", [ms.GRAPH_MODE, ms.PYNATIVE_MODE])
-def test_a_batch_does_not_depend_on_the_batches_before(parts, mode):
+def test_a_batch_does_not_depend_on_the_batches_before(parts, shared, mode):
     ms.set_context(mode=mode)     # PyNative once kept stale buffers after a restore (set_data): both are checked
     _, _, _, (first, second) = parts
-    adapter = _adapter(parts)              # one adapter (its cells compile once): second, first, second
+    # one adapter (its cells compile once): second, first, second; in graph mode the shared one, which
+    # the other tests have used before
+    adapter = shared if mode == ms.GRAPH_MODE else _adapter(parts)
+    adapter.steps, adapter.tolerance = 3, 0.0
     alone, _ = adapter.adapt(*second)
     adapter.adapt(*first)
     after_first, _ = adapter.adapt(*second)
@@ -90,6 +108,7 @@ def test_adaptation_fits_the_keypoints(parts):
     assert after.mean() < before.mean() and report["steps"].tolist() == [9, 9]     # the batch's 2D loss
 
 
-def test_early_stop_when_the_loss_stops_changing(parts):
-    _, report = _adapter(parts, steps=5, tolerance=1e9).adapt(*parts[3][0])
+def test_early_stop_when_the_loss_stops_changing(parts, adapter):
+    adapter.steps, adapter.tolerance = 5, 1e9
+    _, report = adapter.adapt(*parts[3][0])
     assert report["steps"].tolist() == [2, 2]            # step 0, one Adam step, then the loss "did not change"

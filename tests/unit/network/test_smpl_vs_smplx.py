@@ -136,3 +136,28 @@ def test_regressor_folded_into_the_skinning_gives_the_regressed_smplx_vertices(m
     vertices, _ = _smplx_forward(reference, betas, pose)
     want = np.einsum("kv,bvc->bkc", body_model_arrays["cocoplus_regressor"], vertices.astype(np.float64))
     np.testing.assert_allclose(got, want, atol=TOLERANCE)
+
+
+def test_arrays_of_any_length_run_in_fixed_chunks(body_model_pkl, reference):
+    """run_numpy: 11 rows in chunks of 4 (the last chunk padded) give smplx's meshes, row for row, and
+    the layer is called with one shape only."""
+    ms.set_context(mode=ms.GRAPH_MODE)
+    smpl = SMPL(body_model_pkl)
+    betas, pose = _inputs(11, seed=5)
+    shapes = []
+    call = SMPL.__call__
+
+    def recording(layer, *args):
+        shapes.append(tuple(args[1].shape))
+        return call(layer, *args)
+    try:
+        SMPL.__call__ = recording
+        vertices, joints = smpl.run_numpy(betas, pose, chunk=4)
+    finally:
+        SMPL.__call__ = call
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    assert shapes == [(4, 72)] * 3
+    ref_vertices, ref_joints = _smplx_forward(reference, betas, pose)
+    assert vertices.shape == ref_vertices.shape and joints.shape == ref_joints.shape
+    np.testing.assert_allclose(vertices, ref_vertices, atol=TOLERANCE)
+    np.testing.assert_allclose(joints, ref_joints, atol=TOLERANCE)
