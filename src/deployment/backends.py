@@ -47,12 +47,14 @@ def check_graph_info(model_file, info, config):
 
 
 class CheckpointPredictor:
-    """The HMR Cell itself (GRAPH_MODE when configured). Any batch size."""
+    """The HMR Cell itself (GRAPH_MODE when configured). Any batch size; ``pad_to``: a batch of fewer
+    rows (a dataset's last one) is padded to this many with zero rows, so that the compiled graph keeps
+    one input shape (in inference mode every row is computed on its own; the padding is dropped)."""
 
     fixed_batch = None
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, pad_to=None):
+        self.model, self.pad_to = model, pad_to
         model.set_train(False)
 
     def run_all(self, images, bbox_info=None):
@@ -60,9 +62,14 @@ class CheckpointPredictor:
 
         images (B, 3, H, W); bbox_info (B, 3), needed by a model that takes it (CLIFF)."""
         import mindspore as ms
+        count = len(images)
+        if self.pad_to and count < self.pad_to:
+            images, bbox_info = (None if x is None else np.concatenate([x, np.zeros((self.pad_to - count,) + x.shape[1:],
+                                                                                     x.dtype)])
+                                 for x in (images, bbox_info))
         extra = (None, ms.Tensor(bbox_info)) if self.model.takes_bbox_info else ()
-        cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in self.model(ms.Tensor(images),
-                                                                                                 *extra))
+        cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy()[:count] for o in
+                                                                self.model(ms.Tensor(images), *extra))
         return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d]
 
     def __call__(self, images, bbox_info=None):
@@ -172,7 +179,7 @@ def graph_predictor(model_file, fixed_batch=None, cpu_backend="mindspore"):
 def build_predictor(config, model=None):
     """The predictor for ``config.source`` (``ckpt`` needs the built ``model``)."""
     if config.source == "ckpt":
-        return CheckpointPredictor(model)
+        return CheckpointPredictor(model, config.eval_batch_size)
     if not config.model_file:
         raise UserInputError(f"--source {config.source} needs --model_file (the exported graph)")
     info = read_graph_info(config.model_file)

@@ -63,7 +63,7 @@ def frame_predictions(config, model, path):
     from src.builders import build_eval_source
     from src.data.pipeline import create_eval_dataset
     from src.deployment.backends import CheckpointPredictor
-    predictor = CheckpointPredictor(model)
+    predictor = CheckpointPredictor(model, config.eval_batch_size)
     source = build_eval_source(config, path)
     theta = np.zeros((len(source), 85), np.float32)
     dataset = create_eval_dataset(source, config.eval_batch_size, config.num_workers)

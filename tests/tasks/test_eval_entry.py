@@ -38,8 +38,15 @@ def _eval(data, out, *extra):
     return summary
 
 
-def test_every_backend_gives_the_same_numbers(exported, tiny_data_dir, tmp_path):
-    ckpt = _eval(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path", exported["checkpoint"])
+@pytest.fixture(scope="module")
+def ckpt_eval(exported, tiny_data_dir, tmp_path_factory):
+    """eval.py on the checkpoint: the numbers every other source and runner must give."""
+    return _eval(tiny_data_dir, tmp_path_factory.mktemp("ckpt_eval"), "--checkpoint_file_path",
+                 exported["checkpoint"])
+
+
+def test_every_backend_gives_the_same_numbers(exported, ckpt_eval, tiny_data_dir, tmp_path):
+    ckpt = ckpt_eval
     assert ckpt["num_samples"] == 8 and ckpt["protocol"] == "synthetic" and ckpt["joint_set"] == "h36m14"
     assert 0 < ckpt["pa_mpjpe"] < ckpt["mpjpe"] < 2000 and ckpt["pve"] > 0
     assert ckpt["synthetic"] is True and os.path.isfile(ckpt["config"])
@@ -53,12 +60,12 @@ def test_every_backend_gives_the_same_numbers(exported, tiny_data_dir, tmp_path)
     assert lsp["joint_set"] == "lsp14" and lsp["mpjpe"] != ckpt["mpjpe"]
 
 
-def test_runner_result_files_give_the_same_numbers(exported, tiny_data_dir, tmp_path):
+def test_runner_result_files_give_the_same_numbers(exported, ckpt_eval, tiny_data_dir, tmp_path):
     """preprocess.py -> the CPU fallback runner -> postprocess.py (acc.log) equals eval.py."""
     import postprocess
     import preprocess
     from src.deployment import infer_cpu
-    ckpt = _eval(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path", exported["checkpoint"])
+    ckpt = ckpt_eval
     work = tmp_path / "infer"
     meta = preprocess.main(_config(tiny_data_dir, tmp_path, "--infer_input_path", str(work / "preprocess_Result")))
     assert [len(b["indices"]) for b in meta["batches"]] == [3, 3, 2]
@@ -115,9 +122,9 @@ def test_run_eval_script_picks_the_newest_checkpoint_and_its_config(exported, ti
     assert bad.returncode == 2 and bad.stderr.splitlines()[0] == f"error: DATA_PATH is not a folder: {tmp_path}/nowhere"
 
 
-def test_run_infer_310_on_cpu_matches_eval(exported, tiny_data_dir, tmp_path):
+def test_run_infer_310_on_cpu_matches_eval(exported, ckpt_eval, tiny_data_dir, tmp_path):
     """The user's command without Ascend: preprocess -> CPU fallback runner -> postprocess -> acc.log."""
-    ckpt = _eval(tiny_data_dir, tmp_path / "ckpt", "--checkpoint_file_path", exported["checkpoint"])
+    ckpt = ckpt_eval
     result = subprocess.run(["bash", "scripts/run_infer_310.sh", exported["mindir"], "synthetic", str(tiny_data_dir),
                              "0", "--output_path", str(tmp_path / "out"), "--progress_bar", "false"],
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -143,10 +150,10 @@ def test_run_infer_310_on_ascend_refuses_a_dynamic_batch_graph(exported, tmp_pat
     assert not (tmp_path / "out").exists()
 
 
-def test_refinement_on_ground_truth_keypoints_lowers_the_errors(exported, tiny_data_dir, tmp_path):
+def test_refinement_on_ground_truth_keypoints_lowers_the_errors(exported, ckpt_eval, tiny_data_dir, tmp_path):
     """eval.py --refine N: the fit to the dataset's 2D keypoints improves PA-MPJPE and the reprojection;
     the network's own numbers stay under the plain keys, the fit's go under ``refined``."""
-    plain = _eval(tiny_data_dir, tmp_path / "plain", "--checkpoint_file_path", exported["checkpoint"])
+    plain = ckpt_eval
     both = _eval(tiny_data_dir, tmp_path / "refined", "--checkpoint_file_path", exported["checkpoint"],
                  "--refine", "60")
     assert both["refine_steps"] == 60 and both["num_samples"] == plain["num_samples"]

@@ -237,3 +237,31 @@ def test_hrnet_refuses_crops_it_cannot_divide():
     with pytest.raises(UserInputError, match="--backbone hrnet needs crop sides that are multiples of 32 "
                                              r"\(got --img_size 64 --img_width 48"):
         build_model(config, None)
+
+
+def test_checkpoint_predictor_pads_a_short_batch_to_one_compiled_shape(body_model_pkl):
+    """CheckpointPredictor(pad_to=4): 3 rows reach the graph as 4 (one input shape for every batch of an
+    evaluation), and their outputs are the unpadded model's, row for row."""
+    from src.deployment.backends import CheckpointPredictor
+    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_seed(0)
+    model = HMR(SMPL(body_model_pkl), backbone_depth=18, backbone_width=8, pose_head="rot6d",
+                mean_params=_mean_params("rot6d"))
+    images = np.random.default_rng(4).normal(size=(3, 3, 64, 64)).astype(np.float32)
+    expected = CheckpointPredictor(model).run_all(images)
+    rows = []
+    call = HMR.__call__
+
+    def recording(cell, *args):
+        rows.append(args[0].shape[0])
+        return call(cell, *args)
+    try:
+        HMR.__call__ = recording
+        padded = CheckpointPredictor(model, pad_to=4).run_all(images)
+    finally:
+        HMR.__call__ = call
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    assert rows == [4]
+    for got, want in zip(padded, expected):
+        assert got.shape == want.shape and got.shape[0] == 3
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

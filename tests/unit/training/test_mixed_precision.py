@@ -42,6 +42,14 @@ def _run(parts, batch, steps):
     return np.array([parts["step"](*inputs, noise).asnumpy() for _ in range(steps)])
 
 
+@pytest.fixture(scope="module")
+def o0_losses(tiny_data_dir, tmp_path_factory):
+    """The float32 run without loss scaling: its step outputs (STEPS, 10) on the first batch, the
+    reference of the O2 and the scaled runs."""
+    ms.set_context(mode=ms.GRAPH_MODE)
+    return _run(*_setup(tiny_data_dir, tmp_path_factory.mktemp("o0")), STEPS)
+
+
 def _snapshot(cell):
     return {k: p.asnumpy().copy() for k, p in structural_parameters(cell).items()}
 
@@ -68,8 +76,8 @@ def test_device_only_options_are_refused_on_the_cpu(tiny_data_dir, tmp_path):
         train(tiny_config(tiny_data_dir, tmp_path, *COMMON, "--dataset_sink", "true"))
 
 
-def test_o2_losses_follow_o0(tiny_data_dir, tmp_path):
-    o0 = _run(*_setup(tiny_data_dir, tmp_path / "o0"), STEPS)
+def test_o2_losses_follow_o0(tiny_data_dir, tmp_path, o0_losses):
+    o0 = o0_losses
     o2 = _run(*_setup(tiny_data_dir, tmp_path / "o2", "--amp_level", "O2", "--loss_scale", "dynamic"), STEPS)
     assert not o2[:, 9].any(), "no step overflows at the default scale"
     assert np.all(o2[:, 8] == 1024.0) and np.all(o0[:, 8] == 1.0)
@@ -102,10 +110,10 @@ def test_overflowing_steps_are_skipped_and_counted(tiny_data_dir, tmp_path, mode
     assert any(not np.array_equal(disc[k], after_disc[k]) for k in disc)
 
 
-def test_dynamic_scale_grows_after_a_window_and_changes_nothing_else(tiny_data_dir, tmp_path):
+def test_dynamic_scale_grows_after_a_window_and_changes_nothing_else(tiny_data_dir, tmp_path, o0_losses):
     """float32 (O0), scale 4, window 2, factor 2: the scales used are 4, 4, 8, 8, 16; scaling by a
-    power of two and back is exact, so the losses equal the unscaled run's bit for bit."""
-    plain = _run(*_setup(tiny_data_dir, tmp_path / "plain"), 5)
+    power of two and back is exact, so the losses equal the unscaled run's (its first 5 steps) bit for bit."""
+    plain = o0_losses[:5]
     scaled = _run(*_setup(tiny_data_dir, tmp_path / "scaled", "--loss_scale", "dynamic", "--loss_scale_value", "4",
                           "--loss_scale_window", "2"), 5)
     assert scaled[:, 8].tolist() == [4.0, 4.0, 8.0, 8.0, 16.0]
