@@ -126,6 +126,25 @@ def tiny_config(data_dir, output_dir, *extra):
                         "--progress_bar", "false", "--encoder_lr", "1e-3", *extra])
 
 
+_EXPORT_NETS = {}
+
+
+def checkpoint_export_net(config, checkpoint):
+    """The export net (``HMR.export_net.export_net``: the graph export.py writes) of ``config``'s model
+    with ``checkpoint``'s weights, built once per checkpoint in this process: the reference the
+    exported graphs are compared with."""
+    if checkpoint not in _EXPORT_NETS:
+        from HMR.export_net import export_net
+        from src.builders import build_model, build_smpl
+        from src.training.checkpoint import load_model_weights
+        model = build_model(config, build_smpl(config))
+        load_model_weights(checkpoint, model)
+        _EXPORT_NETS[checkpoint] = export_net(model)
+    net = _EXPORT_NETS[checkpoint]
+    net.set_train(False)
+    return net
+
+
 def first_train_batch(parts, config, with_noise=False):
     """The first training batch of ``build_training``'s source as the step's inputs (+ its dropout
     noise (I, 2, B, H))."""

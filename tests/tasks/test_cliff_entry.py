@@ -29,21 +29,10 @@ def trained(tiny_data_dir, tmp_path_factory):
     return {"out": out, "checkpoint": result["checkpoint"], "losses": result["last_losses"]}
 
 
-REFERENCE_NETS = {}     # checkpoint -> the export net built from it in this process, built once
-
-
 def _reference(data, out, checkpoint, images, info):
     import mindspore as ms
-    from HMR.export_net import export_net
-    from src.builders import build_model, build_smpl
-    from src.training.checkpoint import load_model_weights
-    if checkpoint not in REFERENCE_NETS:
-        config = _config(data, out)
-        model = build_model(config, build_smpl(config))
-        load_model_weights(checkpoint, model)
-        REFERENCE_NETS[checkpoint] = export_net(model)
-    net = REFERENCE_NETS[checkpoint]
-    net.set_train(False)
+    from conftest import checkpoint_export_net
+    net = checkpoint_export_net(_config(data, out), checkpoint)
     return [o.asnumpy() for o in net(ms.Tensor(images), ms.Tensor(info))]
 
 

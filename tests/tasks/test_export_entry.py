@@ -26,21 +26,10 @@ def _export(trained, tiny_data_dir, out, *extra):
                           env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
 
 
-REFERENCE_NETS = {}     # checkpoint -> the export net built from it in this process, built once
-
-
 def _reference(config, checkpoint, images):
     import mindspore as ms
-    from HMR.export_net import HMRExportNet
-    from src.builders import build_model, build_smpl
-    from src.training.checkpoint import load_model_weights
-    if checkpoint not in REFERENCE_NETS:
-        model = build_model(config, build_smpl(config))
-        load_model_weights(checkpoint, model)
-        REFERENCE_NETS[checkpoint] = HMRExportNet(model)
-    net = REFERENCE_NETS[checkpoint]
-    net.set_train(False)
-    return [o.asnumpy() for o in net(ms.Tensor(images))]
+    from conftest import checkpoint_export_net
+    return [o.asnumpy() for o in checkpoint_export_net(config, checkpoint)(ms.Tensor(images))]
 
 
 def test_dynamic_batch_mindir(trained, tiny_data_dir, tmp_path):
