@@ -46,6 +46,11 @@ def check_graph_info(model_file, info, config):
                                  f"(pass --{key} {info[key]})")
 
 
+def pad_rows(array, rows):
+    """``array`` (B, ...) with zero rows appended up to ``rows`` (B <= rows)."""
+    return np.concatenate([array, np.zeros((rows - len(array),) + array.shape[1:], array.dtype)])
+
+
 class CheckpointPredictor:
     """The HMR Cell itself (GRAPH_MODE when configured). Any batch size; ``pad_to``: a batch of fewer
     rows (a dataset's last one) is padded to this many with zero rows, so that the compiled graph keeps
@@ -64,9 +69,7 @@ class CheckpointPredictor:
         import mindspore as ms
         count = len(images)
         if self.pad_to and count < self.pad_to:
-            images, bbox_info = (None if x is None else np.concatenate([x, np.zeros((self.pad_to - count,) + x.shape[1:],
-                                                                                     x.dtype)])
-                                 for x in (images, bbox_info))
+            images, bbox_info = (None if x is None else pad_rows(x, self.pad_to) for x in (images, bbox_info))
         extra = (None, ms.Tensor(bbox_info)) if self.model.takes_bbox_info else ()
         cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy()[:count] for o in
                                                                 self.model(ms.Tensor(images), *extra))
@@ -259,8 +262,7 @@ def predict_dataset(predictor, source, batch_size, num_workers=1):
         images, valid, indices, bbox_info = batch[0], batch[6], batch[7], batch[9]
         count = len(images)
         if predictor.fixed_batch and count < predictor.fixed_batch:
-            images, bbox_info = (np.concatenate([x, np.zeros((predictor.fixed_batch - count,) + x.shape[1:], x.dtype)])
-                                 for x in (images, bbox_info))
+            images, bbox_info = (pad_rows(x, predictor.fixed_batch) for x in (images, bbox_info))
         if getattr(predictor, "needs_keypoints", False):
             vertices, joints, variants = predictor(images, bbox_info, batch[8])
         else:
