@@ -23,7 +23,7 @@ logger = logging.getLogger("export")
 
 def main(config):
     from src.builders import build_model, build_smpl, set_mindspore_context
-    from src.training.checkpoint import load_model_weights
+    from src.checkpoints import load_model_weights
     from src.deployment.export import export_model
     out_dir = os.path.join(config.output_path, "export")
     setup_logging(out_dir)
@@ -52,10 +52,10 @@ def main(config):
 def _export_refiner(config, out_dir):
     from src.builders import build_smpl, set_mindspore_context
     from src.deployment.export_refiner import export_refiner
-    from src.training.checkpoint import load_model_weights
-    from src.training.temporal import build_refiner
+    from src.checkpoints import load_model_weights
+    from src.inference.temporal import build_temporal_refiner
     set_mindspore_context(config.replace(graph_mode=True))
-    refiner = build_refiner(config, build_smpl(config))
+    refiner = build_temporal_refiner(config, build_smpl(config))
     load_model_weights(config.refiner_checkpoint, refiner)
     path = export_refiner(config, refiner, config.file_name or os.path.join(out_dir, "refiner"))
     if config.file_format.upper() == "MINDIR" and config.onnx_twin:

@@ -2,7 +2,7 @@
 
 ``python preprocess.py --dataset PROTOCOL --data_path DATA --infer_input_path DIR [--model_file GRAPH]``
 writes ``DIR/images/hmr_NNNNNN.bin`` (batches of normalised crops, the last one padded; for
-CLIFF also ``DIR/bbox_info/hmr_NNNNNN.bin``) and ``DIR/preprocess.json`` (see ``src/deployment/bin_io.py``). With ``--model_file``, the crop size,
+CLIFF also ``DIR/bbox_info/hmr_NNNNNN.bin``) and ``DIR/preprocess.json`` (see ``src/inference/bin_io.py``). With ``--model_file``, the crop size,
 normalisation and batch come from the graph's ``.json`` (export.py writes it); otherwise from
 ``architecture``, ``img_size``, ``img_width``, ``image_normalization`` and ``export_batch_size`` (0 = ``eval_batch_size``).
 """
@@ -16,12 +16,12 @@ logger = logging.getLogger("preprocess")
 
 
 def main(config):
-    from src.deployment.bin_io import write_test_inputs
+    from src.inference.bin_io import write_test_inputs
     if not config.infer_input_path:
         raise UserInputError("--infer_input_path is required (the folder to write the .bin inputs to)")
     setup_logging(None)
     if config.model_file:
-        from src.deployment.backends import read_graph_info
+        from src.inference.predictors import read_graph_info
         info = read_graph_info(config.model_file)
         config = config.replace(**{k: info[k] for k in ("architecture", "img_size", "img_width", "image_normalization")
                                    if k in info}, export_batch_size=info.get("batch") or config.export_batch_size)

@@ -1,4 +1,4 @@
-"""The two steps of Meta-HMR's test-time adaptation as cells (the loop is ``src/demo/adapt.py``).
+"""The two steps of Meta-HMR's test-time adaptation as cells (the loop is ``src/inference/adaptation.py``).
 
 - :class:`FastStep`: one SGD step on the head's fast parameters with Meta-HMR's objective
   against 2D keypoints and the auxiliary network's predictions (every sample has pseudo targets);
@@ -11,10 +11,11 @@ from mindspore import nn, ops
 
 from HMR.heads.iterative import fast_parameters
 from HMR.meta_loss import InnerObjective, keypoint_mse, pseudo_targets
+from HMR.outputs import KEYPOINTS2D
 
 
 class FastStep(nn.Cell):
-    """construct(images (B, 3, H, W), bbox_info (B, 3), keypoints (B, K, 3)) -> (objective, 2D term).
+    """construct(images (B, 3, H, W), keypoints (B, K, 3), *extra graph inputs) -> (objective, 2D term).
 
     Args: model, aux: the HMR Cells (aux frozen); loss: ``MetaHMRLoss``; lr: the SGD step size."""
 
@@ -25,25 +26,25 @@ class FastStep(nn.Cell):
         self.fast = ms.ParameterTuple(fast_parameters(model.regressor))
         self.lr = lr
 
-    def construct(self, images, bbox_info, keypoints):
-        targets = pseudo_targets(self.aux(images, None, bbox_info))
+    def construct(self, images, keypoints, *extra):
+        targets = pseudo_targets(self.aux(images, None, *extra))
         every = keypoints[:, 0, 0] * 0.0 + 1.0
         features = self.model.encode(images)
-        (total, kp), grads = self.grad(tuple(self.fast), features, None, bbox_info, keypoints, targets, every, every)
+        (total, kp), grads = self.grad(tuple(self.fast), features, None, keypoints, targets, every, every, *extra)
         for param, grad in zip(self.fast, grads):
             total = ops.depend(total, ops.assign(param, param - self.lr * grad))
         return total, kp
 
 
 class KeypointLoss(nn.Cell):
-    """The 2D term alone: construct(images, bbox_info, keypoints) -> scalar."""
+    """The 2D term alone: construct(images, keypoints, *extra graph inputs) -> scalar."""
 
     def __init__(self, model):
         super().__init__(auto_prefix=False)
         self.model = model
 
-    def construct(self, images, bbox_info, keypoints):
-        return keypoint_mse(self.model(images, None, bbox_info)[6], keypoints)
+    def construct(self, images, keypoints, *extra):
+        return keypoint_mse(self.model(images, None, *extra)[KEYPOINTS2D], keypoints)
 
 
 class AdamStep(nn.Cell):
@@ -54,6 +55,6 @@ class AdamStep(nn.Cell):
         self.optimizer = optimizer
         self.grad = ms.value_and_grad(KeypointLoss(model), None, optimizer.parameters)
 
-    def construct(self, images, bbox_info, keypoints):
-        value, grads = self.grad(images, bbox_info, keypoints)
+    def construct(self, images, keypoints, *extra):
+        value, grads = self.grad(images, keypoints, *extra)
         return ops.depend(value, self.optimizer(grads))

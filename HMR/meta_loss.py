@@ -20,6 +20,7 @@ Masks are (B,) floats in {0, 1}; a term with no selected sample is 0, as in Meta
 from mindspore import nn, ops
 
 from HMR.constants import LSP14_HIPS
+from HMR.outputs import BETAS, CAM, JOINTS3D, KEYPOINTS2D, ROTMATS, VERTICES
 
 
 def _pelvis_aligned(joints):
@@ -70,28 +71,30 @@ class MetaHMRLoss(nn.Cell):
 
 
 def prediction_of(outputs):
-    """The objective's prediction tuple from ``HMR.decode`` / ``HMR.construct`` outputs."""
-    return outputs[0], outputs[3], outputs[2], outputs[4], outputs[5], outputs[6]
+    """The objective's prediction tuple (cam, rotmats, betas, vertices, joints3d, keypoints2d) from
+    ``HMR.decode`` / ``HMR.construct`` outputs."""
+    return (outputs[CAM], outputs[ROTMATS], outputs[BETAS], outputs[VERTICES], outputs[JOINTS3D],
+            outputs[KEYPOINTS2D])
 
 
 def pseudo_targets(outputs):
     """Targets from another network's outputs (the auxiliary network): every joint, confidence 1."""
-    joints = ops.stop_gradient(outputs[5])
-    return (ops.stop_gradient(outputs[3]), ops.stop_gradient(outputs[2]), ops.stop_gradient(outputs[4]), joints,
-            ops.ones_like(joints[:, :, :1]))
+    joints = ops.stop_gradient(outputs[JOINTS3D])
+    return (ops.stop_gradient(outputs[ROTMATS]), ops.stop_gradient(outputs[BETAS]),
+            ops.stop_gradient(outputs[VERTICES]), joints, ops.ones_like(joints[:, :, :1]))
 
 
 class InnerObjective(nn.Cell):
     """The inner (pseudo ground truth) objective as a function of the fast tensors.
 
-    construct(fast tuple, features (B, F), noise or None, bbox_info (B, 3), keypoints (B, K, 3),
-    targets (see ``MetaHMRLoss``), has_smpl (B,), has_3d (B,)) -> (total, kp2d term)."""
+    construct(fast tuple, features (B, F), noise or None, keypoints (B, K, 3), targets (see
+    ``MetaHMRLoss``), has_smpl (B,), has_3d (B,), *extra graph inputs) -> (total, kp2d term)."""
 
     def __init__(self, model, loss):
         super().__init__(auto_prefix=False)
         self.model, self.loss = model, loss
 
-    def construct(self, fast, features, noise, bbox_info, keypoints, targets, has_smpl, has_3d):
-        outputs = self.model.decode(features, noise, bbox_info, fast)
+    def construct(self, fast, features, noise, keypoints, targets, has_smpl, has_3d, *extra):
+        outputs = self.model.decode(features, noise, fast, *extra)
         terms = self.loss(prediction_of(outputs), keypoints, targets, has_smpl, has_3d)
         return terms[0], terms[1]

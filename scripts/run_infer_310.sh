@@ -78,10 +78,13 @@ if [ "$device" != cpu ]; then
             grep -v "^\[WARNING" "$work/lite/convert.log" | tail -15 >&2; exit 1; }
         graph="$work/lite/hmr.mindir"
     fi
-    bbox=(); [ -d "$work/preprocess_Result/bbox_info" ] && bbox=(--bbox_info_path="$work/preprocess_Result/bbox_info")
+    # the graph's inputs after the images (the architecture's extra inputs), one folder each, in order
+    extras="$(python -c 'import json, sys; m = json.load(open(sys.argv[1])); print(",".join(sys.argv[2] + "/" + n for n in m.get("inputs", ["images"])[1:]))' \
+        "$work/preprocess_Result/preprocess.json" "$work/preprocess_Result")"
+    extra_flags=(); [ -n "$extras" ] && extra_flags=(--extra_input_paths="$extras")
     target=(--device_id="$device_id"); [ "$device" = lite-cpu ] && target+=(--device=cpu)
     "$ROOT/ascend310_infer/out/main" --mindir_path="$graph" --input_path="$work/preprocess_Result/images" \
-        "${bbox[@]}" --result_path="$work/result_Files" --time_path="$work/time_Result" "${target[@]}"
+        "${extra_flags[@]}" --result_path="$work/result_Files" --time_path="$work/time_Result" "${target[@]}"
 else
     python -m src.deployment.infer_cpu "${args[@]}" "${extra[@]}" --infer_input_path "$work/preprocess_Result" \
         --result_path "$work/result_Files"

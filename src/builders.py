@@ -51,18 +51,24 @@ def build_smpl(config):
     return SMPL(files["smpl"], extra_regressors=extra)
 
 
-SIX_D_ARCHITECTURES = ("cliff", "hmr2")     # their heads' registry names are the architecture's
+def architecture(config):
+    """The :class:`HMR.architectures.ArchitectureSpec` of ``config.architecture``."""
+    from HMR.architectures import architecture_spec
+    return architecture_spec(config.architecture)
 
 
 def head_name(config):
-    """The regression head of ``config.architecture``: HMR's ``pose_head``, CLIFF's 6D head with
-    bbox_info, or HMR 2.0's transformer decoder."""
-    if config.architecture in SIX_D_ARCHITECTURES:
-        if config.pose_head != "rot6d":
-            raise UserInputError(f"--architecture {config.architecture} regresses 6D rotations: use --pose_head rot6d "
-                                 f"(got {config.pose_head})")
-        return config.architecture
-    return config.pose_head
+    """The regression head ``config.architecture`` builds for ``config.pose_head``."""
+    heads = architecture(config).heads
+    if config.pose_head not in heads:
+        raise UserInputError(f"--architecture {config.architecture} takes --pose_head {' | '.join(heads)} "
+                             f"(got {config.pose_head})")
+    return heads[config.pose_head]
+
+
+def extra_inputs(config):
+    """Names of the graph inputs ``config.architecture`` takes after the images, in order."""
+    return architecture(config).input_names
 
 
 def crop_size(config):
@@ -70,28 +76,18 @@ def crop_size(config):
     return config.img_size if config.img_width in (0, config.img_size) else (config.img_size, config.img_width)
 
 
-def uses_frames(config):
-    """Whether the samples need their place in the full image (CLIFF's bbox_info)."""
-    return config.architecture == "cliff"
-
-
-HRNET_STRIDE = 32      # HRNet's lowest-resolution branch: the crop must divide into it exactly
-HRNETS = ("hrnet", "pose_hrnet")
-VITS = ("vit_b16", "vit_l16", "vit_h16")
-
-
 def column_margin(config):
-    """Columns HMR 2.0 cuts from either side of its square crop (32 of 256), else 0."""
-    if config.architecture != "hmr2":
+    """Columns cut from either side of the square crop before the encoder (HMR 2.0: 32 of 256), else 0."""
+    fraction = architecture(config).encoder_width_fraction
+    if fraction >= 1.0:
         return 0
-    from HMR.constants import HMR2_VIT_WIDTH_FRACTION
     from src.data.crop import crop_shape
     height, width = crop_shape(crop_size(config))
     if height != width:
-        raise UserInputError(f"--architecture hmr2 takes a square crop and cuts its middle columns (HMR 2.0: "
-                             f"--img_size 256 --img_width 0); got --img_size {config.img_size} "
-                             f"--img_width {config.img_width}")
-    return int(round(width * (1.0 - HMR2_VIT_WIDTH_FRACTION) / 2.0))
+        raise UserInputError(f"--architecture {config.architecture} takes a square crop and cuts its middle columns "
+                             f"(its encoder sees {fraction:g} of them); got --img_size {config.img_size} "
+                             f"--img_width {config.img_width}: use --img_width 0")
+    return int(round(width * (1.0 - fraction) / 2.0))
 
 
 def encoder_crop(config):
@@ -101,21 +97,29 @@ def encoder_crop(config):
     return height, width - 2 * column_margin(config)
 
 
+def _config_options(config, component):
+    """A registry entry's constructor options read from the config (``Component.config_options``)."""
+    return {option: getattr(config, key) for option, key in component.config_options.items()}
+
+
 def backbone_options(config):
-    """The backbone's constructor options, or None for ResNet/HRNet's ``depth``/``width``."""
-    if config.backbone not in VITS:
-        return None
-    return dict(crop=encoder_crop(config), width=config.vit_width, depth=config.vit_depth, heads=config.vit_heads,
-                patch_padding=config.vit_patch_padding, drop_path_rate=config.drop_path_rate,
-                pooled=head_name(config) != "hmr2")
+    """The backbone's constructor options (its registry entry's config keys, the crop if it takes one,
+    and whether it pools its tokens when it can also return its token map)."""
+    from HMR.backbones import BACKBONES
+    from HMR.heads import HEADS
+    backbone = BACKBONES.get(config.backbone)
+    options = _config_options(config, backbone)
+    if backbone.fact("takes_crop"):
+        options["crop"] = encoder_crop(config)
+    if backbone.fact("token_map"):
+        options["pooled"] = not HEADS.get(head_name(config)).fact("token_map")
+    return options
 
 
 def head_options(config):
-    """Extra constructor options of the head (HMR 2.0's decoder sizes)."""
-    if head_name(config) != "hmr2":
-        return None
-    return dict(depth=config.decoder_depth, heads=config.decoder_heads, dim_head=config.decoder_head_dim,
-                dim=config.decoder_width, mlp_dim=config.decoder_mlp_dim)
+    """Extra constructor options of the head (its registry entry's config keys: HMR 2.0's decoder sizes)."""
+    from HMR.heads import HEADS
+    return _config_options(config, HEADS.get(head_name(config)))
 
 
 def noise_rows(config, model):
@@ -124,24 +128,30 @@ def noise_rows(config, model):
     return (2 if config.meta else 1) * config.regressor_iterations + int(model.encoder_takes_noise)
 
 
+def check_backbone(config):
+    """Refuse a backbone that cannot serve the configured head or crop, naming what would."""
+    from HMR.backbones import BACKBONES
+    from HMR.heads import HEADS
+    from src.data.crop import crop_shape
+    backbone = BACKBONES.get(config.backbone)
+    multiple = backbone.fact("crop_multiple", 1)
+    if any(side % multiple for side in crop_shape(crop_size(config))):
+        raise UserInputError(f"--backbone {config.backbone} needs crop sides that are multiples of {multiple} "
+                             f"(got --img_size {config.img_size} --img_width {config.img_width}; CLIFF uses 256 x 192)")
+    if HEADS.get(head_name(config)).fact("token_map") and not backbone.fact("token_map"):
+        raise UserInputError(f"--architecture {config.architecture} reads a backbone's token map: use --backbone "
+                             f"{' | '.join(BACKBONES.with_fact('token_map'))} (got {config.backbone})")
+
+
 def build_model(config, smpl, num_iterations=None):
     """The network described by the config (``num_iterations`` overrides ``regressor_iterations``)."""
     from HMR.model import HMR
-    from src.data.crop import crop_shape
-    if config.backbone in HRNETS and any(side % HRNET_STRIDE for side in crop_shape(crop_size(config))):
-        raise UserInputError(f"--backbone {config.backbone} needs crop sides that are multiples of {HRNET_STRIDE} "
-                             f"(got --img_size {config.img_size} --img_width {config.img_width}; CLIFF uses 256 x 192)")
-    if head_name(config) == "hmr2" and config.backbone not in VITS:
-        raise UserInputError(f"--architecture hmr2 reads a ViT's token map: use --backbone {' | '.join(VITS)} "
-                             f"(got {config.backbone})")
-    return HMR(smpl, backbone_depth=config.backbone_depth, backbone_width=config.backbone_width,
-               pose_head=head_name(config), mean_params=load_mean_params(config, config.pose_head),
+    spec = architecture(config)
+    check_backbone(config)
+    return HMR(smpl, pose_head=head_name(config), mean_params=load_mean_params(config),
                num_iterations=num_iterations or config.regressor_iterations, train_mean_params=config.train_mean_params,
                backbone=config.backbone, backbone_options=backbone_options(config), head_options=head_options(config),
-               column_margin=column_margin(config))
-
-
-DISCRIMINATOR_SCORE_ORDER = {"hmr2": "4d_humans"}     # the rest follow the TF reference's order
+               column_margin=column_margin(config), camera=spec.camera, camera_options=spec.camera_options)
 
 
 def build_discriminator(config):
@@ -149,7 +159,14 @@ def build_discriminator(config):
     follows (``HMR.discriminator.SCORE_ORDERS``), so converted discriminators score column for column as
     the original does."""
     from HMR.discriminator import Discriminator
-    return Discriminator(DISCRIMINATOR_SCORE_ORDER.get(config.architecture, "tf_hmr"))
+    return Discriminator(architecture(config).discriminator_order)
+
+
+def build_meta_loss(config):
+    """Meta-HMR's objective with ``config``'s weights (training and adaptation)."""
+    from HMR.meta_loss import MetaHMRLoss
+    return MetaHMRLoss(config.meta_shape_weight, config.meta_keypoint_weight, config.meta_pose_weight,
+                       config.meta_betas_weight)
 
 
 def build_aux_model(config, smpl):
@@ -185,7 +202,7 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
                        augment=augment, rank=rank, world_size=world_size,
                        image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots],
                        noise_shape=(noise_rows(config, model), 2, HIDDEN),
-                       mocap_per_sample=config.regressor_iterations, with_frames=uses_frames(config))
+                       mocap_per_sample=config.regressor_iterations, extra_inputs=extra_inputs(config))
 
 
 def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):
@@ -194,4 +211,4 @@ def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):
     from src.data.sources import EvalSource
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
     return EvalSource(path, crop_size(config), config.image_normalization, keypoint_set, image_root=root,
-                      with_frames=uses_frames(config))
+                      extra_inputs=extra_inputs(config))

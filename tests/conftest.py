@@ -136,7 +136,7 @@ def checkpoint_export_net(config, checkpoint):
     if checkpoint not in _EXPORT_NETS:
         from HMR.export_net import export_net
         from src.builders import build_model, build_smpl
-        from src.training.checkpoint import load_model_weights
+        from src.checkpoints import load_model_weights
         model = build_model(config, build_smpl(config))
         load_model_weights(checkpoint, model)
         _EXPORT_NETS[checkpoint] = export_net(model)

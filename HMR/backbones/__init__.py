@@ -1,16 +1,26 @@
 """Image encoders, chosen by name (``backbone`` in config.yaml): images (B, 3, H, W) -> (B, F).
 
-Every backbone exposes ``feature_dim`` (F). Adding one is a file here plus a line below.
+Every backbone exposes ``feature_dim`` (F). Its registry entry says which config keys its
+constructor reads and the facts the builders need: ``crop_multiple`` (the crop's sides must be
+multiples of it), ``takes_crop`` (the constructor takes the encoder's crop (H, W)), ``token_map``
+(it can return its token map (B, C, rows, columns) instead of pooled features: constructor option
+``pooled``). Adding one is a file here plus an entry below, or ``BACKBONES.register(...)``.
 """
-from HMR.registry import Registry
+from HMR.registry import Component, Registry
+
+_RESNET_OPTIONS = {"depth": "backbone_depth", "width": "backbone_width"}
+_VIT_OPTIONS = {"width": "vit_width", "depth": "vit_depth", "heads": "vit_heads", "patch_padding": "vit_patch_padding",
+                "drop_path_rate": "drop_path_rate"}
+_HRNET_STRIDE = 32      # HRNet's lowest-resolution branch: the crop must divide into it exactly
+_VIT = dict(takes_crop=True, token_map=True)
 
 BACKBONES = Registry("backbone", {
-    "resnet": "HMR.backbones.resnet:ResNet",
-    "hrnet": "HMR.backbones.hrnet:HRNet",
-    "pose_hrnet": "HMR.backbones.pose_hrnet:PoseHRNet",
-    "vit_b16": "HMR.backbones.vit:vit_b16",
-    "vit_l16": "HMR.backbones.vit:vit_l16",
-    "vit_h16": "HMR.backbones.vit:vit_h16",
+    "resnet": Component("HMR.backbones.resnet:ResNet", _RESNET_OPTIONS),
+    "hrnet": Component("HMR.backbones.hrnet:HRNet", _RESNET_OPTIONS, {"crop_multiple": _HRNET_STRIDE}),
+    "pose_hrnet": Component("HMR.backbones.pose_hrnet:PoseHRNet", _RESNET_OPTIONS, {"crop_multiple": _HRNET_STRIDE}),
+    "vit_b16": Component("HMR.backbones.vit:vit_b16", _VIT_OPTIONS, _VIT),
+    "vit_l16": Component("HMR.backbones.vit:vit_l16", _VIT_OPTIONS, _VIT),
+    "vit_h16": Component("HMR.backbones.vit:vit_h16", _VIT_OPTIONS, _VIT),
 })
 
 

@@ -24,6 +24,8 @@ from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import XavierUniform
 
 from HMR.constants import NUM_BETAS, NUM_POSE_PARAMS, NUM_SMPL_JOINTS
+from HMR.heads.pose_decoders import AxisAngleDecoder, SixDDecoder
+from HMR.outputs import THETA_BETAS, THETA_CAM, THETA_POSE
 
 HIDDEN = 1024
 DROPOUT = 0.5
@@ -38,6 +40,25 @@ def default_mean_params():
     pose = np.zeros(NUM_POSE_PARAMS, np.float32)
     pose[0] = np.pi
     return pose, np.zeros(NUM_BETAS, np.float32), np.asarray(DEFAULT_CAM, np.float32)
+
+
+def mean_theta(mean_params):
+    """(85,) float32 ``[cam | pose axis-angle | betas]`` of ``{"rotmats": (24, 3, 3), "shape", "cam"}`` (or
+    of ``{"theta": (85,)}``, given as it is)."""
+    if "theta" in mean_params:
+        return np.asarray(mean_params["theta"], np.float32)
+    from scipy.spatial.transform import Rotation
+    pose = Rotation.from_matrix(mean_params["rotmats"]).as_rotvec().reshape(NUM_POSE_PARAMS)
+    return np.concatenate([mean_params["cam"], pose, mean_params["shape"]]).astype(np.float32)
+
+
+def mean_rot6d(mean_params):
+    """(pose (144,), shape (10,), cam (3,)) float32 of ``{"rotmats": (24, 3, 3), "shape", "cam"}``: each
+    rotation's first two columns, SPIN's ``smpl_mean_params.npz`` layout (or of ``{"pose": (144,), ...}``,
+    given as it is)."""
+    pose = mean_params["pose"] if "pose" in mean_params else np.asarray(mean_params["rotmats"])[:, :, :2]
+    return (np.asarray(pose).reshape(6 * NUM_SMPL_JOINTS).astype(np.float32),
+            np.asarray(mean_params["shape"], np.float32), np.asarray(mean_params["cam"]).astype(np.float32))
 
 
 def dense_or_fast(layer, x, fast, index):
@@ -67,7 +88,7 @@ class AxisAngleRegressor(nn.Cell):
         train_mean: the initial theta is a trained parameter, as in the TF reference
             (``tf.Variable(mean, trainable=True)`` in the encoder's variables); False = frozen.
     Input: features (B, F); noise (I, 2, B, 1024) or None; fast: tensors replacing the
-        ``fast_layers`` weights, or None.
+        ``fast_layers`` weights, or None; extra graph inputs (unused).
     Output: cam (B, 3), pose axis-angle (B, 72), betas (B, 10), and the pose and betas of
     every iteration, (I * B, 72) and (I * B, 10), iteration-major.
     """
@@ -88,10 +109,15 @@ class AxisAngleRegressor(nn.Cell):
 
     @classmethod
     def from_mean_params(cls, feature_dim, mean_params, num_iterations=3, train_mean_params=True):
-        """The head from ``{"theta": (85,)}`` (the registry's constructor, ``HMR/heads``)."""
-        return cls(feature_dim, mean_params["theta"], num_iterations, train_mean=train_mean_params)
+        """The head from ``{"rotmats", "shape", "cam"}`` (the registry's constructor, ``HMR/heads``)."""
+        return cls(feature_dim, mean_theta(mean_params), num_iterations, train_mean=train_mean_params)
 
-    def construct(self, features, noise=None, fast=None):
+    @staticmethod
+    def pose_decoder():
+        """A new :class:`HMR.heads.pose_decoders.AxisAngleDecoder`: its pose is axis-angle already."""
+        return AxisAngleDecoder()
+
+    def construct(self, features, noise=None, fast=None, *extra):
         theta = self.init_theta + features[:, :1] * 0.0          # (B, 85); works for a dynamic batch
         stages = []
         for i in range(self.num_iterations):
@@ -104,11 +130,22 @@ class AxisAngleRegressor(nn.Cell):
             theta = theta + dense_or_fast(self.dec, h, fast, 2)
             stages.append(theta)
         stages = ops.concat(stages, 0)                           # (I * B, 85), iteration-major
-        return (theta[:, :3], theta[:, 3:3 + NUM_POSE_PARAMS], theta[:, 3 + NUM_POSE_PARAMS:],
-                stages[:, 3:3 + NUM_POSE_PARAMS], stages[:, 3 + NUM_POSE_PARAMS:])
+        return (theta[:, THETA_CAM], theta[:, THETA_POSE], theta[:, THETA_BETAS], stages[:, THETA_POSE],
+                stages[:, THETA_BETAS])
 
 
-class Rot6dRegressor(nn.Cell):
+class SixDPose:
+    """A 6D head's pose parameterisation: 24 x 6 numbers in the layout ``rot6d_layout``
+    (``HMR.geometry.ROT6D_LAYOUTS``)."""
+
+    rot6d_layout = "spin"
+
+    def pose_decoder(self):
+        """A new :class:`HMR.heads.pose_decoders.SixDDecoder` of this head's layout."""
+        return SixDDecoder(self.rot6d_layout)
+
+
+class Rot6dRegressor(SixDPose, nn.Cell):
     """SPIN / mmpose head (6D rotations); with ``condition_dim=3`` CLIFF's (Li et al. 2022), whose
     every iteration also sees the crop's ``bbox_info`` (``src.data.frame.bbox_info``) right after
     the features: ``fc1([features, bbox_info, pose, shape, cam])``.
@@ -117,8 +154,9 @@ class Rot6dRegressor(nn.Cell):
         feature_dim: encoder feature size.
         init_pose: (144,) 6D mean pose; init_shape: (10,); init_cam: (3,).
         condition_dim: size of the extra input after the features (0: SPIN, 3: CLIFF).
-    Input: features (B, F); noise (I, 2, B, 1024) or None; condition (B, condition_dim) or None;
-        fast: tensors replacing the ``fast_layers`` weights, or None.
+    Input: features (B, F); noise (I, 2, B, 1024) or None; fast: tensors replacing the
+        ``fast_layers`` weights, or None; extra graph inputs: the first is the condition
+        (B, condition_dim) when ``condition_dim > 0`` (CLIFF's ``bbox_info``), else unused.
     Output: cam (B, 3), pose 6D (B, 144), betas (B, 10), and the pose and betas of every
     iteration, (I * B, 144) and (I * B, 10), iteration-major.
     """
@@ -146,20 +184,19 @@ class Rot6dRegressor(nn.Cell):
 
     @classmethod
     def from_mean_params(cls, feature_dim, mean_params, num_iterations=3, train_mean_params=True):
-        """The head from ``{"pose": (144,), "shape": (10,), "cam": (3,)}`` (the registry's constructor).
+        """The head from ``{"rotmats", "shape", "cam"}`` (the registry's constructor).
         ``train_mean_params`` does not apply: SPIN's ``init_*`` are frozen buffers."""
-        return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations)
+        return cls(feature_dim, *mean_rot6d(mean_params), num_iterations)
 
     @classmethod
     def cliff_from_mean_params(cls, feature_dim, mean_params, num_iterations=3, train_mean_params=True):
         """CLIFF's head: this one with the 3 ``bbox_info`` numbers as its condition (the registry's ``cliff``)."""
-        return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations,
-                   condition_dim=BBOX_INFO_SIZE)
+        return cls(feature_dim, *mean_rot6d(mean_params), num_iterations, condition_dim=BBOX_INFO_SIZE)
 
-    def construct(self, features, noise=None, condition=None, fast=None):
+    def construct(self, features, noise=None, fast=None, *extra):
         zero = features[:, :1] * 0.0                             # (B, 1); works for a dynamic batch
         pose, shape, cam = self.init_pose + zero, self.init_shape + zero, self.init_cam + zero
-        inputs = features if condition is None else ops.concat([features, condition], 1)
+        inputs = ops.concat([features, extra[0]], 1) if self.condition_dim else features
         poses, shapes = [], []
         for i in range(self.num_iterations):
             h = dense_or_fast(self.fc1, ops.concat([inputs, pose, shape, cam], 1), fast, 0)

@@ -16,7 +16,7 @@ from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Normal, initializer
 
 from HMR.constants import NUM_BETAS, NUM_SMPL_JOINTS
-from HMR.heads.iterative import dense_or_fast
+from HMR.heads.iterative import SixDPose, dense_or_fast, mean_rot6d
 from HMR.transformer import GELU, LayerNorm, attend, linear, merge_heads, split_heads
 
 # HMR 2.0's SMPL_HEAD.TRANSFORMER_DECODER (hmr_vit_transformer.yaml)
@@ -102,7 +102,7 @@ class TransformerDecoder(nn.Cell):
         return self.transformer(linear(token, self.to_token_embedding) + self.pos_embedding, context)
 
 
-class SMPLTransformerDecoderHead(nn.Cell):
+class SMPLTransformerDecoderHead(SixDPose, nn.Cell):
     """HMR 2.0's head.
 
     Args:
@@ -111,7 +111,9 @@ class SMPLTransformerDecoderHead(nn.Cell):
         num_iterations: readout iterations (HMR 2.0 ``IEF_ITERS`` 1).
         depth, heads, dim_head, dim, mlp_dim: the decoder (HMR 2.0: 6, 8, 64, 1024, 1024).
     Input: features (B, C, rows, columns) token map; noise: unused (no dropout in HMR 2.0's head);
-        fast: tensors replacing the readouts' weights (``fast_layers`` order, ``HMR/heads/iterative.py``), or None.
+        fast: tensors replacing the readouts' weights (``fast_layers`` order, ``HMR/heads/iterative.py``), or None;
+        extra graph inputs (unused).
+    Its 6D pose is decoded in HMR 2.0's layout (``pose_decoder``, with ``rot6d_layout``).
     Output: cam (B, 3) as (s, tx, ty); pose 6D (B, 144); betas (B, 10); the pose and betas of every
         iteration, (I * B, 144) and (I * B, 10), iteration-major.
     """
@@ -138,13 +140,12 @@ class SMPLTransformerDecoderHead(nn.Cell):
 
     @classmethod
     def from_mean_params(cls, feature_dim, mean_params, num_iterations=1, train_mean_params=True, **decoder):
-        """The head from ``{"pose": (144,), "shape": (10,), "cam": (3,)}`` (the registry's ``hmr2``);
-        ``decoder``: ``depth``, ``heads``, ``dim_head``, ``dim``, ``mlp_dim``. The mean parameters are
-        frozen buffers, as in 4D-Humans."""
-        return cls(feature_dim, mean_params["pose"], mean_params["shape"], mean_params["cam"], num_iterations,
-                   **decoder)
+        """The head from ``{"rotmats", "shape", "cam"}`` (the registry's ``hmr2``; the 144 mean-pose numbers
+        are SPIN's file layout, read as they are); ``decoder``: ``depth``, ``heads``, ``dim_head``, ``dim``,
+        ``mlp_dim``. The mean parameters are frozen buffers, as in 4D-Humans."""
+        return cls(feature_dim, *mean_rot6d(mean_params), num_iterations, **decoder)
 
-    def construct(self, features, noise=None, fast=None):
+    def construct(self, features, noise=None, fast=None, *extra):
         context = ops.transpose(features.reshape(-1, features.shape[1], features.shape[2] * features.shape[3]),
                                 (0, 2, 1))                                          # (B, rows * cols, C)
         zero = context[:, :1, :1] * 0.0                                             # (B, 1, 1) zero query

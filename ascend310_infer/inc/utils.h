@@ -15,7 +15,9 @@ namespace hmr {
 struct Flags {
   std::string mindir_path;          // exported HMR graph (static batch)
   std::string input_path;           // folder of preprocess.py's .bin inputs
-  std::string bbox_info_path;       // CLIFF graphs: folder of the matching (N, 3) bbox_info .bin files
+  // one folder per graph input after the images (the architecture's extra inputs, e.g. CLIFF's
+  // bbox_info), in the graph's order; each holds the .bin file of the same name as the images'
+  std::vector<std::string> extra_input_paths;
   std::string result_path = "./result_Files";
   std::string time_path = "./time_Result";
   int device_id = 0;
@@ -25,6 +27,9 @@ struct Flags {
 
 /** Parse argv into flags. Returns false with a message naming the bad flag. */
 bool ParseFlags(int argc, char **argv, Flags *flags, std::string *error);
+
+/** The comma-separated parts of `value` (empty parts dropped). */
+std::vector<std::string> SplitList(const std::string &value);
 
 /** Usage text listing every flag. */
 std::string Usage(const std::string &program);

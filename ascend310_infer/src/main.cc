@@ -3,8 +3,9 @@
  *
  * Loads the exported MINDIR (static batch: export.py --export_batch_size N; with --device cpu, the
  * MindIR that convert_model made from the ONNX twin, built by MindSpore Lite), runs it on every
- * .bin input written by preprocess.py (float32 (N, 3, H, W) images; for a CLIFF graph, whose
- * second input is bbox_info, also the (N, 3) file of the same name in --bbox_info_path), writes one result file per
+ * .bin input written by preprocess.py (float32 (N, 3, H, W) images; for a graph with extra inputs, such as
+ * CLIFF's bbox_info (N, 3), the file of the same name in each --extra_input_paths folder, in the graph's input
+ * order), writes one result file per
  * output (`<stem>_0.bin` theta, `_1` vertices, `_2` 3D joints, `_3` 2D keypoints) and the mean
  * latency to `<time_path>/test_perform_static.txt`. Every status is checked; a failure prints
  * one line and exits non-zero.
@@ -92,13 +93,10 @@ int Run(const hmr::Flags &flags) {
                 ": " + status.ToString());
   }
   std::vector<mindspore::MSTensor> model_inputs = model.GetInputs();
-  if (model_inputs.size() != 1 && model_inputs.size() != 2) {
-    return Fail(flags.mindir_path + ": expected 1 input (images) or 2 (images, bbox_info), the graph has " +
-                std::to_string(model_inputs.size()));
-  }
-  if ((model_inputs.size() == 2) != !flags.bbox_info_path.empty()) {
-    return Fail(model_inputs.size() == 2 ? flags.mindir_path + " takes bbox_info: pass --bbox_info_path"
-                                         : flags.mindir_path + " takes images only: drop --bbox_info_path");
+  if (model_inputs.size() != 1 + flags.extra_input_paths.size()) {
+    return Fail(flags.mindir_path + " has " + std::to_string(model_inputs.size()) + " inputs (images and " +
+                std::to_string(model_inputs.size() - 1) + " more), but --extra_input_paths names " +
+                std::to_string(flags.extra_input_paths.size()) + " folders (preprocess.json lists the graph's inputs)");
   }
   const std::vector<std::string> files = hmr::ListFiles(flags.input_path, ".bin");
   if (files.empty()) {
@@ -113,7 +111,7 @@ int Run(const hmr::Flags &flags) {
     std::vector<std::vector<char>> data(model_inputs.size());
     std::vector<mindspore::MSTensor> inputs;
     for (size_t k = 0; k < model_inputs.size(); ++k) {
-      const std::string path = k == 0 ? files[i] : hmr::CompanionFile(flags.bbox_info_path, files[i]);
+      const std::string path = k == 0 ? files[i] : hmr::CompanionFile(flags.extra_input_paths[k - 1], files[i]);
       if (!hmr::ReadBinaryFile(path, &data[k], &error)) {
         return Fail(error);
       }

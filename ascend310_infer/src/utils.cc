@@ -31,11 +31,24 @@ std::string CompanionFile(const std::string &dir, const std::string &input_file)
 
 std::string Usage(const std::string &program) {
   std::ostringstream out;
-  out << "usage: " << program << " --mindir_path=FILE --input_path=DIR [--bbox_info_path=DIR] [--result_path=DIR]"
+  out << "usage: " << program << " --mindir_path=FILE --input_path=DIR [--extra_input_paths=DIR[,DIR...]]"
+      << " [--result_path=DIR]"
       << " [--time_path=DIR]"
       << " [--device_id=N] [--device=ascend|cpu | --device_target=Ascend310|Ascend910|GPU|CPU]"
       << " [--warmup=N]";
   return out.str();
+}
+
+std::vector<std::string> SplitList(const std::string &value) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream stream(value);
+  while (std::getline(stream, part, ',')) {
+    if (!part.empty()) {
+      parts.push_back(part);
+    }
+  }
+  return parts;
 }
 
 bool ParseFlags(int argc, char **argv, Flags *flags, std::string *error) {
@@ -61,8 +74,10 @@ bool ParseFlags(int argc, char **argv, Flags *flags, std::string *error) {
       flags->mindir_path = value;
     } else if (name == "input_path" || name == "dataset_path") {
       flags->input_path = value;
-    } else if (name == "bbox_info_path") {
-      flags->bbox_info_path = value;
+    } else if (name == "extra_input_paths") {
+      flags->extra_input_paths = SplitList(value);
+    } else if (name == "bbox_info_path") {  // the one extra input of a CLIFF graph (the earlier spelling)
+      flags->extra_input_paths = {value};
     } else if (name == "result_path") {
       flags->result_path = value;
     } else if (name == "time_path") {

@@ -53,9 +53,14 @@ int main() {
         "ParseFlags");
   hmr::Flags cliff;
   const char *argv5[] = {"main", "--mindir_path=m", "--input_path=i", "--bbox_info_path", "b"};
-  Check(hmr::ParseFlags(5, const_cast<char **>(argv5), &cliff, &error) && cliff.bbox_info_path == "b" &&
-            flags.bbox_info_path.empty(),
-        "ParseFlags takes the bbox_info folder");
+  Check(hmr::ParseFlags(5, const_cast<char **>(argv5), &cliff, &error) &&
+            cliff.extra_input_paths == std::vector<std::string>{"b"} && flags.extra_input_paths.empty(),
+        "ParseFlags takes the bbox_info folder as the one extra input");
+  hmr::Flags two;
+  const char *argv_extra[] = {"main", "--mindir_path=m", "--input_path=i", "--extra_input_paths=pre/a,pre/b"};
+  Check(hmr::ParseFlags(4, const_cast<char **>(argv_extra), &two, &error) &&
+            two.extra_input_paths == std::vector<std::string>{"pre/a", "pre/b"},
+        "ParseFlags takes a list of extra input folders in graph order");
   Check(hmr::CompanionFile("pre/bbox_info", "pre/images/hmr_000003.bin") == "pre/bbox_info/hmr_000003.bin",
         "CompanionFile");
   hmr::Flags bad;

@@ -61,6 +61,18 @@ POSE_HRNET_UNUSED = "backbone.final_layer."
 HRNET_WIDTH_KEY = "transition1.0.0.weight"   # (w, 256, 3, 3): the first branch's width
 MMPOSE_IGNORED = ("smpl.", "discriminator.")
 BACKBONE_OPTIONS = {"resnet": {"depth": 50, "width": 64}, "hrnet": {"width": 48}, "pose_hrnet": {"width": 48}}
+# what a --from format's files hold (these names are foreign checkpoint layouts, not architectures):
+# ``bbox_info`` - a CLIFF release (the encoder told by its keys, a head that reads bbox_info);
+# ``whole_model`` - a Lightning checkpoint of a whole model (read leniently: it also pickles other objects)
+FORMAT_FACTS = {"cliff": ("bbox_info",), "hmr2": ("whole_model",)}
+
+
+def format_has(fmt, fact):
+    """Whether the --from format ``fmt`` has ``fact`` (``FORMAT_FACTS``)."""
+    return fact in FORMAT_FACTS.get(fmt, ())
+
+
+CLIFF_CONFIG = {"architecture": "cliff", "img_size": 256, "img_width": 192}     # CLIFF's 256 x 192 crops
 CONVERTED_CONFIG = {"backbone_depth": 50, "backbone_width": 64, "pose_head": "rot6d", "regressor_iterations": 3,
                     "img_size": 224, "image_normalization": "imagenet"}
 
@@ -123,7 +135,7 @@ def map_names(data, fmt, path, expected):
                 raise UserInputError(f"{path}: unexpected key '{key}' (shape {np.shape(value)})")
             _add(mapped, prefixes[prefix](key[len(prefix):]), key, value, path)
         return mapped
-    if fmt == "cliff":
+    if format_has(fmt, "bbox_info"):
         return _map_cliff(_cliff_state(data, path), path, expected)
     state = _state_dict(data, path, "model") if fmt == "spin" else \
         (data.get("state_dict", data) if isinstance(data.get("state_dict"), dict) else data)
@@ -182,7 +194,7 @@ def backbone_options(backbone, width=None):
 def encoder_shapes(backbone, width=None):
     """({our name: shape} of the encoder, its feature size); builds it (HRNet-W48: 75 M parameters)."""
     from HMR.backbones import build_backbone
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     encoder = build_backbone(backbone, **backbone_options(backbone, width))
     return {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(encoder).items()}, encoder.feature_dim
 
@@ -190,7 +202,7 @@ def encoder_shapes(backbone, width=None):
 def head_shapes(feature_dim, condition_dim=0):
     """{our name: shape} of the rot6d head on ``feature_dim`` features (+ ``condition_dim`` bbox_info)."""
     from HMR.heads.iterative import Rot6dRegressor
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     head = Rot6dRegressor(feature_dim, np.zeros(144), np.zeros(10), np.zeros(3), condition_dim=condition_dim)
     return {f"regressor.{k}": tuple(p.shape) for k, p in structural_parameters(head).items()}
 
@@ -200,7 +212,7 @@ def expected_parameters(fmt, backbone="resnet"):
     (+ rot6d head unless ImageNet)."""
     shapes, feature_dim = encoder_shapes(backbone)
     if fmt != "torchvision-resnet50":
-        shapes.update(head_shapes(feature_dim, BBOX_INFO_INPUTS if fmt == "cliff" else 0))
+        shapes.update(head_shapes(feature_dim, BBOX_INFO_INPUTS if format_has(fmt, "bbox_info") else 0))
     return shapes
 
 
@@ -236,15 +248,16 @@ def write_checkpoint(arrays, output):
     return output
 
 
-def write_config(output, fmt, architecture="hmr", **encoders):
+def write_config(output, fmt, takes_bbox_info=False, **encoders):
     """The config a converted checkpoint needs (``--config_path``), beside it as ``FILE.yaml``
-    (``architecture``: a Meta-HMR release's, told by its head; ``encoders``: ``backbone``,
-    ``backbone_width``, ``aux_backbone``, ``aux_backbone_width`` where they are not ResNet-50's)."""
+    (``takes_bbox_info``: a head that reads CLIFF's 3 bbox_info numbers, told by its input size;
+    ``encoders``: ``backbone``, ``backbone_width``, ``aux_backbone``, ``aux_backbone_width`` where they are
+    not ResNet-50's)."""
     values = dict(CONVERTED_CONFIG, checkpoint_file_path=os.path.abspath(output))
     if fmt == "metahmr":
         values.update(METAHMR_ITERATIONS, **METAHMR_CROP)
-    if fmt == "cliff" or architecture == "cliff":
-        values.update(architecture="cliff", img_size=256, img_width=192)     # CLIFF's 256 x 192 crops
+    if takes_bbox_info:
+        values.update(CLIFF_CONFIG)
     values.update(encoders)
     if fmt == "torchvision-resnet50":
         values = {"backbone_depth": 50, "backbone_width": 64, "image_normalization": "imagenet"}
@@ -318,7 +331,7 @@ def _convert_metahmr(data, input_path, output_path):
     if encoders["aux."] != encoders["model."]:
         values.update(aux_backbone=encoders["aux."][0], aux_backbone_width=encoders["aux."][1])
     checkpoint = write_checkpoint(arrays, output_path)
-    config = write_config(output_path, "metahmr", architecture="cliff" if conditions == {3} else "hmr", **values)
+    config = write_config(output_path, "metahmr", takes_bbox_info=conditions == {BBOX_INFO_INPUTS}, **values)
     logger.info("%s (metahmr): %d tensors -> %s (config %s)", input_path, len(arrays), checkpoint, config)
     return {"checkpoint": checkpoint, "config": config, "parameters": len(arrays)}
 
@@ -340,17 +353,18 @@ def convert(fmt, input_path, output_path):
     """Convert one checkpoint. Returns {"checkpoint", "config", "parameters"}."""
     if fmt not in FORMATS:
         raise UserInputError(f"--from must be one of {FORMATS}, got {fmt!r}")
-    data = read_torch_checkpoint(input_path, lenient=fmt == "hmr2")
+    data = read_torch_checkpoint(input_path, lenient=format_has(fmt, "whole_model"))
     if fmt in VIT_FORMATS:
         return _convert_vit(fmt, data, input_path, output_path)
     if fmt == "metahmr":
         return _convert_metahmr(data, input_path, output_path)
     backbone = "resnet"
-    if fmt == "cliff":
+    if format_has(fmt, "bbox_info"):
         backbone = cliff_backbone(_cliff_state(data, input_path))
     expected = expected_parameters(fmt, backbone)
     mapped = check_against(map_names(data, fmt, input_path, expected), expected, input_path)
     checkpoint = write_checkpoint(mapped, output_path)
-    config = write_config(output_path, fmt, **_encoder_values(backbone, BACKBONE_OPTIONS[backbone]["width"]))
+    config = write_config(output_path, fmt, format_has(fmt, "bbox_info"),
+                          **_encoder_values(backbone, BACKBONE_OPTIONS[backbone]["width"]))
     logger.info("%s (%s): %d tensors -> %s (config %s)", input_path, fmt, len(mapped), checkpoint, config)
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}

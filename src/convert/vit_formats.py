@@ -30,6 +30,7 @@ import numpy as np
 from model_utils.errors import UserInputError
 
 VIT_FORMATS = ("hmr2", "vitpose", "hap")
+WHOLE_MODEL_FORMATS = VIT_FORMATS[:1]     # 4D-Humans' Lightning checkpoint: ViT, decoder head and discriminator
 WIDTH_TO_SIZE = {768: "vit_b16", 1024: "vit_l16", 1280: "vit_h16"}
 HMR2_GRID = (16, 12)                   # 256 x 192 input, patch 16, padding 2
 DECODER_HEAD_DIM = 64
@@ -199,7 +200,7 @@ def backbone_state(fmt, data, path):
 def converted(fmt, data, path):
     """({our name: array} before the shape check, the config values it needs, the source's skipped
     non-weight keys) of a ViT checkpoint."""
-    if fmt == "hmr2":
+    if fmt in WHOLE_MODEL_FORMATS:
         encoder, head, disc, skipped = split_hmr2(data, path)
         name, _, depth = vit_size(encoder, path)
         arrays = {f"model.encoder.{k}": v for k, v in encoder.items()}
@@ -219,15 +220,16 @@ def expected_shapes(fmt, values, with_discriminator):
     """{our name: shape} the conversion must fill, from the networks these config values build."""
     from model_utils.config import load_config
     from src import builders
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     from HMR.backbones import build_backbone
     config = load_config([]).replace(**dict(values, pose_head="rot6d"))
     encoder = build_backbone(config.backbone, **builders.backbone_options(config))
-    if fmt != "hmr2":
+    if fmt not in WHOLE_MODEL_FORMATS:
         return {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(encoder).items()}
     from HMR.heads import build_head
-    head = build_head("hmr2", encoder.feature_dim, {"pose": np.zeros(144), "shape": np.zeros(10), "cam": np.zeros(3)},
-                      1, **builders.head_options(config))
+    head = build_head(builders.head_name(config), encoder.feature_dim,
+                      {"rotmats": np.tile(np.eye(3), (24, 1, 1)), "shape": np.zeros(10), "cam": np.zeros(3)}, 1,
+                      **builders.head_options(config))
     shapes = {f"model.encoder.{k}": tuple(p.shape) for k, p in structural_parameters(encoder).items()}
     shapes.update({f"model.regressor.{k}": tuple(p.shape) for k, p in structural_parameters(head).items()})
     if with_discriminator:

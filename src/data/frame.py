@@ -27,13 +27,13 @@ SIZE_CACHE_SUFFIX = ".image_sizes.npz"
 _JPEG_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}   # start-of-frame markers (not DHT, JPG, DAC)
 
 
-def default_focal_length(height, width, architecture="cliff"):
-    """The focal length in pixels an architecture assumes for an image of unknown intrinsics: CLIFF's
-    (and HMR's, for placing meshes) the image diagonal; HMR 2.0's ``5000 / 256 x max(H, W)``
-    (4D-Humans' ``cam_crop_to_full`` with ``scaled_focal_length``)."""
-    if architecture == "hmr2":
-        from HMR.constants import HMR2_FOCAL_OVER_CROP
-        return HMR2_FOCAL_OVER_CROP * max(float(height), float(width))
+def default_focal_length(height, width, focal_over_image_side=0.0):
+    """The focal length in pixels an architecture assumes for an image of unknown intrinsics
+    (``HMR.architectures.ArchitectureSpec.focal_over_image_side``): 0 = CLIFF's (and HMR's, for placing
+    meshes) the image diagonal; else that many pixels per pixel of the longer side (HMR 2.0:
+    ``5000 / 256 x max(H, W)``, 4D-Humans' ``cam_crop_to_full`` with ``scaled_focal_length``)."""
+    if focal_over_image_side:
+        return focal_over_image_side * max(float(height), float(width))
     return np.hypot(np.float64(height), np.float64(width))
 
 

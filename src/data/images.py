@@ -9,15 +9,23 @@ from HMR.constants import IMAGENET_MEAN, IMAGENET_STD
 logger = logging.getLogger(__name__)
 
 
+def _to_unit_range(x):
+    return x * 2.0 - 1.0
+
+
+def _imagenet(x):
+    return (x - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(IMAGENET_STD, np.float32)
+
+
+# ``image_normalization``: RGB (H, W, 3) in [0, 1] -> normalised; HMR's [-1, 1] or ImageNet's mean/std
+NORMALIZATIONS = {"hmr": _to_unit_range, "imagenet": _imagenet}
+
+
 def normalize_image(image, normalization):
-    """RGB (H, W, 3) in 0..255 -> float32 (3, H, W): ``hmr`` to [-1, 1], ``imagenet`` mean/std."""
-    x = image.astype(np.float32) / 255.0
-    if normalization == "hmr":
-        x = x * 2.0 - 1.0
-    elif normalization == "imagenet":
-        x = (x - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(IMAGENET_STD, np.float32)
-    else:
-        raise ValueError(f"image normalization must be 'hmr' or 'imagenet', got {normalization!r}")
+    """RGB (H, W, 3) in 0..255 -> float32 (3, H, W), by ``NORMALIZATIONS[normalization]``."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"image normalization must be one of {', '.join(NORMALIZATIONS)}, got {normalization!r}")
+    x = NORMALIZATIONS[normalization](image.astype(np.float32) / 255.0)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 

@@ -93,12 +93,13 @@ def _read_mean_params(path):
     return rotmats, shape[:10], cam
 
 
-def load_mean_params(config, pose_head):
-    """Initial regressor parameters for ``pose_head`` (``axis_angle`` or ``rot6d``).
+def load_mean_params(config):
+    """Initial regressor parameters, in no head's parameterisation (each head converts them,
+    ``HMR/heads``).
 
     From ``mean_params_path``, else ``neutral_smpl_mean_params.h5`` / ``smpl_mean_params.npz``
     under ``data_path``, else the built-in default (rest pose, root (pi, 0, 0)).
-    Returns ``{"theta": (85,)}`` or ``{"pose": (144,), "shape": (10,), "cam": (3,)}`` (float32).
+    Returns ``{"rotmats": (24, 3, 3), "shape": (10,), "cam": (3,)}``.
     """
     import numpy as np
     from scipy.spatial.transform import Rotation
@@ -112,8 +113,4 @@ def load_mean_params(config, pose_head):
         pose, shape, cam = default_mean_params()
         rotmats = Rotation.from_rotvec(pose.reshape(24, 3)).as_matrix()
     logger.info("mean parameters: %s", path or "built-in default")
-    if pose_head == "axis_angle":
-        pose = Rotation.from_matrix(rotmats).as_rotvec().reshape(72)
-        return {"theta": np.concatenate([cam, pose, shape]).astype(np.float32)}
-    return {"pose": rotmats[:, :, :2].reshape(144).astype(np.float32), "shape": np.asarray(shape, np.float32),
-            "cam": cam.astype(np.float32)}
+    return {"rotmats": rotmats, "shape": shape, "cam": cam}

@@ -1,7 +1,7 @@
 """MindSpore dataset pipelines over the sample sources."""
 import mindspore.dataset as ds
 
-from src.data.sources import EVAL_COLUMNS, EvalSource, TrainSource
+from src.data.sources import EvalSource, TrainSource
 
 
 def _generator(source, columns, num_workers, sampler):
@@ -19,4 +19,4 @@ def create_train_dataset(source: TrainSource, start_step, num_workers):
 
 def create_eval_dataset(source: EvalSource, batch_size, num_workers):
     """Batches of ``source`` in file order; the last batch may be smaller."""
-    return _generator(source, EVAL_COLUMNS, num_workers, None).batch(batch_size, drop_remainder=False)
+    return _generator(source, source.columns, num_workers, None).batch(batch_size, drop_remainder=False)

@@ -22,15 +22,17 @@ from HMR.constants import J24_FLIP_PERM, J24_TO_LSP14, SMPL_FLIP_PERM
 from model_utils.errors import UserInputError
 from src.data.crop import (BOX_UNIT, crop_image, crop_matrix, crop_shape, in_plane_rotation, to_normalized,
                            transform_points)
-from src.data.frame import bbox_info, default_focal_length, make_frame, read_image_sizes
+from src.data.extra_inputs import extra_input_values
+from src.data.frame import default_focal_length, make_frame, read_image_sizes
 from src.data.images import normalize_image, read_rgb
 from src.data.schema import load_dataset_npz, load_mocap_npz
 
-TRAIN_COLUMNS = ("image", "keypoints", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid",
-                 "bbox_info", "mocap_pose", "mocap_betas")                # the train step's data inputs
+# the train step's data inputs; a source's columns are these, then its architecture's extra inputs
+# (``extra_inputs``), then the dropout noise
+TRAIN_COLUMNS = ("image", "keypoints", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "mocap_pose",
+                 "mocap_betas")
 NOISE_COLUMN = "noise"     # per-sample dropout noise (iterations, 2, hidden); last column when enabled
-EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index", "keypoints",
-                "bbox_info")
+EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index", "keypoints")
 MOCAP_STREAM = 1000   # permutation-stream id of the mocap file (datasets use 0, 1, ...)
 NOISE_STREAM = 2000   # seed-sequence tag of the dropout noise
 
@@ -43,7 +45,8 @@ def flip_pose(pose):
 
 
 class _Dataset:
-    """One npz dataset with its image root; ``with_frames``: know every image's size (CLIFF)."""
+    """One npz dataset with its image root; ``with_frames``: know every image's size (for the extra
+    inputs, which describe where the crop lies in its image)."""
 
     def __init__(self, path, image_root="", need_keypoints=True, with_frames=False):
         self.path = path
@@ -64,34 +67,32 @@ class _Dataset:
     def image_path(self, index):
         return os.path.join(self.image_root, self.data["imgname"][index])
 
-    def bbox_info(self, index, center, side, flip):
-        """CLIFF's bbox_info (3,) of a crop of ``index`` with this box (zeros without ``with_frames``).
+    def frame(self, index, center, side, flip):
+        """The frame (6,) (``src.data.frame``) of a crop of ``index`` with this box (needs ``with_frames``).
 
         A flipped crop is the crop of the mirrored image, whose box centre is mirrored too;
         an image of unknown size (unreadable) is taken to be the box itself.
         """
-        if self.image_sizes is None:
-            return np.zeros(3, np.float32)
         height, width = (float(v) for v in self.image_sizes[index])
         if height <= 0 or width <= 0:
             height = width = side
         focal = self.data["focal_length"][index] if "focal_length" in self.data else default_focal_length(height, width)
         x = width - 1.0 - center[0] if flip else center[0]
-        return bbox_info(make_frame((x, center[1]), side, (height, width), focal))
+        return make_frame((x, center[1]), side, (height, width), focal)
 
 
 NO_AUGMENTATION = {"scale": 1.0, "rotation": 0.0, "flip": False, "translation": np.zeros(2),
                    "colour": np.ones(3, np.float32)}
 
 
-def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None):
+def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None, extra_inputs=()):
     """Crop, augment and normalise one sample.
 
     ``image_size``: the crop, S or (H, W) pixels. ``aug``: None or dict with ``scale``
     (box-side factor), ``rotation`` (degrees), ``flip`` (bool), ``translation`` ((2,) centre
-    shift in box sides) and ``colour`` ((3,) gains). ``bbox_info`` describes the augmented
-    box; a rotation turns the image about the box centre, which
-    leaves them unchanged.
+    shift in box sides) and ``colour`` ((3,) gains). ``extra_inputs``: names of the extra graph
+    inputs to add (``src/data/extra_inputs.py``), made from the augmented box's frame; a rotation
+    turns the image about the box centre, which leaves the frame unchanged.
     """
     d = dataset.data
     aug = aug or NO_AUGMENTATION
@@ -120,7 +121,11 @@ def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, a
         pose = flip_pose(pose)
     image_array = normalize_image(crop, normalization)
     has_3d = float(joints[list(J24_TO_LSP14), 3].sum() > 0)
-    return {
+    extra = {}
+    if extra_inputs:
+        frame = dataset.frame(index, center, scale * BOX_UNIT, aug["flip"])
+        extra = dict(zip(extra_inputs, extra_input_values(extra_inputs, frame)))
+    return extra | {
         "image": image_array,
         "keypoints": part[list(keypoint_indices)].astype(np.float32),
         "joints3d": joints[list(J24_TO_LSP14)].astype(np.float32),
@@ -129,7 +134,6 @@ def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, a
         "has_smpl": np.float32(d["has_smpl"][index]),
         "has_3d": np.float32(has_3d),
         "valid": np.float32(valid),
-        "bbox_info": dataset.bbox_info(index, center, scale * BOX_UNIT, aug["flip"]),
     }
 
 
@@ -140,7 +144,8 @@ class TrainSource:
         dataset_paths: npz files; ratios: their share of every batch (normalised).
         image_roots: image folder per dataset ('' = the npz's folder); None = all ''.
         image_size: the crop, S or (H, W) pixels.
-        with_frames: fill ``bbox_info`` (CLIFF; needs every image's size), else zeros.
+        extra_inputs: names of the architecture's extra graph inputs (``src/data/extra_inputs.py``),
+            columns after ``TRAIN_COLUMNS`` (they need every image's size).
         mocap_path: npz with ``pose``/``shape`` for the discriminator.
         batch_size: per-rank batch; num_steps: length of the position space.
         keypoint_indices: J24 indices of the model's keypoint set.
@@ -154,7 +159,7 @@ class TrainSource:
 
     def __init__(self, dataset_paths, ratios, mocap_path, batch_size, num_steps, image_size, normalization,
                  keypoint_indices, seed=0, augment=None, rank=0, world_size=1, image_roots=None, noise_shape=None,
-                 mocap_per_sample=1, with_frames=False):
+                 mocap_per_sample=1, extra_inputs=()):
         if len(dataset_paths) != len(ratios) or not dataset_paths:
             raise UserInputError(f"--train_dataset_ratios needs one ratio per training dataset, got "
                                  f"{len(dataset_paths)} files, {len(ratios)} ratios")
@@ -162,7 +167,8 @@ class TrainSource:
         if len(image_roots) != len(dataset_paths):
             raise UserInputError(f"--train_image_roots needs one image root per training dataset, got "
                                  f"{len(dataset_paths)} files, {len(image_roots)} roots")
-        self.datasets = [_Dataset(p, r, with_frames=with_frames) for p, r in zip(dataset_paths, image_roots)]
+        self.extra_inputs = tuple(extra_inputs)
+        self.datasets = [_Dataset(p, r, with_frames=bool(extra_inputs)) for p, r in zip(dataset_paths, image_roots)]
         self.mocap = load_mocap_npz(mocap_path)
         self.counts = self._slot_counts(ratios, batch_size)
         self.slot_dataset = np.repeat(np.arange(len(self.counts)), self.counts)
@@ -174,7 +180,7 @@ class TrainSource:
         self.rank, self.world_size = rank, world_size
         self.noise_shape = tuple(noise_shape) if noise_shape else None
         self.mocap_per_sample = int(mocap_per_sample)
-        self.columns = TRAIN_COLUMNS + ((NOISE_COLUMN,) if self.noise_shape else ())
+        self.columns = TRAIN_COLUMNS + self.extra_inputs + ((NOISE_COLUMN,) if self.noise_shape else ())
         self._perm_cache = OrderedDict()
 
     @staticmethod
@@ -231,7 +237,7 @@ class TrainSource:
         d, stream_position, index = self.draw(position)
         rng = np.random.default_rng([self.seed, d, stream_position])
         sample = sample_arrays(self.datasets[d], index, self.image_size, self.normalization,
-                                self.keypoint_indices, self._augmentation(rng))
+                               self.keypoint_indices, self._augmentation(rng), self.extra_inputs)
         step, slot = divmod(int(position), self.batch_size)
         first = ((step * self.world_size + self.rank) * self.batch_size + slot) * self.mocap_per_sample
         m = [self._stream_index(MOCAP_STREAM, len(self.mocap["pose"]), first + k) for k in range(self.mocap_per_sample)]
@@ -244,17 +250,21 @@ class TrainSource:
 
 
 class EvalSource:
-    """Deterministic evaluation samples of one dataset: fixed crop, no augmentation, in file order."""
+    """Deterministic evaluation samples of one dataset: fixed crop, no augmentation, in file order.
+    Columns: ``EVAL_COLUMNS`` then the architecture's ``extra_inputs``."""
 
-    def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root="", with_frames=False):
-        self.dataset = _Dataset(dataset_path, image_root, need_keypoints=False, with_frames=with_frames)
+    def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root="", extra_inputs=()):
+        self.dataset = _Dataset(dataset_path, image_root, need_keypoints=False, with_frames=bool(extra_inputs))
         self.image_size, self.normalization = image_size, normalization
         self.keypoint_indices = tuple(keypoint_indices)
+        self.extra_inputs = tuple(extra_inputs)
+        self.columns = EVAL_COLUMNS + self.extra_inputs
 
     def __len__(self):
         return self.dataset.size
 
     def __getitem__(self, index):
-        sample = sample_arrays(self.dataset, int(index), self.image_size, self.normalization, self.keypoint_indices)
+        sample = sample_arrays(self.dataset, int(index), self.image_size, self.normalization, self.keypoint_indices,
+                               extra_inputs=self.extra_inputs)
         sample["index"] = np.int32(index)
-        return tuple(sample[c] for c in EVAL_COLUMNS)
+        return tuple(sample[c] for c in self.columns)

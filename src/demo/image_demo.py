@@ -34,7 +34,7 @@ def demo_inputs(config):
     outside its image (naming the image and its size).
     """
     from src.data.images import read_rgb
-    from src.demo.person_crop import box_overlaps_image, parse_bbox, read_bbox_file
+    from src.inference.person_crop import box_overlaps_image, parse_bbox, read_bbox_file
     images = list_images(config)
     boxes = read_bbox_file(config.bbox_file) if config.bbox_file else {}
     given = parse_bbox(config.bbox) if config.bbox else None
@@ -48,46 +48,9 @@ def demo_inputs(config):
     return images, boxes, given
 
 
-def load_checkpoint_model(config, smpl):
-    """The HMR Cell with the weights of ``checkpoint_file_path``."""
-    if not config.checkpoint_file_path:
-        raise UserInputError("give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
-    from src.builders import build_model
-    from src.training.checkpoint import load_model_weights
-    model = build_model(config, smpl)
-    load_model_weights(config.checkpoint_file_path, model)
-    return model
-
-
-def build_runner(config, smpl, model=None):
-    """A function: one normalised crop batch (1, 3, H, W) and its bbox_info (1, 3) -> dict of
-    the graph's four outputs (bbox_info is used by a model that takes it, CLIFF).
-
-    An exported graph (``model_file``) when given, else the HMR model (``model`` or the
-    checkpoint) returning what the exported graphs return.
-    """
-    import numpy as np
-
-    from src.deployment.backends import CheckpointPredictor, check_graph_info, graph_predictor, read_graph_info
-    fixed = None
-    if config.model_file:
-        info = read_graph_info(config.model_file)
-        check_graph_info(config.model_file, info, config)
-        predictor = graph_predictor(config.model_file, info.get("batch"), config.cpu_backend)
-        run, fixed = predictor.run_all, predictor.fixed_batch
-    else:
-        run = CheckpointPredictor(model if model is not None else load_checkpoint_model(config, smpl)).run_all
-
-    def predict(images, bbox_info):
-        if fixed:
-            images, bbox_info = (np.concatenate([x] * fixed)[:fixed] for x in (images, bbox_info))
-        return dict(zip(("theta", "vertices", "joints3d", "keypoints2d"), (o[:1] for o in run(images, bbox_info))))
-    return predict
-
-
 def _people(config, image, name, boxes, given, detector):
     """[(box, detected Person or None)] of one image: the given box, the detector's people, or the whole image."""
-    from src.demo.person_crop import whole_image_box
+    from src.inference.person_crop import whole_image_box
     box = boxes.get(name, boxes.get(None, given))
     if boxes and box is None:
         raise UserInputError(f"--bbox_file {config.bbox_file}: no box for {name}")
@@ -103,7 +66,7 @@ def _people(config, image, name, boxes, given, detector):
 
 
 def _detector(config):
-    from src.demo.detection.factory import build_detector
+    from src.inference.detection.factory import build_detector
     try:
         return build_detector(config, "blazepose" if config.detector == "auto" else config.detector)
     except UserInputError as err:
@@ -116,30 +79,31 @@ def run_image_demo(config, smpl, model=None, inputs=None):
 
     Without ``bbox``/``bbox_file`` every detected person is processed (``largest``: only the
     largest). Single person: ``<stem>.npz/.json/.obj``; several: ``<stem>_p<k>.*``; one
-    ``<stem>_overlay.png`` with everyone. ``refine`` > 0 refines each fit on its detected
-    keypoints; ``adapt`` > 0 adapts the network's weights to each detected person (Meta-HMR,
-    ``src/demo/adapt.py``; the checkpoint's network only). ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's);
+    ``<stem>_overlay.png`` with everyone. ``refine`` > 0 fits SMPL to each person's detected
+    keypoints (``src/inference/fitting.py``); ``adapt`` > 0 adapts the network's weights to each detected
+    person (Meta-HMR, ``src/inference/adaptation.py``; the checkpoint's network only). ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's);
     ``inputs``: :func:`demo_inputs` when the caller checked them already.
     Returns {"written": [{kind: path}], "skipped": [unreadable image paths]}.
     """
     import numpy as np
     from tqdm import tqdm
 
-    from src.builders import crop_size
-    from src.data.frame import bbox_info, default_focal_length
-    from src.data.images import normalize_image, read_rgb
-    from src.demo.outputs import overlay_image, write_person, write_png
-    from src.demo.person_crop import PersonCrop
-    from src.demo.adapt import build_adapter
-    from src.demo.refine import build_refiner
     from model_utils.atomic_files import write_json
+    from src.builders import crop_size
+    from src.data.images import read_rgb
+    from src.demo.outputs import overlay_image, write_person, write_png
+    from src.inference.adaptation import build_adapter
+    from src.inference.crops import build_crop_predictor, crop_inputs, default_focal
+    from src.inference.fitting import build_fitter
+    from src.inference.loading import load_model
+    from src.inference.person_crop import PersonCrop
     images, boxes, given = inputs or demo_inputs(config)
     user_boxes = bool(boxes) or given is not None           # bbox_scale applies to these only
     detector = None if user_boxes else _detector(config)
     if config.adapt and model is None and not config.model_file:
-        model = load_checkpoint_model(config, smpl)             # the Cell whose weights adaptation changes
-    refiner, adapter = build_refiner(config, smpl), build_adapter(config, smpl, model)
-    predict = build_runner(config, smpl, model)
+        model = load_model(config, smpl, "give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
+    fitter, adapter = build_fitter(config, smpl), build_adapter(config, smpl, model)
+    predict = build_crop_predictor(config, smpl, model)
     keypoint_set = "cocoplus19" if "cocoplus" in smpl.regressor_names else "lsp14"
     os.makedirs(config.out_folder, exist_ok=True)
     written, skipped = [], []
@@ -151,13 +115,12 @@ def run_image_demo(config, smpl, model=None, inputs=None):
         name = os.path.basename(path)
         stem = os.path.splitext(name)[0]
         people = _people(config, image, name, boxes, given, detector)
-        focal = config.focal_length or float(default_focal_length(*image.shape[:2], config.architecture))
+        focal = default_focal(config, image.shape[:2])
         files, meshes, keypoint_records = {}, [], []
         for k, (box, person) in enumerate(people):
             crop = PersonCrop(box, crop_size(config), config.bbox_scale if user_boxes else 1.0)
-            batch = normalize_image(crop.crop(image), config.image_normalization)[None]
-            info = bbox_info(crop.frame(image.shape[:2], focal))[None]
-            prediction = {key: v[0] for key, v in predict(np.ascontiguousarray(batch), info).items()}
+            batch, extra_inputs = crop_inputs(config, crop, image, focal)
+            prediction = {key: v[0] for key, v in predict(batch, extra_inputs).items()}
             extra = {"image": os.path.abspath(path), "synthetic_body_model": bool(smpl.synthetic),
                      "model": config.model_file or config.checkpoint_file_path,
                      "detection_score": None if person is None else person.score}
@@ -165,10 +128,11 @@ def run_image_demo(config, smpl, model=None, inputs=None):
                 keypoints = person.keypoints(keypoint_set)
                 keypoint_records.append({"person": k, "box": box.tolist(), "score": person.score,
                                          "keypoints": keypoints.tolist(), "order": keypoint_set})
-                if refiner is not None:
-                    prediction, extra["refinement"] = _refined(prediction, crop, keypoints, refiner)
+                if fitter is not None:
+                    prediction, extra["refinement"] = _fitted(prediction, crop, keypoints, fitter)
                 if adapter is not None:
-                    prediction, extra["adaptation"] = _adapted(prediction, crop, keypoints, adapter, batch, info)
+                    prediction, extra["adaptation"] = _adapted(prediction, crop, keypoints, adapter, batch,
+                                                               extra_inputs)
             base = os.path.join(config.out_folder, stem if len(people) == 1 else f"{stem}_p{k}")
             person_files, placed = write_person(base, image, crop, prediction, smpl.faces, focal, extra)
             files.update(person_files if len(people) == 1 else {f"{kind}_p{k}": v for kind, v in person_files.items()})
@@ -185,30 +149,33 @@ def run_image_demo(config, smpl, model=None, inputs=None):
     return {"written": written, "skipped": skipped}
 
 
-def _refined(prediction, crop, keypoints, refiner):
-    """Refine one prediction on image keypoints (K, 3); returns (prediction, report)."""
+def _fitted(prediction, crop, keypoints, fitter):
+    """Fit SMPL from one prediction to image keypoints (K, 3); returns (prediction, report)."""
     import numpy as np
+
+    from HMR.outputs import pack_theta, split_theta
     observed = keypoints.copy()
     observed[:, :2] = crop.to_crop(keypoints[:, :2])
-    theta = np.asarray(prediction["theta"], np.float32)
-    fit = refiner.refine(theta[None, 3:75], theta[None, 75:85], theta[None, :3], observed[None])
-    vertices, joints, keypoints2d = refiner.posed(fit["pose"], fit["betas"], fit["cam"])
-    refined = {"theta": np.concatenate([fit["cam"][0], fit["pose"][0], fit["betas"][0]]),
-               "vertices": vertices[0], "joints3d": joints[0], "keypoints2d": keypoints2d[0]}
-    report = {"steps": refiner.steps, "reprojection_before_px": float(fit["reprojection_before"][0]),
+    theta = split_theta(np.asarray(prediction["theta"], np.float32)[None])
+    fit = fitter.fit(theta["pose"], theta["betas"], theta["cam"], observed[None])
+    vertices, joints, keypoints2d = fitter.posed(fit["pose"], fit["betas"], fit["cam"])
+    fitted = {"theta": pack_theta(fit["cam"][0], fit["pose"][0], fit["betas"][0]),
+              "vertices": vertices[0], "joints3d": joints[0], "keypoints2d": keypoints2d[0]}
+    report = {"steps": fitter.steps, "reprojection_before_px": float(fit["reprojection_before"][0]),
               "reprojection_after_px": float(fit["reprojection_after"][0])}
-    return refined, report
+    return fitted, report
 
 
-def _adapted(prediction, crop, keypoints, adapter, batch, info):
+def _adapted(prediction, crop, keypoints, adapter, batch, extra_inputs):
     """Adapt the network to one person's image keypoints (K, 3); returns (prediction, report)."""
     import numpy as np
 
-    from src.demo.refine import keypoint_pixel_error
+    from HMR.outputs import GRAPH_OUTPUTS
+    from src.inference.fitting import keypoint_pixel_error
     observed = keypoints.copy()
     observed[:, :2] = crop.to_crop(keypoints[:, :2])
-    outputs, report = adapter.adapt(np.ascontiguousarray(batch), info, observed[None])
-    adapted = dict(zip(("theta", "vertices", "joints3d", "keypoints2d"), (o[0] for o in outputs)))
+    outputs, report = adapter.adapt(batch, observed[None], *extra_inputs)
+    adapted = dict(zip(GRAPH_OUTPUTS, (o[0] for o in outputs)))
     before = keypoint_pixel_error(np.asarray(prediction["keypoints2d"])[None], observed[None], adapter.crop_height)
     return adapted, {"steps": int(report["steps"][0]), "keypoint_error_before_px": float(before[0]),
                      "keypoint_error_after_px": float(report["keypoint_error_after"][0])}

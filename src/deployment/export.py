@@ -1,7 +1,7 @@
 """Export an HMR model as MINDIR, ONNX or AIR (``export.py`` is the command line).
 
-The graph (``HMR/export_net.py``) takes the crops (and CLIFF's bbox_info), includes SMPL and outputs theta, vertices, 3D joints and
-2D keypoints. Batch 0 means dynamic: natively for MINDIR; for ONNX by freeing the batch axis
+The graph (``HMR/export_net.py``) takes the crops and the architecture's extra inputs (CLIFF's bbox_info),
+includes SMPL and outputs theta, vertices, 3D joints and 2D keypoints. Batch 0 means dynamic: natively for MINDIR; for ONNX by freeing the batch axis
 of a static export. AIR can only be written on an Ascend device. ``<graph file>.json`` records the graph's batch,
 inputs, crop size, image normalisation and a digest of its weights for the runners.
 """
@@ -48,6 +48,22 @@ def make_onnx_batch_dynamic(path, probe_batch=ONNX_PROBE_BATCH, name="batch"):
     onnx.save(model, path)
 
 
+def rename_onnx_values(path, inputs=(), outputs=()):
+    """Name the graph inputs and outputs of the ONNX file ``path`` ``inputs`` and ``outputs`` (in order; the
+    exporter names them after the Python arguments, ``*extra`` ones ``extra0, ...``), in place."""
+    import onnx
+    model = onnx.load(path)
+    graph = model.graph
+    renames = {value.name: new for value, new in zip(graph.input, inputs)}
+    renames.update({value.name: new for value, new in zip(graph.output, outputs)})
+    for node in graph.node:
+        node.output[:] = [renames.get(o, o) for o in node.output]
+        node.input[:] = [renames.get(i, i) for i in node.input]
+    for value in list(graph.input) + list(graph.output):
+        value.name = renames.get(value.name, value.name)
+    onnx.save(model, path)
+
+
 def weights_digest(model):
     """SHA-1 over every parameter of ``model`` (name and bytes): identifies the weights a graph holds."""
     import hashlib
@@ -58,16 +74,41 @@ def weights_digest(model):
     return digest.hexdigest()
 
 
+def write_graph(net, inputs, file_name, fmt, finish=None):
+    """``mindspore.export`` of ``net`` on ``inputs`` as ``<file_name><suffix>``, written atomically: into a
+    temporary file beside it (``finish(path)`` may rewrite it, e.g. free an ONNX axis), then renamed.
+    Returns the path."""
+    import mindspore as ms
+    base = file_name[:-len(SUFFIX[fmt])] if file_name.endswith(SUFFIX[fmt]) else file_name
+    folder = os.path.dirname(os.path.abspath(base))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(base)}")
+    try:
+        try:
+            ms.export(net, *inputs, file_name=tmp, file_format=fmt)     # written read-only; renamed when complete
+        except (RuntimeError, TypeError, ValueError) as err:
+            raise UserInputError(f"MindSpore could not export {fmt}: {str(err).strip().splitlines()[0]}") from err
+        if finish is not None:
+            finish(tmp + SUFFIX[fmt])
+        path = base + SUFFIX[fmt]
+        os.replace(tmp + SUFFIX[fmt], path)
+    finally:
+        if os.path.exists(tmp + SUFFIX[fmt]):
+            os.remove(tmp + SUFFIX[fmt])
+    return path
+
+
 def export_model(config, model, file_name):
     """Export ``model`` in ``config.file_format``; returns the written path."""
     import mindspore as ms
     import numpy as np
 
     from HMR.export_net import export_net
+    from HMR.outputs import GRAPH_OUTPUTS
     from model_utils.atomic_files import write_json
-    from src.builders import crop_size
+    from src.builders import architecture, crop_size
     from src.data.crop import crop_shape
-    from src.deployment.backends import GRAPH_INPUTS, GRAPH_OUTPUTS
+    from src.inference.predictors import graph_inputs
     fmt = config.file_format.upper()
     if fmt not in FORMATS:
         raise UserInputError(f"--file_format must be one of {FORMATS}, got {config.file_format!r}")
@@ -81,29 +122,25 @@ def export_model(config, model, file_name):
     if batch == 0 and fmt != "MINDIR":
         batch = ONNX_PROBE_BATCH if dynamic_onnx else 1
     rows = None if batch == 0 else batch
-    shapes = [[rows, 3, *crop_shape(crop_size(config))], [rows, 3]][:1 + int(model.takes_bbox_info)]
+    shapes = [[rows, 3, *crop_shape(crop_size(config))]] + [[rows, *extra.shape] for extra in
+                                                             architecture(config).inputs]
     dummies = [ms.Tensor(shape=s, dtype=ms.float32) if batch == 0 else ms.Tensor(np.zeros(s, np.float32))
                for s in shapes]
     net = export_net(model)
     net.set_train(False)
-    base = file_name[:-len(SUFFIX[fmt])] if file_name.endswith(SUFFIX[fmt]) else file_name
-    folder = os.path.dirname(os.path.abspath(base))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(base)}")
-    try:
-        ms.export(net, *dummies, file_name=tmp, file_format=fmt)  # written read-only; renamed when complete
-    except (RuntimeError, TypeError, ValueError) as err:
-        raise UserInputError(f"MindSpore could not export {fmt}: {str(err).strip().splitlines()[0]}") from err
-    path = base + SUFFIX[fmt]
-    if dynamic_onnx:
-        make_onnx_batch_dynamic(tmp + SUFFIX[fmt])
-        batch = 0
-    os.replace(tmp + SUFFIX[fmt], path)
-    write_json(path + ".json", {"format": fmt, "batch": batch or None, "img_size": config.img_size,
+    names = graph_inputs(config)
+
+    def name_onnx_inputs(onnx_file):       # the exporter names *extra inputs extra0, ...: give them theirs
+        if dynamic_onnx:
+            make_onnx_batch_dynamic(onnx_file)
+        rename_onnx_values(onnx_file, inputs=names)
+    path = write_graph(net, dummies, file_name, fmt, name_onnx_inputs if fmt == "ONNX" else None)
+    write_json(path + ".json", {"format": fmt, "batch": None if dynamic_onnx else batch or None,
+                                "img_size": config.img_size,
                                 "img_width": crop_shape(crop_size(config))[1], "architecture": config.architecture,
                                 "image_normalization": config.image_normalization, "pose_head": config.pose_head,
-                                "inputs": list(GRAPH_INPUTS[:len(shapes)]), "outputs": list(GRAPH_OUTPUTS), "checkpoint": config.checkpoint_file_path,
-                                "weights_sha1": weights_digest(model),
+                                "inputs": list(names), "outputs": list(GRAPH_OUTPUTS),
+                                "checkpoint": config.checkpoint_file_path, "weights_sha1": weights_digest(model),
                                 "synthetic_body_model": bool(model.smpl.synthetic)})
     logger.info("exported %s (inputs %s) -> %s", fmt, [["B" if d is None else d for d in s] for s in shapes], path)
     return path

@@ -22,10 +22,10 @@ def run_graph_on_inputs(model_file, input_dir, result_dir, cpu_backend="auto"):
     """Run ``model_file`` over every input of ``input_dir``; write results; returns mean ms per batch.
 
     ``cpu_backend`` ``auto`` runs a MINDIR through its ONNX twin when export.py wrote one
-    (see ``src.deployment.backends.graph_predictor``).
+    (see ``src.inference.predictors.graph_predictor``).
     """
-    from src.deployment.backends import graph_predictor
-    from src.deployment.bin_io import read_batch_inputs, read_meta, write_results
+    from src.inference.predictors import graph_predictor
+    from src.inference.bin_io import read_batch_inputs, read_meta, write_results
     if not os.path.isfile(model_file):
         raise UserInputError(f"--model_file not found: {model_file}")
     meta = read_meta(input_dir)
@@ -33,10 +33,10 @@ def run_graph_on_inputs(model_file, input_dir, result_dir, cpu_backend="auto"):
     times = []
     for entry in meta["batches"]:
         inputs = read_batch_inputs(input_dir, meta, entry)
-        if runner.takes_bbox_info != (len(inputs) == 2):
-            raise UserInputError(f"{model_file} takes {'images and bbox_info' if runner.takes_bbox_info else 'images only'}"
-                                 f", but {input_dir} holds {'both' if len(inputs) == 2 else 'images only'} "
-                                 "(run preprocess.py with the graph's --model_file)")
+        if len(runner.input_names) != len(inputs):
+            raise UserInputError(f"{model_file} takes {', '.join(runner.input_names)}, but {input_dir} holds "
+                                 f"{', '.join(meta.get('inputs', ['images']))} (run preprocess.py with the graph's "
+                                 "--model_file)")
         start = time.perf_counter()
         outputs = runner.run_all(*inputs)
         times.append((time.perf_counter() - start) * 1e3)

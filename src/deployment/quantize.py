@@ -21,30 +21,25 @@ logger = logging.getLogger(__name__)
 
 QUANTIZE_MODES = ("none", "int8")
 QUANTIZED_OPS = ("Conv",)
-INT8_SUFFIX = "_int8.onnx"
 QDQ_OPSET = 13
 
 
-def int8_path(onnx_file):
-    """``<stem>_int8.onnx`` beside an ONNX (or MINDIR) export."""
-    return os.path.splitext(onnx_file)[0] + INT8_SUFFIX
-
-
 def calibration_batches(config, count):
-    """Up to ``count`` evaluation crops as graph feeds: [(images (B, 3, H, W), bbox_info (B, 3) or None)].
+    """Up to ``count`` evaluation crops as graph feeds: [(images (B, 3, H, W), *the architecture's extra
+    inputs)].
 
     The crops of ``config.dataset``'s test file, in file order, as ``preprocess.py`` writes them."""
-    from src.builders import build_eval_source, uses_frames
+    from src.builders import build_eval_source
     from src.data.pipeline import create_eval_dataset
-    from src.evaluation.protocols import get_protocol, protocol_file
+    from src.data.test_sets import get_protocol, protocol_file
     test_file = protocol_file(get_protocol(config.dataset), config.data_path, config.eval_dataset)
     source = build_eval_source(config, test_file)
     batches, seen = [], 0
     dataset = create_eval_dataset(source, config.eval_batch_size, config.num_workers)
     for batch in dataset.create_tuple_iterator(output_numpy=True):
-        rows = min(len(batch[0]), count - seen)
-        batches.append((batch[0][:rows].astype(np.float32),
-                        batch[9][:rows].astype(np.float32) if uses_frames(config) else None))
+        columns = dict(zip(source.columns, batch))
+        rows = min(len(columns["image"]), count - seen)
+        batches.append(tuple(columns[name][:rows].astype(np.float32) for name in ("image",) + source.extra_inputs))
         seen += rows
         if seen >= count:
             break
@@ -58,7 +53,7 @@ class _Feeds:
     """onnxruntime's CalibrationDataReader protocol over prepared batches."""
 
     def __init__(self, input_names, batches):
-        self._feeds = iter([dict(zip(input_names, [x for x in batch if x is not None])) for batch in batches])
+        self._feeds = iter([dict(zip(input_names, batch)) for batch in batches])
 
     def get_next(self):
         return next(self._feeds, None)
@@ -72,7 +67,7 @@ def quantize_onnx_int8(onnx_file, batches, out_file=None):
 
     Args:
         onnx_file: float32 export of export.py (any batch axis).
-        batches: [(images (B, 3, H, W), bbox_info (B, 3) or None)] as ``calibration_batches`` gives.
+        batches: [(images (B, 3, H, W), *extra inputs)] as ``calibration_batches`` gives.
         out_file: default ``<stem>_int8.onnx``.
     """
     import onnx
@@ -80,7 +75,7 @@ def quantize_onnx_int8(onnx_file, batches, out_file=None):
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
     from model_utils.atomic_files import write_json
-    from src.deployment.backends import read_graph_info
+    from src.inference.predictors import int8_path, read_graph_info
     out_file = out_file or int8_path(onnx_file)
     input_names = [value.name for value in onnx.load(onnx_file, load_external_data=False).graph.input]
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(out_file))) as work:

@@ -1,4 +1,4 @@
-"""One evaluation loop for every prediction source (see ``src/deployment/backends.py``).
+"""One evaluation loop for every prediction source (see ``src/inference/predictors.py``).
 
 Predictions arrive as batches ``(indices, vertices, joints, valid)``; ground truth comes
 from the test file (``S`` labels, or meshes of its SMPL parameters for 3DPW and the

@@ -41,44 +41,11 @@ from HMR.constants import (H36M_PELVIS, H36M_TO_J14, H36M_TO_J17, J24_H36M_HEAD,
                            J24_TO_J14, J24_TO_J17, J24_TO_LSP14, LSP14_HIPS, SMPL_TO_LSP14)
 from model_utils.errors import UserInputError
 from src.data.converters.h36m import ACTIONS
+from src.data.test_sets import PROTOCOLS, get_protocol, protocol_file  # noqa: F401 (this module's API)
 from src.evaluation.metrics import auc, mpjpe, pa_mpjpe, pck, pve
 
 METRES_TO_MM = 1000.0
-FILE_FOLDERS = ("", "npz", "dataset_extras")
 JOINT_SETS = ("lsp14", "h36m14", "h36m17")
-
-PROTOCOLS = {
-    "h36m-p1": {"file": "h36m_valid_protocol1.npz", "joints": 14, "ground_truth": "joints", "group": "action"},
-    "h36m-p2": {"file": "h36m_valid_protocol2.npz", "joints": 14, "ground_truth": "joints", "group": "action"},
-    "mpi-inf-3dhp": {"file": "mpi_inf_3dhp_test.npz", "joints": 17, "ground_truth": "joints", "group": "sequence",
-                     "pck": True},
-    "3dpw": {"file": "3dpw_test.npz", "joints": 14, "ground_truth": "smpl", "group": "sequence", "pve": True},
-    "synthetic": {"file": "synthetic/synthetic_eval.npz", "joints": 14, "ground_truth": "smpl", "group": None,
-                  "pve": True},
-    "synthetic-seq": {"file": "synthetic/synthetic_seq_eval.npz", "joints": 14, "ground_truth": "smpl",
-                      "group": "sequence", "pve": True, "sequences": True},
-}
-
-
-def get_protocol(name):
-    if name not in PROTOCOLS:
-        raise UserInputError(f"--dataset must be one of {sorted(PROTOCOLS)}, got {name!r}")
-    return dict(PROTOCOLS[name], name=name)
-
-
-def protocol_file(protocol, data_path, explicit=""):
-    """The test file: ``explicit`` (absolute or under data_path) or the protocol's default."""
-    if explicit:
-        path = explicit if os.path.isabs(explicit) else os.path.join(data_path, explicit)
-        if not os.path.isfile(path):
-            raise UserInputError(f"{protocol['name']}: test file not found: {path}")
-        return path
-    tried = [os.path.join(data_path, folder, protocol["file"]) for folder in FILE_FOLDERS]
-    for path in tried:
-        if os.path.isfile(path):
-            return path
-    raise UserInputError(f"{protocol['name']}: test file not found; expected {' or '.join(tried)} "
-                         "(write it with dataprocess.py or name it with --eval_dataset)")
 
 
 def label_heads(S):

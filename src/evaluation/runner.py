@@ -20,19 +20,20 @@ def build_gt_meshes(config, smpl, protocol, data):
 
 
 def prediction_batches(config, smpl, test_file, model=None):
-    """(batches, test arrays, description of the source, the Refining/AdaptingPredictor or None) for
+    """(batches, test arrays, description of the source, the Fitting/AdaptingPredictor or None) for
     ``config.source``."""
     from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
-    from src.deployment.backends import AdaptingPredictor, RefiningPredictor, build_predictor, predict_dataset
     from src.builders import build_eval_source
     from src.data.schema import load_dataset_npz
-    from src.demo.adapt import build_adapter
-    from src.demo.refine import build_refiner
+    from src.inference.adaptation import build_adapter
+    from src.inference.fitting import build_fitter
+    from src.inference.loading import load_model
+    from src.inference.predictors import AdaptingPredictor, FittingPredictor, build_predictor, predict_dataset
     if config.source == "results":
         if config.refine or config.adapt:
             raise UserInputError("--refine / --adapt need the images, not result files: use --source ckpt "
                                  "(or mindir / onnx for --refine)")
-        from src.deployment.bin_io import read_results
+        from src.inference.bin_io import read_results
         if not config.result_path:
             raise UserInputError("--source results needs --result_path (the runner's result folder)")
         input_dir = config.infer_input_path or os.path.join(os.path.dirname(os.path.abspath(config.result_path)),
@@ -40,26 +41,21 @@ def prediction_batches(config, smpl, test_file, model=None):
         return (read_results(config.result_path, input_dir), load_dataset_npz(test_file, need_keypoints=False),
                 {"source": "results", "result_path": config.result_path}, None)
     if config.source == "ckpt" and model is None:
-        from src.builders import build_model
-        from src.training.checkpoint import load_model_weights
-        if not config.checkpoint_file_path:
-            raise UserInputError("--checkpoint_file_path is required for --source ckpt")
-        model = build_model(config, smpl)
-        load_model_weights(config.checkpoint_file_path, model)
-    refiner, adapter = build_refiner(config, smpl), build_adapter(config, smpl, model)
+        model = load_model(config, smpl)
+    fitter, adapter = build_fitter(config, smpl), build_adapter(config, smpl, model)
     source = build_eval_source(config, test_file,
                                J24_TO_COCOPLUS19 if "cocoplus" in smpl.regressor_names else J24_TO_LSP14)
     if adapter is not None:
         predictor = AdaptingPredictor(model, adapter)
     else:
         predictor = build_predictor(config, model)
-        if refiner is not None:
-            predictor = RefiningPredictor(predictor, refiner)
+        if fitter is not None:
+            predictor = FittingPredictor(predictor, fitter)
     described = {"source": config.source, "refine_steps": config.refine, "adapt_steps": config.adapt}
     described.update({"checkpoint": config.checkpoint_file_path} if config.source == "ckpt" else
                      {"model_file": config.model_file})
     return (predict_dataset(predictor, source, config.eval_batch_size, config.num_workers), source.dataset.data,
-            described, predictor if refiner is not None or adapter is not None else None)
+            described, predictor if fitter is not None or adapter is not None else None)
 
 
 def evaluate_from_config(config, smpl, model=None):
@@ -82,17 +78,13 @@ def evaluate_from_config(config, smpl, model=None):
 
 def _evaluate_sequences(config, smpl, protocol, test_file, model):
     """The sequence protocol (``src/evaluation/sequences.py``): the checkpoint's per-frame model."""
-    from src.builders import build_model
     from src.evaluation.sequences import evaluate_sequences
-    from src.training.checkpoint import load_model_weights
+    from src.inference.loading import load_model
     if config.source != "ckpt" or config.refine or config.adapt:
         raise UserInputError(f"--dataset {protocol['name']} evaluates a checkpoint (--source ckpt) without "
                              "--refine / --adapt")
     if model is None:
-        if not config.checkpoint_file_path:
-            raise UserInputError("--checkpoint_file_path is required for --source ckpt")
-        model = build_model(config, smpl)
-        load_model_weights(config.checkpoint_file_path, model)
+        model = load_model(config, smpl)
     model.set_train(False)
     summary = evaluate_sequences(config, smpl, protocol, test_file, model, build_gt_meshes(config, smpl, protocol,
                                                                                         {}))

@@ -1,8 +1,5 @@
-"""Video sequences: grouping a test file's rows into tracks, and the acceleration error.
-
-A sequence dataset (the embedded default's ``synthetic_seq_*.npz``, or any file in the schema
-with ``sequence`` and ``frame``) holds each sequence's frames in its rows; :func:`sequences`
-returns their row indices in frame order.
+"""The sequence protocol: per-frame, filtered and temporally refined estimates of a sequence dataset
+(``src/data/sequences.py``), with the acceleration error.
 
 Acceleration error (VIBE / TCMR ``compute_error_accel``, HMR_FACTS): per joint
 ``a_t = X[t-1] - 2 X[t] + X[t+1]``; per frame the mean over joints of ``|a_pred - a_gt|``,
@@ -13,17 +10,6 @@ import numpy as np
 from model_utils.errors import UserInputError
 
 METRES_TO_MM = 1000.0
-
-
-def sequences(data, path="test file"):
-    """[row indices (T,) in frame order] per sequence of ``data`` (schema arrays)."""
-    if "sequence" not in data or "frame" not in data:
-        raise UserInputError(f"{path}: not a sequence dataset: needs the keys 'sequence' and 'frame'")
-    out = []
-    for name in dict.fromkeys(data["sequence"]):
-        rows = np.flatnonzero(data["sequence"] == name)
-        out.append(rows[np.argsort(data["frame"][rows], kind="stable")])
-    return out
 
 
 def acceleration(joints):
@@ -46,33 +32,6 @@ def sequence_acceleration_error(pred, gt, groups):
     return float(np.concatenate(errors).mean())
 
 
-def keypoints_2d(data, noise, seed):
-    """The refiner's 2D input for every row: the labels' J24 keypoints in H36M order (pixels,
-    visibility as confidence) with Gaussian noise of ``noise`` x the person box's side standing
-    for a detector's error (deterministic from ``seed``). (N, 17, 3) float32."""
-    from HMR.constants import H36M17_FROM_J24
-    part = data["part"][:, list(H36M17_FROM_J24)].astype(np.float64)
-    side = (data["scale"] * 200.0)[:, None, None]
-    part[:, :, :2] += np.random.default_rng(seed).normal(0.0, 1.0, part[:, :, :2].shape) * noise * side
-    return part.astype(np.float32)
-
-
-def frame_predictions(config, model, path):
-    """The per-frame model's SMPL estimate of every row of the dataset ``path`` (crops of its
-    boxes, file order): pose (N, 72) axis-angle and betas (N, 10)."""
-    from src.builders import build_eval_source
-    from src.data.pipeline import create_eval_dataset
-    from src.deployment.backends import CheckpointPredictor
-    predictor = CheckpointPredictor(model, config.eval_batch_size)
-    source = build_eval_source(config, path)
-    theta = np.zeros((len(source), 85), np.float32)
-    dataset = create_eval_dataset(source, config.eval_batch_size, config.num_workers)
-    for batch in dataset.create_tuple_iterator(output_numpy=True):
-        images, indices, info = batch[0], batch[7], batch[9]
-        theta[indices] = predictor.run_all(images, info)[0]
-    return {"pose": theta[:, 3:75], "betas": theta[:, 75:85]}
-
-
 def _meshes(smpl, pose, betas):
     """Vertices (N, V, 3) and cocoplus joints of SMPL parameters (N, 72), (N, 10)."""
     vertices, _ = smpl.run_numpy(betas, pose)
@@ -93,22 +52,24 @@ def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None)
     PA-MPJPE, PVE and the acceleration error. Per-frame numbers under the plain keys, the
     others under ``filtered`` and ``refined``."""
     from src.data.schema import load_dataset_npz
+    from src.data.sequences import keypoints_2d, sequences
     from src.evaluation.evaluate import GroundTruthMeshes, run_evaluation
     from src.evaluation.protocols import JointSet
-    from src.video.track_refiner import FilterTrackRefiner, build_filter, build_track_refiner
+    from src.inference.predictors import frame_predictions
+    from src.inference.temporal import FilterTrackSmoother, build_filter, build_track_smoother
     data = load_dataset_npz(test_file)
     groups = sequences(data, test_file)
     predicted = frame_predictions(config, model, test_file)
     pose2d = keypoints_2d(data, config.refiner_keypoint_noise, config.seed)
-    refiners = {"filtered": build_filter(config)}
-    learned = build_track_refiner(config, smpl)
-    if not isinstance(learned, FilterTrackRefiner):
-        refiners["refined"] = learned
+    smoothers = {"filtered": build_filter(config)}
+    learned = build_track_smoother(config, smpl)
+    if not isinstance(learned, FilterTrackSmoother):
+        smoothers["refined"] = learned
     estimates = {None: (predicted["pose"], predicted["betas"])}
-    for name, refiner in refiners.items():
+    for name, smoother in smoothers.items():
         pose, betas = np.zeros_like(predicted["pose"]), np.zeros_like(predicted["betas"])
         for rows in groups:
-            pose[rows], betas[rows] = refiner.refine(pose2d[rows], predicted["pose"][rows], predicted["betas"][rows])
+            pose[rows], betas[rows] = smoother.smooth(pose2d[rows], predicted["pose"][rows], predicted["betas"][rows])
         estimates[name] = (pose, betas)
     meshes = {name: _meshes(smpl, *value) for name, value in estimates.items()}
     rows = np.concatenate(groups)

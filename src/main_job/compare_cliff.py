@@ -30,7 +30,7 @@ def compare(config, smpl):
     from model_utils.atomic_files import write_json
     from src.builders import build_model
     from src.evaluation.runner import evaluate_from_config
-    from src.training.checkpoint import load_model_weights
+    from src.checkpoints import load_model_weights
     from src.training.loop import train
 
     out_dir = os.path.join(config.output_path, "cliff_vs_hmr")

@@ -43,7 +43,7 @@ def compare(config, smpl, continue_steps, test_time_steps=None):
     from model_utils.atomic_files import write_json
     from src.builders import build_model
     from src.evaluation.runner import evaluate_from_config
-    from src.training.checkpoint import load_model_weights
+    from src.checkpoints import load_model_weights
     from src.training.loop import train
 
     base = train(config.replace(pose_head="rot6d", run_name="meta_base"))

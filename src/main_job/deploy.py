@@ -19,7 +19,7 @@ def deploy(config, smpl, model, out_dir):
     from src.evaluation.runner import evaluate_from_config, read_acc_log, write_acc_log
     from src.deployment.export import export_model
     from src.demo.image_demo import run_image_demo
-    from src.deployment.bin_io import write_test_inputs
+    from src.inference.bin_io import write_test_inputs
     mindir = export_model(config.replace(file_format="MINDIR", export_batch_size=0), model,
                           os.path.join(out_dir, "hmr"))
     onnx = export_model(config.replace(file_format="ONNX", export_batch_size=0), model, os.path.join(out_dir, "hmr"))

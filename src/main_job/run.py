@@ -31,7 +31,7 @@ def prepare_embedded_default(config):
 
 def main(config):
     from src.builders import build_model, set_mindspore_context
-    from src.training.checkpoint import load_model_weights
+    from src.checkpoints import load_model_weights
     from src.evaluation.runner import evaluate_from_config
     from src.data.synthetic import preview
     from src.main_job.deploy import deploy

@@ -9,7 +9,7 @@ import numpy as np
 
 from model_utils.errors import TrainingDiverged, UserInputError
 from src import builders
-from src.training.checkpoint import (list_checkpoints, load_aux_weights, load_model_weights, load_training_checkpoint,
+from src.checkpoints import (list_checkpoints, load_aux_weights, load_model_weights, load_training_checkpoint,
                                      save_training_checkpoint)
 from src.data.sources import TRAIN_COLUMNS
 
@@ -90,14 +90,16 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
 
 
 def step_on_columns(step_cell):
-    """The train step on a batch's dataset columns (``TRAIN_COLUMNS`` then the dropout noise (B, I, 2, H)):
-    returns the step's outputs followed by the batch's number of valid samples."""
+    """The train step on a batch's dataset columns (``TRAIN_COLUMNS``, the architecture's extra inputs, then
+    the dropout noise (B, I, 2, H)): returns the step's outputs followed by the batch's number of valid
+    samples."""
     from mindspore import ops
 
     num_inputs, valid = len(TRAIN_COLUMNS), TRAIN_COLUMNS.index("valid")
 
     def run(*columns):
-        outputs = step_cell(*columns[:num_inputs], ops.transpose(columns[num_inputs], (1, 2, 0, 3)))
+        noise = ops.transpose(columns[-1], (1, 2, 0, 3))
+        outputs = step_cell(*columns[:num_inputs], noise, *columns[num_inputs:-1])
         return ops.concat([outputs, columns[valid].sum().reshape(1)])
     return run
 

@@ -31,7 +31,7 @@ from mindspore import nn, ops
 from HMR.constants import NUM_SMPL_JOINTS
 from HMR.geometry import batch_rodrigues
 from HMR.heads.iterative import fast_parameters
-from HMR.meta_loss import InnerObjective, MetaHMRLoss, prediction_of, pseudo_targets
+from HMR.meta_loss import InnerObjective, prediction_of, pseudo_targets
 from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
 
 META_LOSS_NAMES = ("outer_total", "keypoint_2d", "joint_3d", "vertices", "pose", "betas", "camera", "inner_total")
@@ -57,8 +57,8 @@ class MetaObjective(nn.Cell):
         self.outer_weight, self.first_order = outer_weight, first_order
         self.iterations = model.regressor.num_iterations
 
-    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise,
-                  aux_targets):
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, aux_targets,
+                  *extra):
         features = self.model.encode(images)
         inner_features = ops.stop_gradient(features) if self.first_order else features
         has_smpl, has_3d = has_smpl * valid, has_3d * valid
@@ -67,14 +67,14 @@ class MetaObjective(nn.Cell):
         fast = tuple(self.fast)
         inner_total = ops.zeros((), ms.float32)           # the first inner step's objective, for the log
         for step in range(self.inner_steps):
-            (value, _), grads = self.inner_grad(fast, inner_features, inner_noise, bbox_info, visible, aux_targets,
-                                                has_smpl, has_3d)
+            (value, _), grads = self.inner_grad(fast, inner_features, inner_noise, visible, aux_targets, has_smpl,
+                                                has_3d, *extra)
             if step == 0:
                 inner_total = ops.stop_gradient(value)
             if self.first_order:
                 grads = ops.stop_gradient(grads)
             fast = sgd_update(fast, grads, self.inner_lr)
-        outputs = self.model.decode(features, noise[self.iterations:], bbox_info, fast)
+        outputs = self.model.decode(features, noise[self.iterations:], fast, *extra)
         gt_rotmats = batch_rodrigues(pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         gt_vertices, _ = self.model.smpl(betas, gt_rotmats)
         targets = (gt_rotmats, betas, gt_vertices, joints3d[:, :, :3], joints3d[:, :, 3:4])
@@ -97,24 +97,19 @@ class MetaTrainStep(nn.Cell):
         self.reducer = reducer if reducer is not None else ops.identity
         self.scaler = scaler if scaler is not None else LossScaler()
 
-    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, mocap_pose,
-                  mocap_betas, noise):
-        aux_outputs = self.aux(images, None, bbox_info) if self.aux.takes_bbox_info else self.aux(images)
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, mocap_pose, mocap_betas,
+                  noise, *extra):
+        aux_outputs = self.aux(images, None, *extra)
         scale = self.scaler.scale_value * 1.0     # read before the update below
         (_, total, kp, j3d, shape, pose_term, betas_term, camera, inner), grads = self.grad(
-            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise,
-            pseudo_targets(aux_outputs), scale)
+            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, pseudo_targets(aux_outputs),
+            *extra, scale)
         total, overflow = apply_if_finite(self.scaler, self.optimizer, self.reducer(grads), total)
         return ops.stack([total, kp, j3d, shape, pose_term, betas_term, camera, inner, scale, overflow])
 
 
-def build_meta_loss(config):
-    """Meta-HMR's objective with ``config``'s weights (training and adaptation)."""
-    return MetaHMRLoss(config.meta_shape_weight, config.meta_keypoint_weight, config.meta_pose_weight,
-                       config.meta_betas_weight)
-
-
 def build_meta_objective(config, model):
     """The MetaObjective of ``config``'s Meta-HMR keys."""
+    from src.builders import build_meta_loss
     return MetaObjective(model, build_meta_loss(config), config.inner_steps, config.inner_lr, config.meta_outer_weight,
                          config.first_order)

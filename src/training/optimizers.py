@@ -47,7 +47,7 @@ def build_encoder_optimizer(config, model, learning_rate):
     """``config.optimizer`` over the model's trainable parameters; ``learning_rate``: the per-step list."""
     from mindspore import nn
 
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     if config.optimizer == ADAM:
         if config.layer_decay != 1.0:
             from model_utils.errors import UserInputError

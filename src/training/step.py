@@ -1,7 +1,7 @@
 """One HMR training step: an encoder update, then a discriminator update (two Adam optimisers).
 
-CLIFF's model sees each crop's ``bbox_info`` and projects its 2D keypoints through the
-full-image camera (``HMR.model``); HMR ignores the (zero) bbox_info column. As in the TF reference, the adversarial prior sees the pose and shape of every regressor
+The architecture's extra graph inputs (CLIFF's ``bbox_info``) come last and go to the model as they
+are (``HMR.model``). As in the TF reference, the adversarial prior sees the pose and shape of every regressor
 iteration (I x B fakes, against I x B mocap samples "so it's balanced"), while the data terms
 use the last iteration; the discriminator is trained on this step's fakes, detached.
 Gradients go through a reducer, the identity on one device and an all-reduce mean in
@@ -12,6 +12,7 @@ from mindspore import nn, ops
 
 from HMR.constants import NUM_BETAS, NUM_SMPL_JOINTS
 from HMR.geometry import batch_rodrigues
+from HMR.outputs import BETAS, JOINTS3D, KEYPOINTS2D, ROTMATS, STAGE_BETAS, STAGE_ROTMATS
 from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
 from src.training.losses import (AdversarialDiscriminatorLoss, AdversarialEncoderLoss, Joint3DLoss, Keypoint2DLoss,
                         SMPLParamLoss)
@@ -31,11 +32,11 @@ class EncoderLoss(nn.Cell):
         self.smpl_loss, self.adversarial_loss = SMPLParamLoss(), AdversarialEncoderLoss()
         self.weights = (keypoint_weight, joint3d_weight, smpl_weight, adversarial_weight)
 
-    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise):
-        outputs = self.model.forward_all_iterations(images, noise, bbox_info)
-        pred_betas, rotmats, pred_joints, pred_keypoints, fake_rotmats, fake_betas = (outputs[2], outputs[3],
-                                                                                      outputs[5], outputs[6],
-                                                                                      outputs[7], outputs[8])
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, *extra):
+        outputs = self.model.forward_all_iterations(images, noise, *extra)
+        pred_betas, rotmats, pred_joints, pred_keypoints = (outputs[BETAS], outputs[ROTMATS], outputs[JOINTS3D],
+                                                            outputs[KEYPOINTS2D])
+        fake_rotmats, fake_betas = outputs[STAGE_ROTMATS], outputs[STAGE_BETAS]
         kp = self.keypoint_loss(pred_keypoints, keypoints, valid)
         j3d = self.joint3d_loss(pred_joints, joints3d, has_3d, valid)
         smpl = self.smpl_loss(rotmats, pred_betas, pose, betas, has_smpl, valid)
@@ -61,8 +62,8 @@ class DiscriminatorLoss(nn.Cell):
 
 class HMRTrainStep(nn.Cell):
     """Both updates of one step. Inputs: a training batch (see ``TRAIN_COLUMNS``; mocap_pose
-    (B, I, 72) and mocap_betas (B, I, 10), I mocap samples per row) and the dropout noise
-    (I, 2, B, 1024). Output: (10,) float32, the losses in ``LOSS_NAMES`` order then
+    (B, I, 72) and mocap_betas (B, I, 10), I mocap samples per row), the dropout noise
+    (I, 2, B, 1024) and the architecture's extra graph inputs. Output: (10,) float32, the losses in ``LOSS_NAMES`` order then
     ``STEP_STAT_NAMES``: the loss scale this step used, and 1.0 where the encoder update was skipped
     for non-finite gradients (else 0.0). ``scaler``: :class:`src.training.loss_scale.LossScaler` of the encoder
     objective (None: no scaling); the discriminator's objective is float32 and unscaled."""
@@ -81,11 +82,11 @@ class HMRTrainStep(nn.Cell):
         self.discriminator_reducer = discriminator_reducer if discriminator_reducer is not None else ops.identity
         self.scaler = scaler if scaler is not None else LossScaler()
 
-    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, mocap_pose,
-                  mocap_betas, noise):
+    def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, mocap_pose, mocap_betas,
+                  noise, *extra):
         scale = self.scaler.scale_value * 1.0     # read before the update below
         (_, e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = self.encoder_grad(
-            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, bbox_info, noise, scale)
+            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, *extra, scale)
         e_total, overflow = apply_if_finite(self.scaler, self.encoder_optimizer, self.encoder_reducer(e_grads), e_total)
         real_rotmats = batch_rodrigues(mocap_pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         (d_total, real, fake), d_grads = self.discriminator_grad(

@@ -27,20 +27,6 @@ REFINER_LOSS_NAMES = ("total", "joints", "vertices", "pose", "accel")
 RUN_FOLDER = "refiner"
 
 
-def build_refiner(config, smpl):
-    """The TemporalRefiner of ``config``'s refiner keys (needs the H36M regressor)."""
-    from HMR.temporal.refiner import TemporalRefiner
-    if "h36m" not in smpl.regressor_names:
-        raise UserInputError("the temporal refiner needs J_regressor_h36m (--h36m_regressor_path or data_path)")
-    if config.refiner_dim % config.refiner_heads:
-        raise UserInputError(f"--refiner_dim {config.refiner_dim} must be a multiple of --refiner_heads "
-                             f"{config.refiner_heads}")
-    if config.refiner_kernel % 2 != 1:
-        raise UserInputError(f"--refiner_kernel must be odd, got {config.refiner_kernel}")
-    return TemporalRefiner(smpl, dim=config.refiner_dim, depth=config.refiner_depth, heads=config.refiner_heads,
-                           hidden=config.refiner_hidden, kernel=config.refiner_kernel)
-
-
 def loss_cell(refiner, config):
     from mindspore import nn, ops
 
@@ -112,7 +98,8 @@ def refiner_inputs(config, smpl, model, path, seed):
     """Everything a sequence file gives the refiner: per-frame predictions, noisy 2D keypoints,
     ground truth and the sequences' rows."""
     from src.data.schema import load_dataset_npz
-    from src.evaluation.sequences import frame_predictions, keypoints_2d, sequences
+    from src.data.sequences import keypoints_2d, sequences
+    from src.inference.predictors import frame_predictions
     data = load_dataset_npz(path)
     predicted = frame_predictions(config, model, path)
     rotmats, joints, vertices = ground_truth(smpl, data["pose"], data["shape"])
@@ -129,20 +116,18 @@ def train_refiner(config, smpl, model=None):
     import mindspore as ms
     from mindspore import nn, ops
 
-    from src.builders import build_model, dataset_paths
-    from src.training.checkpoint import (list_checkpoints, load_model_weights, load_training_checkpoint,
-                                         save_training_checkpoint)
+    from src.builders import dataset_paths
+    from src.checkpoints import list_checkpoints, load_training_checkpoint, save_training_checkpoint
+    from src.inference.loading import load_model
+    from src.inference.temporal import build_temporal_refiner
     from src.training.loop import run_folder
     if model is None:
-        if not config.checkpoint_file_path:
-            raise UserInputError("--train_refiner needs the per-frame model: --checkpoint_file_path CKPT")
-        model = build_model(config, smpl)
-        load_model_weights(config.checkpoint_file_path, model)
+        model = load_model(config, smpl, "--train_refiner needs the per-frame model: --checkpoint_file_path CKPT")
     model.set_train(False)
     path = dataset_paths(config, [config.sequence_train_dataset])[0]
     arrays = refiner_inputs(config, smpl, model, path, config.seed)
     sampler = ClipSampler(arrays["groups"], config.refiner_clip, config.seed)
-    refiner = build_refiner(config, smpl)
+    refiner = build_temporal_refiner(config, smpl)
     loss = loss_cell(refiner, config)
     optimizer = nn.Adam(refiner.trainable_params(), learning_rate=config.refiner_lr)
     grad = ms.value_and_grad(loss, None, optimizer.parameters, has_aux=True)

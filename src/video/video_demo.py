@@ -66,28 +66,27 @@ def _save_frame(path, record):
 
 def _people_of_frame(config, image, detector, predict, timer):
     """Detections and per-frame model outputs of one frame, as arrays (P, ...)."""
+    from HMR.outputs import THETA_SIZE, split_theta
     from src.builders import crop_size
-    from src.data.frame import bbox_info, default_focal_length
-    from src.data.images import normalize_image
-    from src.demo.person_crop import PersonCrop
+    from src.inference.crops import crop_inputs, default_focal
+    from src.inference.person_crop import PersonCrop
     with timer("detection"):
         people = detector.detect(image)
-    focal = config.focal_length or float(default_focal_length(*image.shape[:2], config.architecture))
+    focal = default_focal(config, image.shape[:2])
     rows = {k: [] for k in ("boxes", "scores", "detected_keypoints", "theta", "translation", "keypoints2d")}
     for person in people:
         crop = PersonCrop(person.box, crop_size(config))
-        batch = normalize_image(crop.crop(image), config.image_normalization)[None]
-        info = bbox_info(crop.frame(image.shape[:2], focal))[None]
+        batch, extra_inputs = crop_inputs(config, crop, image, focal)
         with timer("per-frame model"):
-            out = {k: v[0] for k, v in predict(np.ascontiguousarray(batch), info).items()}
+            out = {k: v[0] for k, v in predict(batch, extra_inputs).items()}
         theta = np.asarray(out["theta"], np.float64)
         rows["boxes"].append(person.box)
         rows["scores"].append(person.score)
         rows["detected_keypoints"].append(person.h36m17())
         rows["theta"].append(theta)
-        rows["translation"].append(crop.camera_translation(theta[:3], image.shape[:2], focal))
+        rows["translation"].append(crop.camera_translation(split_theta(theta)["cam"], image.shape[:2], focal))
         rows["keypoints2d"].append(crop.to_image(np.asarray(out["keypoints2d"], np.float64)))
-    shapes = {"boxes": (4,), "scores": (), "detected_keypoints": (17, 3), "theta": (85,), "translation": (3,),
+    shapes = {"boxes": (4,), "scores": (), "detected_keypoints": (17, 3), "theta": (THETA_SIZE,), "translation": (3,),
               "keypoints2d": (None,)}
     record = {k: np.asarray(v, np.float32) if v else np.zeros((0,) + tuple(s or 0 for s in shapes[k]), np.float32)
               for k, v in rows.items()}
@@ -99,8 +98,8 @@ def _frame_pass(config, smpl, frames, folder, model, timer):
     """Pass 1; returns {index: record} of every frame, and the unreadable frames' indices."""
     from tqdm import tqdm
 
-    from src.demo.detection.factory import build_detector
-    from src.demo.image_demo import build_runner
+    from src.inference.crops import build_crop_predictor
+    from src.inference.detection.factory import build_detector
     detector = predict = None
     records, unreadable = {}, []
     for index, image in tqdm(timer.iterate(frames, "decoding"), total=frames.total or None, desc="frames",
@@ -117,7 +116,7 @@ def _frame_pass(config, smpl, frames, folder, model, timer):
                     with timer("loading"):
                         detector = build_detector(config, "pedestrians" if config.detector == "auto"
                                                   else config.detector)
-                        predict = build_runner(config, smpl, model)
+                        predict = build_crop_predictor(config, smpl, model)
                 records[index] = _people_of_frame(config, image, detector, predict, timer)
             _save_frame(path, records[index])
         if "unreadable" in records[index]:
@@ -136,26 +135,27 @@ def _tracks(records):
     return {t: sorted(members) for t, members in tracks.items() if len(members) >= MIN_TRACK_FRAMES}
 
 
-def _refine_tracks(config, smpl, records, tracks, timer):
-    """Pass 3: per track its arrays (refined pose, per-frame pose, betas, translation, ...)."""
-    from src.video.one_euro import one_euro
-    from src.video.track_refiner import build_track_refiner
+def _smooth_tracks(config, smpl, records, tracks, timer):
+    """Pass 3: per track its arrays (smoothed pose, per-frame pose, betas, translation, ...)."""
+    from HMR.outputs import split_theta
+    from src.inference.one_euro import one_euro
+    from src.inference.temporal import build_track_smoother
     with timer("loading"):
-        refiner = build_track_refiner(config, smpl)
+        smoother = build_track_smoother(config, smpl)
     out = {}
     for number, track in enumerate(sorted(tracks)):
         members = tracks[track]
         take = lambda key: np.stack([records[f][key][d] for f, d in members])  # noqa: E731
-        theta = take("theta")
+        theta = split_theta(take("theta"))
         with timer("refiner"):
-            pose, betas = refiner.refine(take("detected_keypoints"), theta[:, 3:75], theta[:, 75:85])
+            pose, betas = smoother.smooth(take("detected_keypoints"), theta["pose"], theta["betas"])
             translation = one_euro(take("translation"), config.one_euro_min_cutoff, config.one_euro_beta)
         out[number] = {"track_id": track, "frames": np.array([f for f, _ in members], np.int32),
                        "boxes": take("boxes"), "scores": take("scores"), "pose": pose,
-                       "pose_per_frame": theta[:, 3:75], "betas": betas, "cam": theta[:, :3],
+                       "pose_per_frame": theta["pose"], "betas": betas, "cam": theta["cam"],
                        "translation": translation.astype(np.float32), "keypoints2d": take("keypoints2d"),
                        "detected_keypoints": take("detected_keypoints")}
-    return out, refiner.kind
+    return out, smoother.kind
 
 
 def _meshes(smpl, refined):
@@ -253,14 +253,14 @@ def run_video_demo(config, smpl, model=None):
     os.makedirs(os.path.join(folder, "frames"), exist_ok=True)
     _check_run(folder, _run_key(config, frames))
     if model is None and not config.model_file:
-        from src.demo.image_demo import load_checkpoint_model
-        model = load_checkpoint_model(config, smpl)
+        from src.inference.loading import load_model
+        model = load_model(config, smpl, "give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
     records, unreadable = _frame_pass(config, smpl, frames, folder, model, timer)
     if unreadable:
         logger.warning("%d frame(s) could not be decoded and were skipped: %s", len(unreadable), unreadable[:20])
     with timer("tracking"):
         tracks = _tracks(records)
-    refined, kind = _refine_tracks(config, smpl, records, tracks, timer)
+    refined, kind = _smooth_tracks(config, smpl, records, tracks, timer)
     with timer("track files"):
         meshes = _write_tracks(config, smpl, refined, kind, folder, frames, unreadable)
     overlay, written = _render(config, smpl, records, refined, meshes, frames, folder, timer)

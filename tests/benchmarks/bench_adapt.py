@@ -19,9 +19,9 @@ def main(repeat=2):
     from model_utils.config import load_config
     from src.builders import build_aux_model, build_model, build_smpl, set_mindspore_context
     from src.data.synthetic.write_model import write_body_model
-    from src.demo.adapt import build_adapter
-    from src.demo.refine import build_refiner
-    from src.deployment.backends import CheckpointPredictor
+    from src.inference.adaptation import build_adapter
+    from src.inference.fitting import build_fitter
+    from src.inference.predictors import CheckpointPredictor
     from tests.benchmarks.timing import print_table, time_call
 
     folder = tempfile.mkdtemp(prefix="bench_adapt_")
@@ -34,11 +34,11 @@ def main(repeat=2):
     aux_file = os.path.join(folder, "aux.ckpt")
     import mindspore as ms
 
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     ms.save_checkpoint([{"name": k, "data": p} for k, p in structural_parameters(build_aux_model(config, smpl)).items()],
                        aux_file)
     adapter = build_adapter(config.replace(aux_checkpoint=aux_file), smpl, model)
-    refiner = build_refiner(load_config(common + ["--refine", str(REFINE_STEPS)]), smpl)
+    refiner = build_fitter(load_config(common + ["--refine", str(REFINE_STEPS)]), smpl)
     predictor = CheckpointPredictor(model)
     rng = np.random.default_rng(0)
     images = rng.normal(0, 0.5, (BATCH, 3, config.img_size, config.img_size)).astype(np.float32)
@@ -49,7 +49,7 @@ def main(repeat=2):
     times = {
         "forward": time_call(lambda: predictor.run_all(images), 3),
         "adapt": time_call(lambda: adapter.adapt(images, bbox_info, keypoints), repeat),
-        "refine": time_call(lambda: refiner.refine(theta[:, 3:75], theta[:, 75:], theta[:, :3], keypoints), repeat),
+        "refine": time_call(lambda: refiner.fit(theta[:, 3:75], theta[:, 75:], theta[:, :3], keypoints), repeat),
     }
     per_image = {k: v / BATCH for k, v in times.items()}
     print_table(f"Test-time adaptation, ms per image (batch {BATCH}, median), ResNet-50 224 px, 10 iterations, "

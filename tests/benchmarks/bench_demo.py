@@ -20,12 +20,12 @@ def main(repeat=5):
     import skimage
 
     from model_utils.config import PROJECT_ROOT, load_config
-    from src.deployment.backends import CheckpointPredictor
+    from src.inference.predictors import CheckpointPredictor
     from src.builders import build_model, build_smpl, set_mindspore_context
     from src.data.images import normalize_image
-    from src.demo.detection.blazepose import BlazePoseDetector
-    from src.demo.person_crop import PersonCrop
-    from src.demo.refine import build_refiner
+    from src.inference.detection.blazepose import BlazePoseDetector
+    from src.inference.person_crop import PersonCrop
+    from src.inference.fitting import build_fitter
     from src.data.synthetic.write_model import write_body_model
     from tests.benchmarks.timing import interleaved, print_table, time_call
 
@@ -45,14 +45,14 @@ def main(repeat=5):
     theta = predictor.run_all(batch)[0]
     keypoints = person.keypoints("cocoplus19")
     keypoints[:, :2] = crop.to_crop(keypoints[:, :2])
-    refiner = build_refiner(config, smpl)
+    refiner = build_fitter(config, smpl)
     times = {
         "detect": time_call(lambda: detector.detections(image), repeat),
         "landmarks": time_call(lambda: detector.landmarks(image, hip, scale_point), repeat),
     }
     # the HMR forward and the refinement in alternating rounds, so that machine noise hits both alike
     times.update(interleaved({"hmr": lambda: predictor.run_all(batch),
-                              "refine": lambda: refiner.refine(theta[:, 3:75], theta[:, 75:], theta[:, :3],
+                              "refine": lambda: refiner.fit(theta[:, 3:75], theta[:, 75:], theta[:, :3],
                                                                keypoints[None])}, rounds=repeat, repeat=3))
     print_table(f"Image demo stages on skimage's camera.png (512x512), ms per image (median), {platform.machine()}, "
                 f"{os.cpu_count()} cores",

@@ -24,7 +24,7 @@ def main(rounds=3, repeat=3):
     import mindspore as ms
 
     from model_utils.config import load_config
-    from src.deployment.backends import CheckpointPredictor, MindirPredictor, OnnxPredictor, graph_predictor
+    from src.inference.predictors import CheckpointPredictor, MindirPredictor, OnnxPredictor, graph_predictor
     from src.builders import build_model, build_smpl, set_mindspore_context
     from src.deployment.export import export_model
     from src.deployment.quantize import quantize_onnx_int8

@@ -39,15 +39,17 @@ def _step_cell(model, scaler=None):
     return step
 
 
-def _batch(rng, crop):
-    """A training batch in ``TRAIN_COLUMNS`` order + the dropout noise, as MindSpore tensors."""
+def _batch(rng, crop, bbox_info=False):
+    """A training batch in ``TRAIN_COLUMNS`` order + the dropout noise (+ CLIFF's bbox_info), as
+    MindSpore tensors in the order ``HMRTrainStep`` takes them."""
     import mindspore as ms
     keypoints = np.concatenate([rng.uniform(-1, 1, (BATCH, 19, 2)), np.ones((BATCH, 19, 1))], 2)
     joints = np.concatenate([rng.normal(0, 0.3, (BATCH, 14, 3)), np.ones((BATCH, 14, 1))], 2)
     batch = [rng.normal(size=(BATCH, 3) + crop), keypoints, joints, rng.normal(0, 0.2, (BATCH, 72)),
              rng.normal(size=(BATCH, 10)), np.ones(BATCH), np.ones(BATCH), np.ones(BATCH),
-             rng.normal(0, 0.5, (BATCH, 3)), rng.normal(0, 0.2, (BATCH, 3, 72)), rng.normal(size=(BATCH, 3, 10)),
-             rng.random((3, 2, BATCH, 1024))]
+             rng.normal(0, 0.2, (BATCH, 3, 72)), rng.normal(size=(BATCH, 3, 10)), rng.random((3, 2, BATCH, 1024))]
+    if bbox_info:
+        batch.append(rng.normal(0, 0.5, (BATCH, 3)))
     return [ms.Tensor(np.asarray(b, np.float32)) for b in batch]
 
 
@@ -64,8 +66,8 @@ def _cliff_steps(model_path, rng):
     steps = {}
     for name, backbone, width in (("cliff_resnet", "resnet", 64), ("cliff_hrnet", "hrnet", 48)):
         model = HMR(SMPL(model_path), 50, width, "cliff", {"pose": six, "shape": shape, "cam": cam},
-                    backbone=backbone)
-        step, batch = _step_cell(model), _batch(rng, CLIFF_CROP)
+                    backbone=backbone, camera="full_frame_crop")
+        step, batch = _step_cell(model), _batch(rng, CLIFF_CROP, bbox_info=True)
         steps[name] = lambda step=step, batch=batch: step(*batch).asnumpy()
     return steps
 

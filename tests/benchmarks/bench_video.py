@@ -26,7 +26,7 @@ def main(frames=FRAMES):
     from src.builders import build_model, build_smpl, set_mindspore_context
     from src.data.synthetic.write_model import write_body_model
     from src.deployment.export_refiner import export_refiner
-    from src.training.temporal import build_refiner
+    from src.inference.temporal import build_temporal_refiner
     from src.video.frames import VideoFrames
     from src.video.video_demo import run_video_demo
     from tests.benchmarks.timing import print_table
@@ -40,7 +40,7 @@ def main(frames=FRAMES):
                           os.path.join(work, "out"), "--progress_bar", "false", "--file_format", "ONNX"])
     set_mindspore_context(config)
     smpl = build_smpl(config)
-    onnx_file = export_refiner(config, build_refiner(config, smpl), os.path.join(work, "refiner.onnx"))
+    onnx_file = export_refiner(config, build_temporal_refiner(config, smpl), os.path.join(work, "refiner.onnx"))
     config = config.replace(refiner_model=onnx_file)
     result = run_video_demo(config, smpl, build_model(config, smpl))   # untrained: the time is the same
     people = sum(len(np.load(path)["boxes"]) for path in glob.glob(os.path.join(work, "out", "frames", "*.npz")))

@@ -138,7 +138,7 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     # and the weights did move: compare with the initial ones (same seed, same construction)
     import mindspore as ms
     from conftest import tiny_config
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     from src.training.loop import build_training
     ms.set_seed(0)
     initial = build_training(tiny_config(tiny_data_dir, tmp_path / "init", *TINY, "--batch_size", "2"))
@@ -152,7 +152,7 @@ def test_meta_training_on_two_msrun_workers_keeps_identical_weights(tiny_data_di
     import mindspore as ms
     from conftest import tiny_config
     from src.builders import build_model, build_smpl
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     tiny = TINY[:-4] + ["--train_datasets", "synthetic/synthetic_3d_train.npz", "--train_dataset_ratios", "1"]
     config = tiny_config(tiny_data_dir, tmp_path, *tiny, "--pose_head", "rot6d")
     start_file = str(tmp_path / "start.ckpt")

@@ -27,7 +27,7 @@ def _photo(name):
 def detector():
     if not os.path.isfile(os.path.join(MODELS, "pose_landmark_full.tflite")):
         pytest.skip(f"detector models not in {MODELS}: scripts/setup.sh could not download mediapipe==0.10.14")
-    from src.demo.detection.blazepose import BlazePoseDetector
+    from src.inference.detection.blazepose import BlazePoseDetector
     return BlazePoseDetector(MODELS, min_score=0.4)
 
 
@@ -45,7 +45,7 @@ def _iou(box, region):
 
 @pytest.mark.parametrize("name", ["camera", "astronaut"])
 def test_one_person_with_landmarks_where_the_body_is(detector, name):
-    from src.demo.detection.person import BLAZEPOSE33_NAMES
+    from src.inference.detection.person import BLAZEPOSE33_NAMES
     people = detector.detect(_photo(name))
     assert len(people) == 1
     person, regions = people[0], REGIONS[name]
@@ -119,6 +119,6 @@ def _random_checkpoint(data, tmp_path):
     config = load_config(["--data_path", str(data), "--backbone_depth", "18", "--backbone_width", "8"])
     model = build_model(config, build_smpl(config))
     path = str(tmp_path / "random.ckpt")
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     ms.save_checkpoint([{"name": k, "data": p} for k, p in structural_parameters(model).items()], path)
     return path

@@ -50,11 +50,11 @@ def video_run(tiny_data_dir, tiny_checkpoint, tmp_path_factory):
     from conftest import tiny_config
     from src.builders import build_smpl
     from src.deployment.export_refiner import export_refiner
-    from src.training.temporal import build_refiner
+    from src.inference.temporal import build_temporal_refiner
     work = tmp_path_factory.mktemp("video")
     checkpoint = tiny_checkpoint()[1]
     config = tiny_config(tiny_data_dir, work, *REFINER, "--file_format", "ONNX")
-    onnx_file = export_refiner(config, build_refiner(config, build_smpl(config)), str(work / "refiner.onnx"))
+    onnx_file = export_refiner(config, build_temporal_refiner(config, build_smpl(config)), str(work / "refiner.onnx"))
     out = work / "out"
     command = [sys.executable, "demo.py", "--data_path", str(tiny_data_dir), *TINY, *REFINER, "--video", VTEST,
                "--max_frames", str(NUM_FRAMES), "--checkpoint_file_path", checkpoint, "--refiner_model", onnx_file,

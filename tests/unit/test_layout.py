@@ -10,6 +10,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PACKAGES = ("HMR", "src", "model_utils")
 # a package may import the packages listed (and itself): HMR is the bottom, model_utils is beside it
 ALLOWED = {"HMR": set(), "model_utils": set(), "src": {"HMR", "model_utils"}}
+# the job folders of src/: none imports another (what several share lives in the layers below them:
+# src/inference, src/data, src/builders.py, ...); only the README's main job (src/main_job) calls them
+JOB_FOLDERS = ("training", "evaluation", "deployment", "demo", "video")
+MAIN_JOB = "main_job"
 
 
 def _modules():
@@ -51,9 +55,29 @@ def test_packages_import_only_what_the_layout_allows():
     assert not wrong, wrong
 
 
-def test_no_import_cycles():
-    modules = _modules()
-    graph = {m: {i for i in _imports(p, True, modules) if i in modules and i != m} for m, p in modules.items()}
+def _job_folder(module):
+    """The src/ job folder a module belongs to (``training``, ...), ``main_job``, or None (a shared layer)."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "src" and len(parts) > 2 and parts[1] in JOB_FOLDERS + (MAIN_JOB,) else None
+
+
+def job_folder_violations(modules):
+    """``"<module> imports <module>"`` for every import (inside functions too) from one job folder into
+    another, or from a shared layer into a job folder; only the main job may call the jobs."""
+    wrong = []
+    for module, path in modules.items():
+        own = _job_folder(module)
+        for imported in _imports(path, module_level_only=False, modules=modules):
+            target = _job_folder(imported)
+            if target is not None and target != own and own != MAIN_JOB:
+                wrong.append(f"{module} imports {imported}")
+    return sorted(wrong)
+
+
+def import_cycles(modules):
+    """Cycles in the graph of every import between project modules, inside functions too: an import
+    that runs late still ties the two modules together."""
+    graph = {m: {i for i in _imports(p, False, modules) if i in modules and i != m} for m, p in modules.items()}
     state, cycles = {}, []
 
     def visit(node, stack):
@@ -67,7 +91,17 @@ def test_no_import_cycles():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
+    return cycles
+
+
+def test_no_import_cycles():
+    cycles = import_cycles(_modules())
     assert not cycles, cycles
+
+
+def test_no_job_folder_imports_another():
+    wrong = job_folder_violations(_modules())
+    assert not wrong, wrong
 
 
 def test_importing_any_module_runs_nothing():
@@ -151,3 +185,69 @@ def test_every_project_import_resolves():
                 broken += [f"{module}: from {node.module} import {a.name}" for a in node.names
                            if f"{node.module}.{a.name}" not in modules and a.name not in known]
     assert not broken, broken
+
+
+# the registries that define the names (and may therefore spell them)
+NAME_REGISTRIES = ("HMR/architectures.py", "HMR/heads/__init__.py", "HMR/backbones/__init__.py",
+                   "HMR/cameras/__init__.py")
+
+
+def _component_names():
+    """Every architecture, head and camera name the registries know."""
+    from HMR.architectures import ARCHITECTURES
+    from HMR.cameras import CAMERAS
+    from HMR.heads import HEADS
+    return set(ARCHITECTURES.names()) | set(HEADS.names()) | set(CAMERAS.names())
+
+
+def name_comparisons(paths, names):
+    """``"<file>:<line>"`` of every comparison (``==``, ``!=``, ``in``, ``not in``) with one of ``names`` as
+    a literal operand (alone or in a literal tuple, list or set)."""
+    found = []
+    for label, path in paths.items():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if not isinstance(node, ast.Compare):
+                continue
+            literals = []
+            for operand in [node.left, *node.comparators]:
+                items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+                literals += [i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)]
+            if set(literals) & names:
+                found.append(f"{label}:{node.lineno}")
+    return found
+
+
+def test_no_code_outside_the_registries_compares_architecture_head_or_camera_names():
+    """Architectures, heads and cameras are chosen through their registries' facts: no module of HMR/,
+    src/ or model_utils/ and no entry point compares a value with one of their names."""
+    paths = {os.path.relpath(p, ROOT): p for p in _modules().values()}
+    paths.update({n: os.path.join(ROOT, n) for n in os.listdir(ROOT) if n.endswith(".py")})
+    for registry in NAME_REGISTRIES:
+        paths.pop(registry)
+    names = _component_names()
+    assert {"hmr", "cliff", "hmr2", "axis_angle", "rot6d", "weak_perspective"} <= names
+    assert not name_comparisons(paths, names), name_comparisons(paths, names)
+
+
+def test_the_layout_checks_see_imports_inside_functions(tmp_path):
+    """The checks themselves, on fabricated modules: a cycle closed by a function-level import, and a job
+    folder importing another inside a function, are both reported; the main job may call the jobs."""
+    files = {
+        "src.training.a": "import os\n\ndef run():\n    from src.evaluation.b import score\n    return score\n",
+        "src.evaluation.b": "def score():\n    from src.training.a import run\n    return run\n",
+        "src.main_job.c": "def main():\n    from src.training.a import run\n    return run()\n",
+        "src.inference.d": "def helper():\n    import src.video.e\n",
+        "src.video.e": "X = 1\n",
+    }
+    modules = {}
+    for name, text in files.items():
+        path = tmp_path / (name.replace(".", "_") + ".py")
+        path.write_text(text)
+        modules[name] = str(path)
+    assert import_cycles(modules) == [["src.evaluation.b", "src.training.a", "src.evaluation.b"]]
+    assert job_folder_violations(modules) == ["src.evaluation.b imports src.training.a",
+                                              "src.inference.d imports src.video.e",
+                                              "src.training.a imports src.evaluation.b"]
+    code = "X = 1\n\ndef f(mode):\n    return mode == 'cliff' or mode in ('a', 'hmr2')\n"
+    (tmp_path / "compare.py").write_text(code)
+    assert name_comparisons({"compare.py": str(tmp_path / "compare.py")}, {"cliff", "hmr2"}) == ["compare.py:4"] * 2

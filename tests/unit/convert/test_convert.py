@@ -70,7 +70,7 @@ def _mindspore_outputs(body_model_pkl, checkpoint, config_path, images):
     from model_utils.config import load_config
     from HMR import SMPL
     from src.builders import build_model
-    from src.training.checkpoint import load_model_weights
+    from src.checkpoints import load_model_weights
     config = load_config(["--config_path", str(config_path)])
     model = build_model(config, SMPL(body_model_pkl))
     load_model_weights(str(checkpoint), model)
@@ -158,8 +158,8 @@ def test_cliff_release_matches_pytorch_through_the_eval_model_path(body_model_pk
     from HMR import SMPL
     from src.builders import build_model
     from src.convert.convert import convert
-    from src.deployment.backends import build_predictor
-    from src.training.checkpoint import load_model_weights
+    from src.inference.predictors import build_predictor
+    from src.checkpoints import load_model_weights
     from tests.reference.torch_spin import rot6d_to_rotmat
     reference = _cliff_reference(kind, 1)
     rng = np.random.default_rng(2)
@@ -199,7 +199,7 @@ def test_cliff_needs_the_6d_head():
     from model_utils.errors import UserInputError
     from src.builders import head_name
     assert head_name(load_config(["--architecture", "cliff", "--pose_head", "rot6d"])) == "cliff"
-    with pytest.raises(UserInputError, match="--architecture cliff regresses 6D rotations: use --pose_head rot6d"):
+    with pytest.raises(UserInputError, match=r"--architecture cliff takes --pose_head rot6d \(got axis_angle\)"):
         head_name(load_config(["--architecture", "cliff"]))
 
 
@@ -212,7 +212,7 @@ def test_metahmr_release_converts_both_networks(body_model_pkl, tmp_path):
     from HMR import SMPL
     from src.builders import build_aux_model, build_model
     from src.convert.convert import convert
-    from src.training.checkpoint import load_aux_weights, load_model_weights
+    from src.checkpoints import load_aux_weights, load_model_weights
     import mindspore as ms
     main, aux = _spin_reference(3), _spin_reference(4)
     images = np.random.default_rng(5).normal(size=(2, 3, 256, 192)).astype(np.float32)
@@ -264,7 +264,7 @@ def test_metahmr_cliff_hrnet_release_converts_both_networks(body_model_pkl, tmp_
     from HMR import SMPL
     from src.builders import build_aux_model, build_model
     from src.convert.convert import convert
-    from src.training.checkpoint import load_aux_weights, load_model_weights
+    from src.checkpoints import load_aux_weights, load_model_weights
     from tests.reference.torch_spin import rot6d_to_rotmat
     import mindspore as ms
     networks = _cliff_hrnet_release(8)

@@ -64,7 +64,7 @@ def _load_converted(config_path, body_model_pkl, discriminator=None):
     from model_utils.config import load_config
     from HMR import SMPL
     from src.builders import build_model
-    from src.training.checkpoint import load_model_weights
+    from src.checkpoints import load_model_weights
     config = load_config(["--config_path", config_path])
     model = build_model(config, SMPL(body_model_pkl))
     load_model_weights(config.checkpoint_file_path, model, discriminator)
@@ -74,7 +74,7 @@ def _load_converted(config_path, body_model_pkl, discriminator=None):
 
 def _predict(config_path, body_model_pkl, images):
     """(config, theta (B, 85)) from eval.py's model path for a converted config."""
-    from src.deployment.backends import build_predictor
+    from src.inference.predictors import build_predictor
     config, model = _load_converted(config_path, body_model_pkl)
     return config, build_predictor(config, model).run_all(images)[0]
 
@@ -151,7 +151,7 @@ def test_full_size_vit_h_hmr2_maps_one_to_one_onto_the_reference_keys(body_model
     from HMR.discriminator import Discriminator
     from src.builders import build_model
     from src.convert.vit_formats import discriminator_arrays
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     from tests.reference.torch_hmr2 import HMR2
     with torch.device("meta"):
         reference = HMR2(np.zeros(144), np.zeros(10), np.zeros(3))

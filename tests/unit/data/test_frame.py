@@ -77,7 +77,8 @@ def test_augmented_bbox_info_reproduces_the_keypoints_through_the_full_image_cam
     rng = np.random.default_rng(5)
     path, joints, focal, principal = _frame_dataset(tmp_path, rng)
     dataset = _Dataset(path, with_frames=True)
-    sample = sample_arrays(dataset, 0, (128, 96), "imagenet", J24_TO_LSP14, dict(NO_AUGMENTATION, **aug))
+    sample = sample_arrays(dataset, 0, (128, 96), "imagenet", J24_TO_LSP14, dict(NO_AUGMENTATION, **aug),
+                           extra_inputs=("bbox_info",))
     data = dataset.data
     flip = aug.get("flip", False)
     side = data["scale"][0] * aug.get("scale", 1.0) * BOX_UNIT

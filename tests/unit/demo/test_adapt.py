@@ -1,4 +1,4 @@
-"""Test-time adaptation (src/demo/adapt.py): per batch, on a copy of the weights."""
+"""Test-time adaptation (src/inference/adaptation.py): per batch, on a copy of the weights."""
 import numpy as np
 import pytest
 
@@ -31,7 +31,7 @@ def parts(body_model_pkl):
         projected = model(ms.Tensor(images))[6].asnumpy()
         keypoints = np.concatenate([projected + rng.normal(0, 0.1, projected.shape), np.ones_like(projected[..., :1])],
                                    -1).astype(np.float32)
-        batches.append((images, np.zeros((BATCH, 3), np.float32), keypoints))
+        batches.append((images, keypoints))
     return model, aux, MetaHMRLoss(0.5, 5.0, 1.0, 0.001), batches
 
 
@@ -41,7 +41,7 @@ def graph_mode():
 
 
 def _adapter(parts, steps=3, tolerance=0.0, lr=1e-4):
-    from src.demo.adapt import Adapter
+    from src.inference.adaptation import Adapter
     model, aux, loss, _ = parts
     return Adapter(model, aux, steps, 1e-4, lr, tolerance, loss, SIZE)
 
@@ -63,7 +63,7 @@ def adapter(shared):
 
 
 def _weights(model):
-    from src.training.checkpoint import structural_parameters      # by attribute path: stable names
+    from src.checkpoints import structural_parameters      # by attribute path: stable names
     return {name: p.asnumpy().copy() for name, p in structural_parameters(model).items()}
 
 
@@ -95,13 +95,13 @@ def test_a_batch_does_not_depend_on_the_batches_before(parts, adapter, mode):
 
 
 def test_adaptation_fits_the_keypoints(parts):
-    from src.demo.refine import keypoint_pixel_error
+    from src.inference.fitting import keypoint_pixel_error
     model, _, _, batches = parts
-    images, bbox_info, keypoints = batches[0]
+    images, keypoints = batches[0]
     model.set_train(False)
     before = keypoint_pixel_error(model(ms.Tensor(images))[6].asnumpy(), keypoints, SIZE)
     # every weight of an untrained network moves by ~lr per Adam step: 1e-6 stays in the descent regime
-    outputs, report = _adapter(parts, steps=8, lr=1e-6).adapt(images, bbox_info, keypoints)
+    outputs, report = _adapter(parts, steps=8, lr=1e-6).adapt(images, keypoints)
     after = keypoint_pixel_error(outputs[3], keypoints, SIZE)
     np.testing.assert_allclose(report["keypoint_error_after"], after, rtol=1e-6)
     assert after.mean() < before.mean() and report["steps"].tolist() == [9, 9]     # the batch's 2D loss

@@ -2,9 +2,9 @@
 import numpy as np
 
 from HMR.constants import J24_NAMES, LSP14_NAMES
-from src.demo.detection.blazepose import (decode_detections, region_of_interest, roi_to_image_matrix, ssd_anchors,
+from src.inference.detection.blazepose import (decode_detections, region_of_interest, roi_to_image_matrix, ssd_anchors,
                                      weighted_nms)
-from src.demo.detection.person import BLAZEPOSE33_NAMES, Person
+from src.inference.detection.person import BLAZEPOSE33_NAMES, Person
 
 
 def test_anchors_match_the_model_output_count_and_grid():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from model_utils.errors import UserInputError
-from src.demo.person_crop import PersonCrop, parse_bbox, whole_image_box
+from src.inference.person_crop import PersonCrop, parse_bbox, whole_image_box
 
 
 def test_full_image_box_is_an_identity_crop():
@@ -57,7 +57,7 @@ def test_camera_translation_reproduces_the_weak_perspective_view(where, crop_siz
 
 
 def test_box_overlap_with_the_image_by_hand():
-    from src.demo.person_crop import box_overlaps_image
+    from src.inference.person_crop import box_overlaps_image
     shape = (480, 640)                                   # height, width
     assert box_overlaps_image((0, 0, 10, 10), shape) and box_overlaps_image((-5, -5, 6, 6), shape)
     assert box_overlaps_image((639, 479, 50, 50), shape)                 # its last pixel

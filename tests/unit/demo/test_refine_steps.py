@@ -14,18 +14,18 @@ def test_compiled_refinement_follows_torch_adam_on_smplx(tmp_path, steps):
     from src.builders import build_smpl
     from src.data.synthetic.body_model import build_body_model
     from src.data.synthetic.write_model import write_body_model
-    from src.demo.refine import build_refiner
+    from src.inference.fitting import build_fitter
     from tests.reference.torch_refine import make_refiner
     write_body_model(str(tmp_path))
     config = load_config(["--data_path", str(tmp_path), "--output_path", str(tmp_path), "--refine", str(steps)])
-    refiner = build_refiner(config, build_smpl(config))
+    refiner = build_fitter(config, build_smpl(config))
     rng = np.random.default_rng(3)
     pose = rng.normal(0, 0.3, (2, 72)).astype(np.float32)
     betas = rng.normal(0, 0.5, (2, 10)).astype(np.float32)
     cam = np.array([[0.9, 0.05, 0.1], [1.1, -0.1, 0.0]], np.float32)
     keypoints = np.concatenate([rng.uniform(-0.8, 0.8, (2, 19, 2)), rng.random((2, 19, 1)) > 0.2], -1)
     keypoints = keypoints.astype(np.float32)
-    got = refiner.refine(pose, betas, cam, keypoints)
+    got = refiner.fit(pose, betas, cam, keypoints)
     weights = {"sigma": config.refine_robust_sigma, "reprojection": config.refine_reprojection_weight,
                "pose": config.refine_pose_weight, "limits": config.refine_limit_weight,
                "shape": config.refine_shape_weight}
@@ -56,19 +56,19 @@ def test_compiled_refinement_follows_torch_adam_on_smplx(tmp_path, steps):
 def test_unrolled_chunks_give_the_step_by_step_result(tmp_path):
     """Seven steps as one chunk of five unrolled steps and a tail of two equal seven single steps."""
     import mindspore as ms
-    from HMR.refine_loss import RefineSteps
+    from HMR.fit_loss import FitSteps
     from model_utils.config import load_config
     from src.builders import build_smpl
     from src.data.synthetic.write_model import write_body_model
-    from src.demo.refine import build_refiner
+    from src.inference.fitting import build_fitter
     write_body_model(str(tmp_path))
     config = load_config(["--data_path", str(tmp_path), "--output_path", str(tmp_path), "--refine", "7"])
-    loss = build_refiner(config, build_smpl(config)).loss
+    loss = build_fitter(config, build_smpl(config)).loss
     rng = np.random.default_rng(4)
     inputs = [ms.Tensor(a.astype(np.float32)) for a in (rng.normal(0, 0.3, (2, 72)), rng.normal(0, 0.5, (2, 10)),
                                                          np.array([[0.9, 0.05, 0.1], [1.1, -0.1, 0.0]]),
                                                          np.concatenate([rng.uniform(-0.8, 0.8, (2, 19, 2)),
                                                                          np.ones((2, 19, 1))], -1))]
-    chunked, single = (RefineSteps(loss, 7, config.refine_lr, unroll=k)(*inputs) for k in (5, 1))
+    chunked, single = (FitSteps(loss, 7, config.refine_lr, unroll=k)(*inputs) for k in (5, 1))
     for a, b in zip(chunked, single):
         np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())

@@ -165,7 +165,7 @@ def test_project_config_rules_every_number_and_closed_choice():
                isinstance(v, list) and v and isinstance(v[0], (int, float))]
     unruled = [k for k in numeric if parse_rule(k, helps[k], values[k]) is None]
     assert not unruled, unruled
-    closed = ("device_target", "pose_head", "image_normalization", "lr_schedule", "dataset", "eval_joint_set",
+    closed = ("device_target", "image_normalization", "lr_schedule", "dataset", "eval_joint_set",
               "source", "file_format", "cpu_backend", "datasets")
     assert all("choices" in parse_rule(k, helps[k], values[k]) for k in closed)
 

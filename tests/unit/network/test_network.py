@@ -121,7 +121,7 @@ def test_pose_hrnet_matches_meta_hmrs_pytorch_network(mode):
     import torch
     from HMR.backbones.pose_hrnet import PoseHRNet
     from src.convert.convert import _map_cliff
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     from tests.reference.torch_hrnet import PoseHighResolutionNet
     torch.manual_seed(0)
     reference = PoseHighResolutionNet(8)
@@ -219,13 +219,13 @@ def test_cliff_head_matches_a_pytorch_reference():
     assert set(state) == {n for n, _ in head.parameters_and_names()}
     features = rng.normal(size=(5, 64)).astype(np.float32)
     info = rng.normal(size=(5, 3)).astype(np.float32)
-    cam, pose, shape, *_ = (o.asnumpy() for o in head(ms.Tensor(features), None, ms.Tensor(info)))
+    cam, pose, shape, *_ = (o.asnumpy() for o in head(ms.Tensor(features), None, None, ms.Tensor(info)))
     with torch.no_grad():
         want_pose, want_shape, want_cam = (o.numpy() for o in reference(torch.from_numpy(features),
                                                                         torch.from_numpy(info)))
     for got, want in ((pose, want_pose), (shape, want_shape), (cam, want_cam)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    other_info = head(ms.Tensor(features), None, ms.Tensor(info + 1.0))[1].asnumpy()
+    other_info = head(ms.Tensor(features), None, None, ms.Tensor(info + 1.0))[1].asnumpy()
     assert np.abs(other_info - pose).max() > 1e-4                                   # bbox_info is used
 
 
@@ -242,7 +242,7 @@ def test_hrnet_refuses_crops_it_cannot_divide():
 def test_checkpoint_predictor_pads_a_short_batch_to_one_compiled_shape(body_model_pkl):
     """CheckpointPredictor(pad_to=4): 3 rows reach the graph as 4 (one input shape for every batch of an
     evaluation), and their outputs are the unpadded model's, row for row."""
-    from src.deployment.backends import CheckpointPredictor
+    from src.inference.predictors import CheckpointPredictor
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(0)
     model = HMR(SMPL(body_model_pkl), backbone_depth=18, backbone_width=8, pose_head="rot6d",

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 def _copy_into(cell, state, prefix=""):
     """torch ``state`` ({name: tensor}) into ``cell``'s parameters of the same attribute paths."""
     import mindspore as ms
-    from src.training.checkpoint import structural_parameters
+    from src.checkpoints import structural_parameters
     params = structural_parameters(cell)
     names = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     assert sorted(params) == sorted(names)

@@ -21,7 +21,7 @@ def test_acceleration_error_of_a_known_quadratic():
 def test_one_euro_is_the_published_recursion():
     """Constant input passes unchanged; at beta 0 a step is a first-order low-pass with
     alpha = 1 / (1 + 1 / (2 pi f_c)) per frame (Casiez et al. 2012)."""
-    from src.video.one_euro import one_euro
+    from src.inference.one_euro import one_euro
     flat = np.full((20, 3), 0.7)
     np.testing.assert_allclose(one_euro(flat, 0.05, 0.5), flat)
     step = np.zeros((12, 1))
@@ -33,7 +33,7 @@ def test_one_euro_is_the_published_recursion():
 
 
 def test_filter_keeps_rotations_valid_and_lowers_jitter():
-    from src.video.one_euro import filter_track
+    from src.inference.one_euro import filter_track
     rng = np.random.default_rng(0)
     frames = 40
     smooth = np.linspace(0, 1, frames)[:, None] * rng.normal(0, 0.5, 72)[None]
@@ -50,7 +50,7 @@ def test_filter_keeps_rotations_valid_and_lowers_jitter():
 def test_windows_cover_a_long_track_and_blend_back_to_the_input():
     """An identity 'refiner' run in overlapping windows returns the input pose for a track
     longer than a window (windows: 0, 8, 16, 24, 29 for 45 frames of 16)."""
-    from src.video.track_refiner import NetworkTrackRefiner, window_starts
+    from src.inference.temporal import NetworkTrackSmoother, window_starts
     assert window_starts(45, 16) == [0, 8, 16, 24, 29] and window_starts(10, 16) == [0]
     calls = []
 
@@ -61,7 +61,7 @@ def test_windows_cover_a_long_track_and_blend_back_to_the_input():
 
     rng = np.random.default_rng(3)
     pose = rng.normal(0, 0.4, (45, 72)).astype(np.float32)
-    refined, betas = NetworkTrackRefiner(identity, 16).refine(np.zeros((45, 17, 3), np.float32), pose,
+    refined, betas = NetworkTrackSmoother(identity, 16).smooth(np.zeros((45, 17, 3), np.float32), pose,
                                                                rng.normal(size=(45, 10)).astype(np.float32))
     assert calls == [(1, 16, 72)] * 5
     np.testing.assert_allclose(Rotation.from_rotvec(refined.reshape(-1, 3)).as_matrix(),

@@ -91,8 +91,8 @@ def test_meta_gradient_matches_metahmr_in_pytorch(body_model_pkl, first_order):
     aux_out = aux(ms.Tensor(data["features"]))
     t = {k: ms.Tensor(v) for k, v in data.items()}
     (total, *_), grads = grad_fn(t["features"], t["keypoints"], t["joints3d"], t["pose"], t["betas"], t["has_smpl"],
-                                 t["has_3d"], ms.Tensor(np.ones(BATCH, np.float32)),
-                                 ms.Tensor(np.zeros((BATCH, 3), np.float32)), t["noise"], pseudo_targets(aux_out))
+                                 t["has_3d"], ms.Tensor(np.ones(BATCH, np.float32)), t["noise"],
+                                 pseudo_targets(aux_out))
 
     head = _torch_head(model, mean, feature_dim)
     body = _torch_body(body_model_pkl)

@@ -15,7 +15,7 @@ import pytest
 
 import mindspore as ms
 from conftest import first_train_batch, stopped_copy, tiny_config
-from src.training.checkpoint import structural_parameters
+from src.checkpoints import structural_parameters
 from src.training.loop import build_training, train
 
 FP16_ROUNDOFF = 2.0 ** -11

@@ -9,7 +9,7 @@ import pytest
 import mindspore as ms
 from conftest import first_train_batch, tiny_config
 from model_utils.errors import TrainingDiverged
-from src.training.checkpoint import (list_checkpoints, load_training_checkpoint, optimizer_state, save_training_checkpoint,
+from src.checkpoints import (list_checkpoints, load_training_checkpoint, optimizer_state, save_training_checkpoint,
                             structural_parameters)
 from src.data.sources import TRAIN_COLUMNS
 from src.training.loop import build_training, train
@@ -117,7 +117,7 @@ def test_encoder_learns_from_the_2d_keypoint_loss_alone(tiny_data_dir, tmp_path)
     batch = first_train_batch(parts, config)
     assert float(batch[TRAIN_COLUMNS.index("has_3d")].asnumpy().sum()) == 0            # 2D-only samples
     grad_fn = parts["step"].encoder_grad
-    (_, total, kp, *_), grads = grad_fn(*batch[:TRAIN_COLUMNS.index("bbox_info") + 1], None, ms.Tensor(1.0))
+    (_, total, kp, *_), grads = grad_fn(*batch[:TRAIN_COLUMNS.index("valid") + 1], None, ms.Tensor(1.0))
     assert float(kp.asnumpy()) > 0 and float(total.asnumpy()) == pytest.approx(60 * float(kp.asnumpy()), rel=1e-5)
     names = [p.name for p in parts["opt_e"].parameters]
     by_name = dict(zip(names, (g.asnumpy() for g in grads)))

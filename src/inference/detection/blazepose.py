@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from model_utils.errors import UserInputError
-from src.demo.detection.person import Person
+from src.inference.detection.person import Person
 
 DETECTOR_FILE, LANDMARK_FILE = "pose_detection.tflite", "pose_landmark_full.tflite"
 DETECTOR_SIZE, LANDMARK_SIZE = 224, 256

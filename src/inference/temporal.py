@@ -1,7 +1,7 @@
-"""Refining tracks over time: the trained temporal refiner (exported graph or checkpoint) or,
-without one, the One-Euro filter (``src/video/one_euro.py``).
+"""Smoothing tracks over time: the trained temporal refiner network (``HMR/temporal``; exported graph or
+checkpoint) or, without one, the One-Euro filter (``src/inference/one_euro.py``).
 
-``build_track_refiner(config, smpl)`` returns an object whose ``refine(pose2d, pose, betas)``
+``build_track_smoother(config, smpl)`` returns an object whose ``smooth(pose2d, pose, betas)``
 takes one track, (T, 17, 3) H36M 2D keypoints (pixels + confidence), (T, 72) per-frame
 axis-angle pose and (T, 10) betas, and returns the refined (T, 72) pose and (T, 10) betas. A
 track longer than ``refiner_clip`` frames is refined in windows of that length overlapping by
@@ -45,6 +45,20 @@ class MindsporeRefiner:
         return [o.asnumpy() for o in self.network(ms.Tensor(pose2d), ms.Tensor(theta), ms.Tensor(shape))]
 
 
+def build_temporal_refiner(config, smpl):
+    """The TemporalRefiner network of ``config``'s refiner keys (needs the H36M regressor); weights not loaded."""
+    from HMR.temporal.refiner import TemporalRefiner
+    if "h36m" not in smpl.regressor_names:
+        raise UserInputError("the temporal refiner needs J_regressor_h36m (--h36m_regressor_path or data_path)")
+    if config.refiner_dim % config.refiner_heads:
+        raise UserInputError(f"--refiner_dim {config.refiner_dim} must be a multiple of --refiner_heads "
+                             f"{config.refiner_heads}")
+    if config.refiner_kernel % 2 != 1:
+        raise UserInputError(f"--refiner_kernel must be odd, got {config.refiner_kernel}")
+    return TemporalRefiner(smpl, dim=config.refiner_dim, depth=config.refiner_depth, heads=config.refiner_heads,
+                           hidden=config.refiner_hidden, kernel=config.refiner_kernel)
+
+
 def window_starts(frames, clip):
     """Start frames of windows of ``clip`` frames overlapping by half, the last one ending at the end."""
     if frames <= clip:
@@ -67,7 +81,7 @@ def _nearest_rotations(matrices):
     return (u * fix[..., None, :]) @ vt
 
 
-class NetworkTrackRefiner:
+class NetworkTrackSmoother:
     """The temporal refiner on whole tracks (windows of ``clip`` frames)."""
 
     kind = "refiner"
@@ -75,7 +89,7 @@ class NetworkTrackRefiner:
     def __init__(self, run, clip):
         self.run, self.clip = run, clip
 
-    def refine(self, pose2d, pose, betas):
+    def smooth(self, pose2d, pose, betas):
         frames = len(pose)
         total = np.zeros((frames, 24, 3, 3))
         weight = np.zeros(frames)
@@ -91,7 +105,7 @@ class NetworkTrackRefiner:
         return refined.astype(np.float32), np.repeat(np.mean(betas, 0, keepdims=True), frames, 0).astype(np.float32)
 
 
-class FilterTrackRefiner:
+class FilterTrackSmoother:
     """The non-learned fallback (One-Euro filter on the rotations, mean betas)."""
 
     kind = "filter"
@@ -99,17 +113,17 @@ class FilterTrackRefiner:
     def __init__(self, min_cutoff, beta):
         self.min_cutoff, self.beta = min_cutoff, beta
 
-    def refine(self, pose2d, pose, betas):
-        from src.video.one_euro import filter_track
+    def smooth(self, pose2d, pose, betas):
+        from src.inference.one_euro import filter_track
         del pose2d
         return filter_track(pose, betas, self.min_cutoff, self.beta)
 
 
 def build_filter(config):
-    return FilterTrackRefiner(config.one_euro_min_cutoff, config.one_euro_beta)
+    return FilterTrackSmoother(config.one_euro_min_cutoff, config.one_euro_beta)
 
 
-def build_track_refiner(config, smpl):
+def build_track_smoother(config, smpl):
     """``refiner_model`` (.onnx / .mindir), else ``refiner_checkpoint``, else the One-Euro filter
     (logged as such)."""
     if config.refiner_model:
@@ -117,18 +131,17 @@ def build_track_refiner(config, smpl):
         if not os.path.isfile(path):
             raise UserInputError(f"--refiner_model not found: {path}")
         if path.endswith(".onnx"):
-            return NetworkTrackRefiner(OnnxRefiner(path), config.refiner_clip)
+            return NetworkTrackSmoother(OnnxRefiner(path), config.refiner_clip)
         if path.endswith(".mindir"):
             import mindspore as ms
-            return NetworkTrackRefiner(MindsporeRefiner(ms.nn.GraphCell(ms.load(path))), config.refiner_clip)
+            return NetworkTrackSmoother(MindsporeRefiner(ms.nn.GraphCell(ms.load(path))), config.refiner_clip)
         raise UserInputError(f"--refiner_model must be a .onnx or .mindir file, got {path}")
     if config.refiner_checkpoint:
-        from src.training.checkpoint import load_model_weights
-        from src.training.temporal import build_refiner
-        network = build_refiner(config, smpl)
+        from src.checkpoints import load_model_weights
+        network = build_temporal_refiner(config, smpl)
         load_model_weights(config.refiner_checkpoint, network)
         network.set_train(False)
-        return NetworkTrackRefiner(MindsporeRefiner(network), config.refiner_clip)
+        return NetworkTrackSmoother(MindsporeRefiner(network), config.refiner_clip)
     logger.info("no trained temporal refiner (--refiner_model / --refiner_checkpoint): tracks are smoothed by the "
                 "One-Euro filter (min_cutoff %g, beta %g)", config.one_euro_min_cutoff, config.one_euro_beta)
     return build_filter(config)

@@ -18,12 +18,13 @@ loop and the early stop run on the host.
 """
 import numpy as np
 
+from HMR.outputs import named, pack_theta
 from model_utils.errors import UserInputError
-from src.demo.refine import keypoint_pixel_error
+from src.inference.fitting import keypoint_pixel_error
 
 
 class Adapter:
-    """``adapt(images, bbox_info, keypoints)`` -> the adapted network's outputs and a report.
+    """``adapt(images, keypoints, *extra)`` -> the adapted network's outputs and a report.
 
     Args:
         model: the HMR Cell (its weights are restored after every batch); aux: the auxiliary
@@ -36,7 +37,7 @@ class Adapter:
         from mindspore import nn
 
         from HMR.adaptation import AdamStep, FastStep
-        from src.training.checkpoint import optimizer_state
+        from src.checkpoints import optimizer_state
         self.model, self.steps, self.tolerance, self.crop_height = model, steps, tolerance, crop_height
         model.set_train(False)
         aux.set_train(False)
@@ -56,14 +57,14 @@ class Adapter:
         for param, value in self.saved:
             ops.assign(param, ms.Tensor(value))
 
-    def adapt(self, images, bbox_info, keypoints):
-        """images (B, 3, H, W), bbox_info (B, 3), keypoints (B, K, 3) normalised + confidence.
+    def adapt(self, images, keypoints, *extra):
+        """images (B, 3, H, W), keypoints (B, K, 3) normalised + confidence, the architecture's extra inputs.
 
         Returns (outputs, report): outputs as ``CheckpointPredictor.run_all`` (theta (B, 85),
         vertices, joints3d, keypoints2d) of the adapted network; report: ``steps`` taken (B,)
         and ``keypoint_error_after`` (B,), the 2D error in crop pixels."""
         import mindspore as ms
-        inputs = tuple(ms.Tensor(np.ascontiguousarray(x, np.float32)) for x in (images, bbox_info, keypoints))
+        inputs = tuple(ms.Tensor(np.ascontiguousarray(x, np.float32)) for x in (images, keypoints, *extra))
         try:
             _, previous = self.fast_step(*inputs)
             previous, taken = float(previous.asnumpy()), 1
@@ -73,19 +74,19 @@ class Adapter:
                 if self.tolerance and abs(previous - value) < self.tolerance:
                     break
                 previous = value
-            cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy() for o in
-                                                                    self.model(inputs[0], None, inputs[1]))
+            out = named(o.asnumpy() for o in self.model(inputs[0], None, *inputs[2:]))
         finally:
             self.restore()
         count = len(images)
         report = {"steps": np.full(count, taken, np.int64),
-                  "keypoint_error_after": keypoint_pixel_error(keypoints2d, keypoints, self.crop_height)}
-        return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d], report
+                  "keypoint_error_after": keypoint_pixel_error(out["keypoints2d"], keypoints, self.crop_height)}
+        return [pack_theta(out["cam"], out["pose"], out["betas"]), out["vertices"], out["joints3d"],
+                out["keypoints2d"]], report
 
 
 def build_adapter(config, smpl, model):
     """An Adapter from the config's Meta-HMR keys (None when ``adapt`` is 0). The auxiliary network
-    comes from ``src.training.checkpoint.aux_source``; ``model`` is None when the run has no
+    comes from ``src.checkpoints.aux_source``; ``model`` is None when the run has no
     checkpoint (an exported graph), which adaptation cannot change."""
     if config.adapt <= 0:
         return None
@@ -94,9 +95,8 @@ def build_adapter(config, smpl, model):
     if model is None:
         raise UserInputError("--adapt changes the network's weights: it needs a checkpoint (--source ckpt, "
                              "--checkpoint_file_path), not an exported graph")
-    from src.builders import build_aux_model
-    from src.training.checkpoint import load_aux_weights
-    from src.training.meta_step import build_meta_loss
+    from src.builders import build_aux_model, build_meta_loss
+    from src.checkpoints import load_aux_weights
     aux = build_aux_model(config, smpl)
     load_aux_weights(config, aux)
     return Adapter(model, aux, config.adapt, config.inner_lr, config.after_innerlr, config.adapt_tolerance,

@@ -9,7 +9,7 @@ def build_detector(config, kind="blazepose"):
     people near the camera) or ``pedestrians`` (OpenCV's HOG confirmed by BlazePose's landmark
     model, people 60-200 px tall in street footage)."""
     from model_utils.errors import UserInputError
-    from src.demo.detection.blazepose import BlazePoseDetector
+    from src.inference.detection.blazepose import BlazePoseDetector
     if kind not in DETECTORS:
         raise UserInputError(f"--detector must be one of {DETECTORS}, got {kind!r}")
     models = config.detector_models_dir
@@ -19,5 +19,5 @@ def build_detector(config, kind="blazepose"):
     blazepose = BlazePoseDetector(models, min_score=config.detection_min_score)
     if kind == "blazepose":
         return blazepose
-    from src.demo.detection.pedestrians import PedestrianDetector
+    from src.inference.detection.pedestrians import PedestrianDetector
     return PedestrianDetector(blazepose, upscale=config.pedestrian_upscale, min_margin=config.pedestrian_min_margin)

@@ -5,8 +5,9 @@ valid (B,))`` in metres, optionally followed by ``{variant: (vertices, joints)}`
 network's prediction after ``--refine``) -- so evaluation has one metric code path whatever
 ran the model.
 
-Exported graphs (``export.py``) take normalised images (B, 3, H, W) (and CLIFF's bbox_info (B, 3)) and return
-``theta (B, 85), vertices, joints3d, keypoints2d``; a static-batch graph gets its last
+Exported graphs (``export.py``) take normalised images (B, 3, H, W) and the architecture's extra inputs
+(``HMR.architectures``; CLIFF's bbox_info (B, 3)) and return ``HMR.outputs.GRAPH_OUTPUTS``
+(``theta (B, 85), vertices, joints3d, keypoints2d``); a static-batch graph gets its last
 batch padded. ``export.py`` writes ``<graph file>.json`` beside each graph (batch, image size,
 normalisation, weights digest); a graph that disagrees with the evaluation's config is refused.
 """
@@ -16,13 +17,25 @@ import os
 
 import numpy as np
 
+from HMR.outputs import GRAPH_OUTPUTS, named, pack_theta, split_theta
 from model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
 
 SOURCES = ("ckpt", "mindir", "onnx", "results")
-GRAPH_INPUTS = ("images", "bbox_info")       # bbox_info only for a model that takes it (CLIFF)
-GRAPH_OUTPUTS = ("theta", "vertices", "joints3d", "keypoints2d")
+IMAGES_INPUT = "images"     # every graph's first input; the architecture's extra inputs follow
+INT8_SUFFIX = "_int8.onnx"
+
+
+def int8_path(onnx_file):
+    """``<stem>_int8.onnx`` beside an ONNX (or MINDIR) export: its INT8 quantisation (``src/deployment/quantize.py``)."""
+    return os.path.splitext(onnx_file)[0] + INT8_SUFFIX
+
+
+def graph_inputs(config):
+    """The exported graph's input names for ``config.architecture``: images, then its extra inputs."""
+    from src.builders import extra_inputs
+    return (IMAGES_INPUT,) + extra_inputs(config)
 
 
 def read_graph_info(model_file):
@@ -62,22 +75,26 @@ class CheckpointPredictor:
         self.model, self.pad_to = model, pad_to
         model.set_train(False)
 
-    def run_all(self, images, bbox_info=None):
+    def run_all(self, images, *extra):
         """theta (B, 85), vertices, joints3d, keypoints2d, as the exported graphs return them.
 
-        images (B, 3, H, W); bbox_info (B, 3), needed by a model that takes it (CLIFF)."""
+        images (B, 3, H, W); extra: the architecture's extra inputs (CLIFF: bbox_info (B, 3))."""
         import mindspore as ms
         count = len(images)
         if self.pad_to and count < self.pad_to:
-            images, bbox_info = (None if x is None else pad_rows(x, self.pad_to) for x in (images, bbox_info))
-        extra = (None, ms.Tensor(bbox_info)) if self.model.takes_bbox_info else ()
-        cam, pose, betas, _, vertices, joints3d, keypoints2d = (o.asnumpy()[:count] for o in
-                                                                self.model(ms.Tensor(images), *extra))
-        return [np.concatenate([cam, pose, betas], 1), vertices, joints3d, keypoints2d]
+            images, *extra = (pad_rows(x, self.pad_to) for x in (images, *extra))
+        out = named(o.asnumpy()[:count] for o in self.model(ms.Tensor(images), None, *(ms.Tensor(x) for x in extra)))
+        return [pack_theta(out["cam"], out["pose"], out["betas"]), out["vertices"], out["joints3d"],
+                out["keypoints2d"]]
 
-    def __call__(self, images, bbox_info=None):
-        outputs = self.run_all(images, bbox_info)
-        return outputs[1], outputs[2]
+    def __call__(self, images, *extra):
+        return _meshes_of(self.run_all(images, *extra))
+
+
+def _meshes_of(outputs):
+    """(vertices, joints3d) of the four graph outputs."""
+    named_outputs = named(outputs, GRAPH_OUTPUTS)
+    return named_outputs["vertices"], named_outputs["joints3d"]
 
 
 class MindirPredictor:
@@ -90,17 +107,15 @@ class MindirPredictor:
             raise UserInputError(f"--model_file not found: {model_file}")
         self.graph = nn.GraphCell(ms.load(model_file))
         self.fixed_batch = fixed_batch
-        self.takes_bbox_info = "bbox_info" in read_graph_info(model_file).get("inputs", GRAPH_INPUTS[:1])
+        self.input_names = tuple(read_graph_info(model_file).get("inputs", (IMAGES_INPUT,)))
 
-    def run_all(self, images, bbox_info=None):
-        """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
+    def run_all(self, images, *extra):
+        """All four graph outputs (``GRAPH_OUTPUTS``) as numpy arrays; ``extra``: the graph's extra inputs."""
         import mindspore as ms
-        inputs = (images, bbox_info) if self.takes_bbox_info else (images,)
-        return [o.asnumpy() for o in self.graph(*(ms.Tensor(x) for x in inputs))]
+        return [o.asnumpy() for o in self.graph(*(ms.Tensor(x) for x in (images, *extra)))]
 
-    def __call__(self, images, bbox_info=None):
-        outputs = self.run_all(images, bbox_info)
-        return outputs[1], outputs[2]
+    def __call__(self, images, *extra):
+        return _meshes_of(self.run_all(images, *extra))
 
 
 class OnnxPredictor:
@@ -120,15 +135,13 @@ class OnnxPredictor:
         self.input_names = [i.name for i in self.session.get_inputs()]
         batch = self.session.get_inputs()[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) else None
-        self.takes_bbox_info = len(self.input_names) > 1
 
-    def run_all(self, images, bbox_info=None):
-        """All four graph outputs (theta, vertices, joints3d, keypoints2d) as numpy arrays."""
-        return self.session.run(None, dict(zip(self.input_names, (images, bbox_info))))
+    def run_all(self, images, *extra):
+        """All four graph outputs (``GRAPH_OUTPUTS``) as numpy arrays; ``extra``: the graph's extra inputs."""
+        return self.session.run(None, dict(zip(self.input_names, (images, *extra))))
 
-    def __call__(self, images, bbox_info=None):
-        outputs = self.run_all(images, bbox_info)
-        return outputs[1], outputs[2]
+    def __call__(self, images, *extra):
+        return _meshes_of(self.run_all(images, *extra))
 
 
 CPU_BACKENDS = ("auto", "mindspore", "onnxruntime", "onnx-int8")
@@ -156,7 +169,6 @@ def graph_predictor(model_file, fixed_batch=None, cpu_backend="mindspore"):
     faster on this model on CPU (``scripts/run_bench.sh infer``). ``onnx-int8`` runs the
     graph's INT8 quantisation ``<stem>_int8.onnx`` (``export.py --quantize int8``).
     """
-    from src.deployment.quantize import INT8_SUFFIX, int8_path
     if cpu_backend not in CPU_BACKENDS:
         raise UserInputError(f"--cpu_backend must be one of {CPU_BACKENDS}, got {cpu_backend!r}")
     if cpu_backend == "onnx-int8":
@@ -194,8 +206,8 @@ def build_predictor(config, model=None):
     raise UserInputError(f"--source must be one of {SOURCES}, got {config.source!r}")
 
 
-class RefiningPredictor:
-    """Any predictor followed by test-time refinement on the batch's 2D keypoints (``src/demo/refine.py``).
+class FittingPredictor:
+    """Any predictor followed by SMPL fitting to the batch's 2D keypoints (``src/inference/fitting.py``).
 
     Returns the network's prediction and, as variant ``refined``, the fit's. Collects the
     per-sample reprojection errors before/after (crop pixels) in ``errors``.
@@ -204,26 +216,26 @@ class RefiningPredictor:
     needs_keypoints = True
     variant = "refined"
 
-    def __init__(self, predictor, refiner):
-        self.predictor, self.refiner = predictor, refiner
+    def __init__(self, predictor, fitter):
+        self.predictor, self.fitter = predictor, fitter
         self.fixed_batch = predictor.fixed_batch
         self.errors = {"reprojection_before": [], "reprojection_after": []}
 
-    def __call__(self, images, bbox_info, keypoints):
+    def __call__(self, images, keypoints, *extra):
         """-> (vertices, joints) of the network, {``refined``: (vertices, joints)} of the fit."""
-        outputs = self.predictor.run_all(images, bbox_info)
+        outputs = named(self.predictor.run_all(images, *extra), GRAPH_OUTPUTS)
         count = len(keypoints)
-        theta = outputs[0][:count]
-        fit = self.refiner.refine(theta[:, 3:75], theta[:, 75:85], theta[:, :3], keypoints)
+        theta = split_theta(outputs["theta"][:count])
+        fit = self.fitter.fit(theta["pose"], theta["betas"], theta["cam"], keypoints)
         for key in self.errors:
             self.errors[key].append(fit[key])
-        vertices, joints, _ = self.refiner.posed(fit["pose"], fit["betas"], fit["cam"])
-        return outputs[1][:count], outputs[2][:count], {self.variant: (vertices, joints)}
+        vertices, joints, _ = self.fitter.posed(fit["pose"], fit["betas"], fit["cam"])
+        return outputs["vertices"][:count], outputs["joints3d"][:count], {self.variant: (vertices, joints)}
 
 
 class AdaptingPredictor:
     """The checkpoint's network followed by Meta-HMR's test-time adaptation on the batch's 2D
-    keypoints (``src/demo/adapt.py``). Returns the network's prediction and, as variant
+    keypoints (``src/inference/adaptation.py``). Returns the network's prediction and, as variant
     ``adapted``, the adapted network's. Collects per sample the 2D errors before/after (crop
     pixels) and the steps taken in ``errors``."""
 
@@ -232,18 +244,19 @@ class AdaptingPredictor:
     fixed_batch = None
 
     def __init__(self, model, adapter):
-        from src.demo.refine import keypoint_pixel_error
+        from src.inference.fitting import keypoint_pixel_error
         self.network, self.adapter, self.pixel_error = CheckpointPredictor(model), adapter, keypoint_pixel_error
         self.errors = {"keypoint_error_before": [], "keypoint_error_after": [], "steps_taken": []}
 
-    def __call__(self, images, bbox_info, keypoints):
+    def __call__(self, images, keypoints, *extra):
         """-> (vertices, joints) of the network, {``adapted``: (vertices, joints)} of the adapted network."""
-        plain = self.network.run_all(images, bbox_info)
-        adapted, report = self.adapter.adapt(images, bbox_info, keypoints)
-        self.errors["keypoint_error_before"].append(self.pixel_error(plain[3], keypoints, self.adapter.crop_height))
+        plain = named(self.network.run_all(images, *extra), GRAPH_OUTPUTS)
+        adapted, report = self.adapter.adapt(images, keypoints, *extra)
+        self.errors["keypoint_error_before"].append(self.pixel_error(plain["keypoints2d"], keypoints,
+                                                                     self.adapter.crop_height))
         self.errors["keypoint_error_after"].append(report["keypoint_error_after"])
         self.errors["steps_taken"].append(report["steps"])
-        return plain[1], plain[2], {self.variant: (adapted[1], adapted[2])}
+        return plain["vertices"], plain["joints3d"], {self.variant: _meshes_of(adapted)}
 
 
 def predict_dataset(predictor, source, batch_size, num_workers=1):
@@ -259,13 +272,32 @@ def predict_dataset(predictor, source, batch_size, num_workers=1):
     dataset = create_eval_dataset(source, batch_size, num_workers)
     for batch in tqdm(dataset.create_tuple_iterator(output_numpy=True), total=dataset.get_dataset_size(),
                       desc="eval", unit="batch", disable=len(source) < 4 * batch_size):
-        images, valid, indices, bbox_info = batch[0], batch[6], batch[7], batch[9]
+        columns = dict(zip(source.columns, batch))
+        images, valid, indices = columns["image"], columns["valid"], columns["index"]
+        extra = [columns[name] for name in source.extra_inputs]
         count = len(images)
         if predictor.fixed_batch and count < predictor.fixed_batch:
-            images, bbox_info = (pad_rows(x, predictor.fixed_batch) for x in (images, bbox_info))
+            images, *extra = (pad_rows(x, predictor.fixed_batch) for x in (images, *extra))
         if getattr(predictor, "needs_keypoints", False):
-            vertices, joints, variants = predictor(images, bbox_info, batch[8])
+            vertices, joints, variants = predictor(images, columns["keypoints"], *extra)
         else:
-            (vertices, joints), variants = predictor(images, bbox_info), {}
+            (vertices, joints), variants = predictor(images, *extra), {}
         yield (indices, vertices[:count], joints[:count], valid,
                {name: (v[:count], j[:count]) for name, (v, j) in variants.items()})
+
+
+def frame_predictions(config, model, path):
+    """The per-frame model's SMPL estimate of every row of the dataset ``path`` (crops of its
+    boxes, file order): pose (N, 72) axis-angle and betas (N, 10)."""
+    from HMR.outputs import THETA_SIZE
+    from src.builders import build_eval_source
+    from src.data.pipeline import create_eval_dataset
+    predictor = CheckpointPredictor(model, config.eval_batch_size)
+    source = build_eval_source(config, path)
+    theta = np.zeros((len(source), THETA_SIZE), np.float32)
+    dataset = create_eval_dataset(source, config.eval_batch_size, config.num_workers)
+    for batch in dataset.create_tuple_iterator(output_numpy=True):
+        columns = dict(zip(source.columns, batch))
+        theta[columns["index"]] = predictor.run_all(columns["image"], *(columns[n] for n in source.extra_inputs))[0]
+    estimate = split_theta(theta)
+    return {"pose": estimate["pose"], "betas": estimate["betas"]}

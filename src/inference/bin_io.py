@@ -3,10 +3,12 @@
 Layout of an inference work folder (``scripts/run_infer_310.sh`` makes one)::
 
     preprocess_Result/images/hmr_000000.bin   (B, 3, H, W) float32, C order, normalised images
-    preprocess_Result/bbox_info/hmr_000000.bin  (B, 3) float32, CLIFF's bbox_info of the same crops
-                                              (only for a graph that takes it)
-    preprocess_Result/preprocess.json         batch, img_size, normalisation, dataset file and,
-                                              per input file, the dataset indices and validity
+    preprocess_Result/<input>/hmr_000000.bin  one folder per extra graph input of the architecture
+                                              (``HMR.architectures``; CLIFF: bbox_info, (B, 3) float32)
+    preprocess_Result/preprocess.json         batch, img_size, normalisation, dataset file, the graph's
+                                              input names and per-sample shapes (``inputs``,
+                                              ``input_shapes``) and, per input file, the dataset
+                                              indices and validity
     result_Files/hmr_000000_0.bin .. _3.bin   the graph's outputs for that input, in order:
                                               theta (B, 85), vertices (B, V, 3), joints3d (B, K, 3),
                                               keypoints2d (B, K, 2); float32
@@ -23,7 +25,7 @@ import numpy as np
 from model_utils.errors import UserInputError
 from model_utils.atomic_files import atomic_write, write_json
 
-INPUT_FOLDER, BBOX_INFO_FOLDER, META_NAME = "images", "bbox_info", "preprocess.json"
+INPUT_FOLDER, META_NAME = "images", "preprocess.json"     # the images' folder; each extra input's is its name
 NUM_OUTPUTS = 4
 
 
@@ -39,37 +41,41 @@ def _pad(array, batch_size):
     return np.concatenate([array, np.zeros((batch_size - len(array),) + array.shape[1:], array.dtype)])
 
 
-def write_inputs(source, out_dir, batch_size, num_workers, extra_meta, with_bbox_info=False):
-    """Write an EvalSource as padded batches of float32 images (and bbox_info) + ``preprocess.json``.
-    Returns the meta."""
+def write_inputs(source, out_dir, batch_size, num_workers, extra_meta):
+    """Write an EvalSource as padded batches of float32 images (and its extra inputs, one folder each)
+    + ``preprocess.json``. Returns the meta."""
     from src.data.pipeline import create_eval_dataset
-    folders = (INPUT_FOLDER, BBOX_INFO_FOLDER) if with_bbox_info else (INPUT_FOLDER,)
+    columns = ("image",) + source.extra_inputs
+    folders = (INPUT_FOLDER,) + source.extra_inputs
     for folder in folders:
         os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
-    batches = []
+    batches, shapes = [], {}
     dataset = create_eval_dataset(source, batch_size, num_workers)
     for number, batch in enumerate(dataset.create_tuple_iterator(output_numpy=True)):
-        valid, indices = batch[6], batch[7]
+        named_columns = dict(zip(source.columns, batch))
         name = input_name(number)
-        for folder, array in zip(folders, (batch[0], batch[9])):
+        for folder, column in zip(folders, columns):
+            shapes[folder] = list(named_columns[column].shape[1:])
             with atomic_write(os.path.join(out_dir, folder, name)) as handle:
-                handle.write(np.ascontiguousarray(_pad(array, batch_size), np.float32).tobytes())
-        batches.append({"file": name, "indices": indices.tolist(), "valid": valid.tolist()})
-    meta = dict(extra_meta, batch=batch_size, num_samples=len(source), batches=batches)
+                handle.write(np.ascontiguousarray(_pad(named_columns[column], batch_size), np.float32).tobytes())
+        batches.append({"file": name, "indices": named_columns["index"].tolist(),
+                        "valid": named_columns["valid"].tolist()})
+    meta = dict(extra_meta, batch=batch_size, num_samples=len(source), inputs=list(folders),
+                input_shapes=[shapes.get(f) for f in folders], batches=batches)
     write_json(os.path.join(out_dir, META_NAME), meta)
     return meta
 
 
 def write_test_inputs(config, out_dir, batch_size):
     """Write the test file of ``config.dataset`` as ``.bin`` inputs (``write_inputs``). Returns the meta."""
-    from src.builders import build_eval_source, crop_size, uses_frames
+    from src.builders import build_eval_source, crop_size
     from src.data.crop import crop_shape
-    from src.evaluation.protocols import get_protocol, protocol_file
+    from src.data.test_sets import get_protocol, protocol_file
     test_file = protocol_file(get_protocol(config.dataset), config.data_path, config.eval_dataset)
     return write_inputs(build_eval_source(config, test_file), out_dir, batch_size, config.num_workers,
                         {"dataset": config.dataset, "test_file": os.path.abspath(test_file),
                          "crop": list(crop_shape(crop_size(config))), "architecture": config.architecture,
-                         "image_normalization": config.image_normalization}, with_bbox_info=uses_frames(config))
+                         "image_normalization": config.image_normalization})
 
 
 def read_meta(input_dir):
@@ -81,7 +87,7 @@ def read_meta(input_dir):
 
 
 def read_input(path, shape):
-    """One input file as float32 of ``shape`` (batch, 3, H, W) or (batch, 3)."""
+    """One input file as float32 of ``shape`` (batch, ...)."""
     data = np.fromfile(path, np.float32)
     if data.size != int(np.prod(shape)):
         raise UserInputError(f"{path}: holds {data.size} floats, expected {'x'.join(str(d) for d in shape)}")
@@ -89,12 +95,12 @@ def read_input(path, shape):
 
 
 def read_batch_inputs(input_dir, meta, entry):
-    """The graph inputs of one batch file: [images (B, 3, H, W)] (+ bbox_info (B, 3) when written)."""
+    """The graph inputs of one batch file, in the graph's order: [images (B, 3, H, W), *extra inputs]."""
     batch = meta["batch"]
-    inputs = [read_input(os.path.join(input_dir, INPUT_FOLDER, entry["file"]), (batch, 3, *meta["crop"]))]
-    if os.path.isdir(os.path.join(input_dir, BBOX_INFO_FOLDER)):
-        inputs.append(read_input(os.path.join(input_dir, BBOX_INFO_FOLDER, entry["file"]), (batch, 3)))
-    return inputs
+    names = meta.get("inputs", [INPUT_FOLDER])
+    shapes = meta.get("input_shapes", [[3, *meta["crop"]]])
+    return [read_input(os.path.join(input_dir, name, entry["file"]), (batch, *shape))
+            for name, shape in zip(names, shapes)]
 
 
 def write_results(result_dir, input_file, outputs):

@@ -12,12 +12,12 @@ exactly that size. Per frame:
 3. the person box is the landmarks' extent (``blazepose.box_from_landmarks``); overlapping boxes
    (IoU above ``NMS_IOU``) keep the most present one.
 
-Same interface as :class:`src.demo.detection.blazepose.BlazePoseDetector` (``detect(image)``).
+Same interface as :class:`src.inference.detection.blazepose.BlazePoseDetector` (``detect(image)``).
 """
 import cv2
 import numpy as np
 
-from src.demo.detection.person import Person
+from src.inference.detection.person import Person
 
 HOG_STRIDE = (8, 8)
 HOG_PADDING = (8, 8)
@@ -44,7 +44,7 @@ class PedestrianDetector:
     """
 
     def __init__(self, landmarker, upscale, min_margin, min_presence=0.6):
-        from src.demo.detection.blazepose import box_from_landmarks
+        from src.inference.detection.blazepose import box_from_landmarks
         self.box_from_landmarks = box_from_landmarks
         self.landmarker = landmarker
         self.upscale, self.min_margin, self.min_presence = upscale, min_margin, min_presence

@@ -1,7 +1,8 @@
-"""Test-time refinement: a few Adam steps on pose, shape and camera to fit 2D keypoints.
+"""SMPL fitting (``--refine``, test-time refinement): a few Adam steps on pose, shape and camera to
+fit 2D keypoints.
 
-Starts from the network's prediction; the objective is ``HMR/refine_loss.py``; the steps and
-their Adam updates run as one compiled loop (``RefineSteps``, GRAPH_MODE when configured), one
+Starts from the network's prediction; the objective is ``HMR/fit_loss.py``; the steps and
+their Adam updates run as one compiled loop (``FitSteps``, GRAPH_MODE when configured), one
 call per batch, which also projects the keypoints before and after: the reprojection error
 before and after, in crop pixels.
 """
@@ -20,8 +21,8 @@ def keypoint_pixel_error(projected, keypoints, crop_height):
     return (distance * visible).sum(1) / np.maximum(visible.sum(1), 1)
 
 
-class Refiner:
-    """``refine(pose, betas, cam, keypoints)`` -> refined (pose, betas, cam) and errors.
+class SMPLFitter:
+    """``fit(pose, betas, cam, keypoints)`` -> fitted (pose, betas, cam) and errors.
 
     Args:
         smpl: the SMPL layer; use_cocoplus: keypoints are the cocoplus 19 (else LSP 14).
@@ -30,10 +31,10 @@ class Refiner:
     """
 
     def __init__(self, smpl, use_cocoplus, steps, lr, crop_size, weights):
-        from HMR.refine_loss import RefineLoss, RefineSteps
-        self.loss = RefineLoss(smpl, use_cocoplus, weights["sigma"], weights["reprojection"], weights["pose"],
-                               weights["limits"], weights["shape"])
-        self.fit = RefineSteps(self.loss, steps, lr, ADAM_BETAS, ADAM_EPS)
+        from HMR.fit_loss import FitLoss, FitSteps
+        self.loss = FitLoss(smpl, use_cocoplus, weights["sigma"], weights["reprojection"], weights["pose"],
+                            weights["limits"], weights["shape"])
+        self.fit_steps = FitSteps(self.loss, steps, lr, ADAM_BETAS, ADAM_EPS)
         self.steps, self.lr, self.crop_size = steps, lr, crop_size
 
     def posed(self, pose, betas, cam):
@@ -48,25 +49,25 @@ class Refiner:
         keypoints2d = weak_perspective_projection(joints, ms.Tensor(np.asarray(cam, np.float32)))
         return vertices.asnumpy(), joints.asnumpy(), keypoints2d.asnumpy()
 
-    def refine(self, pose, betas, cam, keypoints):
+    def fit(self, pose, betas, cam, keypoints):
         """pose (B, 72) axis-angle, betas (B, 10), cam (B, 3), keypoints (B, K, 3) normalised + visibility.
 
-        Returns dict: pose, betas, cam (refined, numpy) and reprojection_before/after (B,) pixels.
+        Returns dict: pose, betas, cam (fitted, numpy) and reprojection_before/after (B,) pixels.
         """
         import mindspore as ms
         params = [ms.Tensor(np.asarray(p, np.float32)) for p in (pose, betas, cam)]
-        pose, betas, cam, before, after = (t.asnumpy() for t in self.fit(*params, ms.Tensor(np.asarray(keypoints,
-                                                                                                    np.float32))))
+        pose, betas, cam, before, after = (t.asnumpy() for t in self.fit_steps(*params, ms.Tensor(
+            np.asarray(keypoints, np.float32))))
         return {"pose": pose, "betas": betas, "cam": cam,
                 "reprojection_before": keypoint_pixel_error(before, keypoints, self.crop_size),
                 "reprojection_after": keypoint_pixel_error(after, keypoints, self.crop_size)}
 
 
-def build_refiner(config, smpl):
-    """A Refiner from the ``refine*`` config keys (None when ``refine`` is 0)."""
+def build_fitter(config, smpl):
+    """An SMPLFitter from the ``refine*`` config keys (None when ``refine`` is 0)."""
     if config.refine <= 0:
         return None
     weights = {"sigma": config.refine_robust_sigma, "reprojection": config.refine_reprojection_weight,
                "pose": config.refine_pose_weight, "limits": config.refine_limit_weight,
                "shape": config.refine_shape_weight}
-    return Refiner(smpl, "cocoplus" in smpl.regressor_names, config.refine, config.refine_lr, config.img_size, weights)
+    return SMPLFitter(smpl, "cocoplus" in smpl.regressor_names, config.refine, config.refine_lr, config.img_size, weights)

@@ -1,8 +1,8 @@
-"""Test-time refinement objective (pure MindSpore): fit SMPL to 2D keypoints near a prediction.
+"""SMPL fitting objective (pure MindSpore; test-time refinement): fit SMPL to 2D keypoints near a prediction.
 
 The parameters are packed as one (B, 85) vector ``[pose 72 | betas 10 | cam 3]`` (axis-angle,
 shape coefficients, weak-perspective camera), so one Adam update serves them all. Terms
-(weights from the config, see ``src/demo/refine.py``):
+(weights from the config, see ``src/inference/fitting.py``):
 
 * reprojection -- Geman-McClure robust error between the weak-perspective projection of the
   model's keypoint joints and the observed 2D keypoints (normalised crop units), visibility-weighted;
@@ -42,7 +42,7 @@ def unpack(params):
             params[:, POSE_SIZE + BETAS_SIZE:])
 
 
-class RefineLoss(nn.Cell):
+class FitLoss(nn.Cell):
     """construct(params (B, 85), target (B, K, 2), keypoint_weight (B, K, 1), prior (B, 85)) -> scalar.
 
     ``target`` and ``keypoint_weight`` come from :meth:`keypoint_terms`; ``prior`` is the packed
@@ -93,8 +93,8 @@ class RefineLoss(nn.Cell):
         return reprojection + priors + self.limit_weight * limits
 
 
-class RefineSteps(nn.Cell):
-    """``steps`` Adam steps on (pose, betas, cam) in one graph: one call per refinement.
+class FitSteps(nn.Cell):
+    """``steps`` Adam steps on (pose, betas, cam) in one graph: one call per fit.
 
     construct(pose (B, 72), betas (B, 10), cam (B, 3), keypoints (B, K, 3)) -> refined
     (pose, betas, cam) and the keypoints' projections (B, K, 2) before and after, all from the

@@ -1,0 +1,73 @@
+"""Architecture specs: what a model family is, in one registry entry (``architecture`` in config.yaml).
+
+A spec names the family's head for each ``pose_head`` it accepts, its camera, the extra graph inputs
+it takes beyond the image, how its encoder sees the crop, the focal length it assumes for an image of
+unknown intrinsics and the order of its discriminator's scores. Builders, data sources, export, the
+prediction backends and the Ascend 310 runner's input list read these facts; nothing outside this
+registry (and the component registries it names) compares an architecture, head or camera name.
+
+Adding a family: a head file in ``HMR/heads`` (and a backbone or camera if it needs new ones) and an
+entry here, or ``ARCHITECTURES.register(name, ArchitectureSpec(...))``; a new extra input also needs a
+provider in ``src/data/extra_inputs.py``.
+"""
+from dataclasses import dataclass, field
+
+from HMR.constants import HMR2_FOCAL_OVER_CROP, HMR2_VIT_WIDTH_FRACTION
+from HMR.registry import Component, Registry
+
+
+@dataclass(frozen=True)
+class ExtraInput:
+    """A graph input beyond the images: ``name`` (the graph's input name and the data provider's, see
+    ``src/data/extra_inputs.py``) and ``shape`` per sample."""
+
+    name: str
+    shape: tuple
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """One model family.
+
+    Args:
+        heads: ``{pose_head: head registry name}`` - the ``pose_head`` values it accepts and the head each
+            one builds (``HMR/heads``).
+        camera: camera registry name (``HMR/cameras.py``) and ``camera_options`` its constructor's options.
+        inputs: :class:`ExtraInput` s after the images, in graph order.
+        encoder_width_fraction: share of a square crop's columns the encoder sees (HMR 2.0: the middle
+            three quarters); 1 = the whole crop, any aspect.
+        focal_over_image_side: focal length in pixels per pixel of the image's longer side, for an image of
+            unknown intrinsics; 0 = the image diagonal (CLIFF's rule).
+        discriminator_order: ``HMR.discriminator.SCORE_ORDERS`` key of the implementation it follows.
+    """
+
+    heads: dict
+    camera: str = "weak_perspective"
+    camera_options: dict = field(default_factory=dict)
+    inputs: tuple = ()
+    encoder_width_fraction: float = 1.0
+    focal_over_image_side: float = 0.0
+    discriminator_order: str = "tf_hmr"
+
+    @property
+    def input_names(self):
+        """Names of the extra graph inputs, in order."""
+        return tuple(i.name for i in self.inputs)
+
+
+ARCHITECTURES = Registry("architecture", {
+    # HMR / SPIN: the crop alone, weak perspective; HMR's axis-angle head or SPIN's 6D head
+    "hmr": Component(ArchitectureSpec(heads={"axis_angle": "axis_angle", "rot6d": "rot6d"})),
+    # CLIFF: the 6D head also reads where the crop lies in the full image; full-frame camera
+    "cliff": Component(ArchitectureSpec(heads={"rot6d": "cliff"}, camera="full_frame_crop",
+                                        inputs=(ExtraInput("bbox_info", (3,)),))),
+    # HMR 2.0: a transformer decoder on a ViT's token map; focal 5000 at 256 px
+    "hmr2": Component(ArchitectureSpec(heads={"rot6d": "hmr2"}, camera="crop_perspective",
+                                       encoder_width_fraction=HMR2_VIT_WIDTH_FRACTION,
+                                       focal_over_image_side=HMR2_FOCAL_OVER_CROP, discriminator_order="4d_humans")),
+})
+
+
+def architecture_spec(name):
+    """The :class:`ArchitectureSpec` of ``name`` (a one-line error listing the known ones otherwise)."""
+    return ARCHITECTURES.get(name).target
