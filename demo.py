@@ -7,7 +7,7 @@ translation), ``<stem>.json``, ``<stem>.obj`` (mesh in the full-image camera fra
 crop. Unreadable images are reported and skipped.
 
 ``python demo.py --video FILE | --frames DIR [--max_frames N] (--checkpoint_file_path CKPT | --model
-FILE) [--refiner_model refiner.onnx]``: every person tracked through the video, meshed, refined
+FILE) [--temporal_model refiner.onnx]``: every person tracked through the video, meshed, refined
 over time; ``overlay.mp4``, ``tracks.json`` and ``track_NNN.npz`` (``src/video/video_demo.py``).
 """
 import logging

@@ -4,7 +4,7 @@
 ``--source ckpt --checkpoint_file_path CKPT`` (default), ``--source mindir|onnx --model_file FILE``
 or ``--source results --result_path DIR`` (the C++ runner's files): one metric code path.
 Writes ``<output_path>/eval/metrics.json`` (mpjpe, pa_mpjpe in mm, num_samples, protocol, ...; with
-``--refine N`` the network's numbers stay there and the fit's go under ``refined``),
+``--fit_steps N`` the network's numbers stay there and the fit's go under ``refined``),
 ``breakdown.md`` (per action / sequence) and the resolved ``config.yaml``.
 """
 import logging

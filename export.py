@@ -8,7 +8,7 @@ natively, ONNX by freeing the batch axis). AIR can only be written on an Ascend 
 export also writes its ONNX twin (``--onnx_twin``), which the CPU fallback runner prefers; ``--quantize int8``
 adds ``<file_name>_int8.onnx``, its static INT8 quantisation (``src/deployment/quantize.py``).
 
-``python export.py --refiner_checkpoint CKPT [--file_format ONNX|MINDIR]`` exports the temporal
+``python export.py --temporal_checkpoint CKPT [--file_format ONNX|MINDIR]`` exports the temporal
 refiner instead (``src/deployment/export_refiner.py``; N and T dynamic).
 """
 import logging
@@ -27,7 +27,7 @@ def main(config):
     from src.deployment.export import export_model
     out_dir = os.path.join(config.output_path, "export")
     setup_logging(out_dir)
-    if config.refiner_checkpoint:
+    if config.temporal_checkpoint:
         return _export_refiner(config, out_dir)
     if not config.checkpoint_file_path:
         raise UserInputError("--checkpoint_file_path is required (a training or a plain model checkpoint)")
@@ -56,7 +56,7 @@ def _export_refiner(config, out_dir):
     from src.inference.temporal import build_temporal_refiner
     set_mindspore_context(config.replace(graph_mode=True))
     refiner = build_temporal_refiner(config, build_smpl(config))
-    load_model_weights(config.refiner_checkpoint, refiner)
+    load_model_weights(config.temporal_checkpoint, refiner)
     path = export_refiner(config, refiner, config.file_name or os.path.join(out_dir, "refiner"))
     if config.file_format.upper() == "MINDIR" and config.onnx_twin:
         logger.info("ONNX twin: %s", export_refiner(config.replace(file_format="ONNX"), refiner,

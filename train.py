@@ -1,7 +1,7 @@
 """Train HMR: ``python train.py [--config_path FILE] [--KEY VALUE ...]``.
 
 One device by default; ``--distributed true`` (set by ``scripts/run_distributed_train.sh``)
-runs one data-parallel rank (see ``src/training/distributed.py``). ``--train_refiner true`` trains
+runs one data-parallel rank (see ``src/training/distributed.py``). ``--train_temporal true`` trains
 the temporal refiner instead (``src/training/temporal.py``).
 """
 import logging
@@ -17,7 +17,7 @@ def main(config):
     from src.training.distributed import init_distributed
     from src.training.loop import run_folder, train
     set_mindspore_context(config)
-    if config.train_refiner:
+    if config.train_temporal:
         return _train_refiner(config)
     rank, world, make_reducer = init_distributed(config)
     setup_logging(run_folder(config) if rank == 0 else None, rank=rank)
@@ -31,9 +31,9 @@ def main(config):
 def _train_refiner(config):
     from src.builders import build_smpl
     from src.training.loop import run_folder
-    from src.training.temporal import train_refiner
+    from src.training.temporal import train_temporal
     setup_logging(run_folder(config))
-    summary = train_refiner(config, build_smpl(config))
+    summary = train_temporal(config, build_smpl(config))
     logger.info("done: %d refiner steps, last checkpoint %s", summary["steps"], summary["checkpoint"])
     return summary
 

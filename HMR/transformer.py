@@ -1,20 +1,29 @@
-"""Transformer pieces shared by the ViT backbone and HMR 2.0's decoder head, written to export.
+"""The project's one transformer kit: the pieces of the ViT backbone, HMR 2.0's decoder head and the
+temporal refiner's space-time blocks, written to export.
 
 MindSpore 2.10's ONNX exporter has no ``Erf`` and no ``LayerNormExt``, so both are written out
 here from operators it does export: layer normalisation from reductions and the exact (erf)
 GELU of PyTorch's ``nn.GELU()`` from Abramowitz & Stegun's 7.1.26 rational approximation of erf
-(absolute error below 1.5e-7; the tanh form would be off by up to 1e-3). Parameters are named
-as in PyTorch (``weight``, ``bias``) so that converted state dicts map name for name.
+(absolute error below 1.5e-7; the tanh form, :func:`gelu_tanh`, is off by up to 1e-3 and kept for
+the temporal refiner, which was trained with it). :class:`LayerNorm` names its parameters as
+PyTorch does (``weight``, ``bias``) so that converted state dicts map name for name.
+
+Two ways to apply a linear layer, for two export needs: :func:`linear` flattens the leading axes
+into an ``nn.Dense`` and restores them with the batch as the reshape's -1 (a dynamic-batch graph);
+:class:`Linear` multiplies by the weight, broadcast over every leading axis, and reshapes nothing
+(a graph dynamic in both batch and time, ``src/deployment/dynamic_onnx.py``).
 """
 import math
 
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
+from mindspore.common.initializer import HeUniform, initializer
 
 # erf(z) = 1 - (a1 t + ... + a5 t^5) exp(-z^2), t = 1 / (1 + p z), z >= 0 (A&S 7.1.26)
 ERF_P = 0.3275911
 ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
+GELU_TANH_C = math.sqrt(2.0 / math.pi)
 
 
 def gelu(x):
@@ -32,6 +41,18 @@ def gelu(x):
     return 0.5 * (x + magnitude * erf_z)
 
 
+def gelu_tanh(x):
+    """GELU, tanh form ``x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2``."""
+    return 0.5 * x * (1.0 + ops.tanh(GELU_TANH_C * (x + 0.044715 * x * x * x)))
+
+
+def layer_norm(x, scale, shift, eps):
+    """Layer normalisation of x (..., C) over its last axis, then ``* scale + shift`` (C,)."""
+    centred = x - ops.mean(x, -1, keep_dims=True)
+    variance = ops.mean(centred * centred, -1, keep_dims=True)
+    return centred / ops.sqrt(variance + eps) * scale + shift
+
+
 class LayerNorm(nn.Cell):
     """``nn.LayerNorm(dim, eps)`` over the last axis; parameters ``weight`` (gamma), ``bias`` (beta)."""
 
@@ -42,9 +63,24 @@ class LayerNorm(nn.Cell):
         self.eps = eps
 
     def construct(self, x):
-        centred = x - ops.mean(x, -1, keep_dims=True)
-        variance = ops.mean(centred * centred, -1, keep_dims=True)
-        return centred / ops.sqrt(variance + self.eps) * self.weight + self.bias
+        return layer_norm(x, self.weight, self.bias, self.eps)
+
+
+class Linear(nn.Cell):
+    """``x @ weight^T + bias`` over the last axis of x (..., in), leading axes untouched; weight (out, in)
+    as ``nn.Dense`` names it. Initialisation: He-uniform weight, bias uniform in +-1/sqrt(in) from a
+    generator seeded by the layer's size; ``zero=True`` starts both at zero."""
+
+    def __init__(self, in_dim, out_dim, zero=False):
+        super().__init__()
+        init = "zeros" if zero else HeUniform(math.sqrt(5))
+        self.weight = Parameter(initializer(init, (out_dim, in_dim)), name="weight")
+        bound = 0.0 if zero else 1.0 / math.sqrt(in_dim)
+        self.bias = Parameter(Tensor(np.random.default_rng(in_dim * 7919 + out_dim).uniform(
+            -bound, bound, out_dim).astype(np.float32)), name="bias")
+
+    def construct(self, x):
+        return ops.matmul(x, self.weight.T) + self.bias
 
 
 def linear(x, layer):

@@ -15,6 +15,7 @@ set (for a list: every element):
 
 Nothing is read at import time.
 """
+import logging
 import os
 import re
 
@@ -26,6 +27,7 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG_PATH = os.path.join(PROJECT_ROOT, "config.yaml")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -215,6 +217,25 @@ def _parse_cli_value(text, default):
 # Short command-line spellings of keys (the demo's documented ``--model FILE``).
 CLI_ALIASES = {"model": "model_file"}
 
+# Keys renamed so that SMPL fitting (fit_*), the temporal network (temporal_*) and track
+# smoothing (one_euro_*) no longer share "refine": the old spellings are read, with a warning,
+# from files and the command line until the release after.
+_TEMPORAL_KEYS = ("checkpoint", "model", "dim", "depth", "heads", "hidden", "kernel", "clip", "steps", "batch_size",
+                  "lr", "keypoint_noise", "joint_weight", "vertex_weight", "pose_weight", "accel_weight")
+RENAMED_KEYS = {"refine": "fit_steps", "train_refiner": "train_temporal",
+                **{f"refine_{k}": f"fit_{k}" for k in ("lr", "robust_sigma", "reprojection_weight", "pose_weight",
+                                                      "limit_weight", "shape_weight")},
+                **{f"refiner_{k}": f"temporal_{k}" for k in _TEMPORAL_KEYS}}
+
+
+def _current_key(key, origin):
+    """``key``'s current name (a renamed key's old spelling is warned about)."""
+    if key in RENAMED_KEYS:
+        logger.warning("%s: '%s' is now called '%s'; the old name will stop working in the next release",
+                       origin, key, RENAMED_KEYS[key])
+        return RENAMED_KEYS[key]
+    return key
+
 
 def _cli_overrides(argv, schema):
     """Turn ``--KEY VALUE`` / ``--KEY=VALUE`` / bare ``--BOOL`` tokens into a dict."""
@@ -224,7 +245,7 @@ def _cli_overrides(argv, schema):
         if not token.startswith("--") or token == "--":
             raise ConfigError(f"command line: expected --KEY VALUE, got '{token}'")
         key, has_value, value = token[2:].partition("=")
-        key = CLI_ALIASES.get(key, key)
+        key = _current_key(CLI_ALIASES.get(key, key), "command line")
         if key not in schema:
             raise ConfigError(f"command line: unknown option '--{key}' (see config.yaml for the keys)")
         if not has_value:
@@ -277,6 +298,7 @@ def load_config(argv=None, schema_path=DEFAULT_CONFIG_PATH):
     if config_path and os.path.abspath(config_path) != os.path.abspath(schema_path):
         user = _read_yaml_documents(config_path)[0]
         for key, value in user.items():
+            key = _current_key(key, config_path)
             if key not in schema:
                 raise ConfigError(f"{config_path}: unknown config key '{key}'")
             values[key] = _checked(value, schema[key], key, config_path, rules)

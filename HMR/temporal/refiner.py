@@ -16,7 +16,7 @@ EHGFormer's head does):
    track's RMS spread (so pixels, crop units or normalised coordinates give the same input);
    each joint's (x, y, c) is embedded to ``dim`` channels plus a learned joint embedding and a
    depthwise temporal convolution (relative position in time).
-2. ``depth`` space-time blocks (:class:`HMR.temporal.layers.SpaceTimeBlock`), a final norm;
+2. ``depth`` space-time blocks (:class:`HMR.temporal.space_time.SpaceTimeBlock`), a final norm;
    per frame the J x dim features -> ``hidden`` (Linear, ReLU).
 3. The per-frame pose in 6D (SPIN's layout, 144) -> ``hidden`` by a temporal convolution
    (``kernel`` frames); both streams concatenated -> 144 by a second temporal convolution,
@@ -28,7 +28,8 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
 from HMR.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_rot6d
-from HMR.temporal.layers import LayerNorm, Linear, SpaceTimeBlock
+from HMR.temporal.space_time import LayerNorm, SpaceTimeBlock
+from HMR.transformer import Linear
 
 NUM_KEYPOINTS = 17          # H36M joints (HMR.constants.H36M17_NAMES)
 NUM_POSE_JOINTS = 24

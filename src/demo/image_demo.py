@@ -79,7 +79,7 @@ def run_image_demo(config, smpl, model=None, inputs=None):
 
     Without ``bbox``/``bbox_file`` every detected person is processed (``largest``: only the
     largest). Single person: ``<stem>.npz/.json/.obj``; several: ``<stem>_p<k>.*``; one
-    ``<stem>_overlay.png`` with everyone. ``refine`` > 0 fits SMPL to each person's detected
+    ``<stem>_overlay.png`` with everyone. ``fit_steps`` > 0 fits SMPL to each person's detected
     keypoints (``src/inference/fitting.py``); ``adapt`` > 0 adapts the network's weights to each detected
     person (Meta-HMR, ``src/inference/adaptation.py``; the checkpoint's network only). ``model``: an HMR Cell to use instead of ``checkpoint_file_path`` (the demo job's);
     ``inputs``: :func:`demo_inputs` when the caller checked them already.

@@ -12,7 +12,7 @@ Any other integer constant holding a probe value (or a Reshape target holding a 
 N x T), and any constant tensor of shape (N, T, ...) or (N x T, ...), means the graph depends on N or T in a way
 this cannot free: that stops the export with the node's name instead of writing a graph that
 runs wrong at other sizes. The models are written so that it does not happen (no reshape of
-the batch or time axes except these two forms; ``HMR/temporal/layers.py``, ``HMR/smpl/lbs.py``).
+the batch or time axes except these two forms; ``HMR/temporal/space_time.py``, ``HMR/smpl/lbs.py``).
 """
 import numpy as np
 

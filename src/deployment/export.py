@@ -130,11 +130,11 @@ def export_model(config, model, file_name):
     net.set_train(False)
     names = graph_inputs(config)
 
-    def name_onnx_inputs(onnx_file):       # the exporter names *extra inputs extra0, ...: give them theirs
+    def name_onnx_values(onnx_file):       # the exporter's names are its op scopes and extra0, ...
         if dynamic_onnx:
             make_onnx_batch_dynamic(onnx_file)
-        rename_onnx_values(onnx_file, inputs=names)
-    path = write_graph(net, dummies, file_name, fmt, name_onnx_inputs if fmt == "ONNX" else None)
+        rename_onnx_values(onnx_file, inputs=names, outputs=GRAPH_OUTPUTS)
+    path = write_graph(net, dummies, file_name, fmt, name_onnx_values if fmt == "ONNX" else None)
     write_json(path + ".json", {"format": fmt, "batch": None if dynamic_onnx else batch or None,
                                 "img_size": config.img_size,
                                 "img_width": crop_shape(crop_size(config))[1], "architecture": config.architecture,

@@ -46,7 +46,7 @@ def export_refiner(config, refiner, file_name):
     path = write_graph(refiner, inputs, file_name, fmt, dynamic_named_onnx if fmt == "ONNX" else None)
     write_json(path + ".json", {"format": fmt, "kind": "temporal_refiner", "inputs": list(INPUT_NAMES),
                                 "outputs": list(ONNX_OUTPUT_NAMES), "dynamic_axes": ["N", "T"],
-                                "clip": config.refiner_clip, "checkpoint": config.refiner_checkpoint,
+                                "clip": config.temporal_clip, "checkpoint": config.temporal_checkpoint,
                                 "weights_sha1": weights_digest(refiner),
                                 "synthetic_body_model": bool(refiner.smpl.synthetic)})
     logger.info("exported the temporal refiner as %s (N and T dynamic) -> %s", fmt, path)

@@ -30,9 +30,9 @@ def prediction_batches(config, smpl, test_file, model=None):
     from src.inference.loading import load_model
     from src.inference.predictors import AdaptingPredictor, FittingPredictor, build_predictor, predict_dataset
     if config.source == "results":
-        if config.refine or config.adapt:
-            raise UserInputError("--refine / --adapt need the images, not result files: use --source ckpt "
-                                 "(or mindir / onnx for --refine)")
+        if config.fit_steps or config.adapt:
+            raise UserInputError("--fit_steps / --adapt need the images, not result files: use --source ckpt "
+                                 "(or mindir / onnx for --fit_steps)")
         from src.inference.bin_io import read_results
         if not config.result_path:
             raise UserInputError("--source results needs --result_path (the runner's result folder)")
@@ -51,7 +51,7 @@ def prediction_batches(config, smpl, test_file, model=None):
         predictor = build_predictor(config, model)
         if fitter is not None:
             predictor = FittingPredictor(predictor, fitter)
-    described = {"source": config.source, "refine_steps": config.refine, "adapt_steps": config.adapt}
+    described = {"source": config.source, "refine_steps": config.fit_steps, "adapt_steps": config.adapt}
     described.update({"checkpoint": config.checkpoint_file_path} if config.source == "ckpt" else
                      {"model_file": config.model_file})
     return (predict_dataset(predictor, source, config.eval_batch_size, config.num_workers), source.dataset.data,
@@ -72,7 +72,7 @@ def evaluate_from_config(config, smpl, model=None):
     summary.update(described, test_file=test_file, synthetic=bool(smpl.synthetic))
     if test_time is not None:     # 2D fit of every evaluated image to the test file's keypoints, crop pixels
         summary[test_time.variant].update({k: float(np.mean(np.concatenate(v))) for k, v in test_time.errors.items()},
-                                          keypoints="ground truth", steps=config.refine or config.adapt)
+                                          keypoints="ground truth", steps=config.fit_steps or config.adapt)
     return summary
 
 
@@ -80,9 +80,9 @@ def _evaluate_sequences(config, smpl, protocol, test_file, model):
     """The sequence protocol (``src/evaluation/sequences.py``): the checkpoint's per-frame model."""
     from src.evaluation.sequences import evaluate_sequences
     from src.inference.loading import load_model
-    if config.source != "ckpt" or config.refine or config.adapt:
+    if config.source != "ckpt" or config.fit_steps or config.adapt:
         raise UserInputError(f"--dataset {protocol['name']} evaluates a checkpoint (--source ckpt) without "
-                             "--refine / --adapt")
+                             "--fit_steps / --adapt")
     if model is None:
         model = load_model(config, smpl)
     model.set_train(False)

@@ -48,7 +48,7 @@ def _aligned_joints(joint_set, vertices, joints):
 
 def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None):
     """The sequence protocol: the per-frame model's estimates, the One-Euro filter's and (when
-    ``refiner_model``/``refiner_checkpoint`` is given) the temporal refiner's, each with MPJPE,
+    ``temporal_model``/``temporal_checkpoint`` is given) the temporal refiner's, each with MPJPE,
     PA-MPJPE, PVE and the acceleration error. Per-frame numbers under the plain keys, the
     others under ``filtered`` and ``refined``."""
     from src.data.schema import load_dataset_npz
@@ -60,7 +60,7 @@ def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None)
     data = load_dataset_npz(test_file)
     groups = sequences(data, test_file)
     predicted = frame_predictions(config, model, test_file)
-    pose2d = keypoints_2d(data, config.refiner_keypoint_noise, config.seed)
+    pose2d = keypoints_2d(data, config.temporal_keypoint_noise, config.seed)
     smoothers = {"filtered": build_filter(config)}
     learned = build_track_smoother(config, smpl)
     if not isinstance(learned, FilterTrackSmoother):
@@ -86,5 +86,5 @@ def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None)
         accel = sequence_acceleration_error(_aligned_joints(joint_set, vertices, joints), gt, groups)
         (summary if name is None else summary[name])["accel"] = accel
     summary.update(sequences=len(groups), refiner=getattr(learned, "kind", "filter"),
-                   keypoints_2d=f"labels + noise {config.refiner_keypoint_noise} x box side")
+                   keypoints_2d=f"labels + noise {config.temporal_keypoint_noise} x box side")
     return summary

@@ -90,8 +90,8 @@ def build_adapter(config, smpl, model):
     checkpoint (an exported graph), which adaptation cannot change."""
     if config.adapt <= 0:
         return None
-    if config.refine:
-        raise UserInputError("--refine and --adapt are two test-time methods: choose one")
+    if config.fit_steps:
+        raise UserInputError("--fit_steps and --adapt are two test-time methods: choose one")
     if model is None:
         raise UserInputError("--adapt changes the network's weights: it needs a checkpoint (--source ckpt, "
                              "--checkpoint_file_path), not an exported graph")

@@ -1,4 +1,4 @@
-"""SMPL fitting (``--refine``, test-time refinement): a few Adam steps on pose, shape and camera to
+"""SMPL fitting (``--fit_steps``, test-time refinement): a few Adam steps on pose, shape and camera to
 fit 2D keypoints.
 
 Starts from the network's prediction; the objective is ``HMR/fit_loss.py``; the steps and
@@ -64,10 +64,10 @@ class SMPLFitter:
 
 
 def build_fitter(config, smpl):
-    """An SMPLFitter from the ``refine*`` config keys (None when ``refine`` is 0)."""
-    if config.refine <= 0:
+    """An SMPLFitter from the ``fit_*`` config keys (None when ``fit_steps`` is 0)."""
+    if config.fit_steps <= 0:
         return None
-    weights = {"sigma": config.refine_robust_sigma, "reprojection": config.refine_reprojection_weight,
-               "pose": config.refine_pose_weight, "limits": config.refine_limit_weight,
-               "shape": config.refine_shape_weight}
-    return SMPLFitter(smpl, "cocoplus" in smpl.regressor_names, config.refine, config.refine_lr, config.img_size, weights)
+    weights = {"sigma": config.fit_robust_sigma, "reprojection": config.fit_reprojection_weight,
+               "pose": config.fit_pose_weight, "limits": config.fit_limit_weight,
+               "shape": config.fit_shape_weight}
+    return SMPLFitter(smpl, "cocoplus" in smpl.regressor_names, config.fit_steps, config.fit_lr, config.img_size, weights)

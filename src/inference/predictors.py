@@ -2,7 +2,7 @@
 
 Every backend yields the same batches -- ``(indices (B,), vertices (B, V, 3), joints (B, K, 3),
 valid (B,))`` in metres, optionally followed by ``{variant: (vertices, joints)}`` (e.g. the
-network's prediction after ``--refine``) -- so evaluation has one metric code path whatever
+network's prediction after ``--fit_steps``) -- so evaluation has one metric code path whatever
 ran the model.
 
 Exported graphs (``export.py``) take normalised images (B, 3, H, W) and the architecture's extra inputs

@@ -4,7 +4,7 @@ checkpoint) or, without one, the One-Euro filter (``src/inference/one_euro.py``)
 ``build_track_smoother(config, smpl)`` returns an object whose ``smooth(pose2d, pose, betas)``
 takes one track, (T, 17, 3) H36M 2D keypoints (pixels + confidence), (T, 72) per-frame
 axis-angle pose and (T, 10) betas, and returns the refined (T, 72) pose and (T, 10) betas. A
-track longer than ``refiner_clip`` frames is refined in windows of that length overlapping by
+track longer than ``temporal_clip`` frames is refined in windows of that length overlapping by
 half, blended with triangular weights (rotation matrices averaged and projected back onto
 rotations), so no window edge shows as a jump.
 """
@@ -50,13 +50,13 @@ def build_temporal_refiner(config, smpl):
     from HMR.temporal.refiner import TemporalRefiner
     if "h36m" not in smpl.regressor_names:
         raise UserInputError("the temporal refiner needs J_regressor_h36m (--h36m_regressor_path or data_path)")
-    if config.refiner_dim % config.refiner_heads:
-        raise UserInputError(f"--refiner_dim {config.refiner_dim} must be a multiple of --refiner_heads "
-                             f"{config.refiner_heads}")
-    if config.refiner_kernel % 2 != 1:
-        raise UserInputError(f"--refiner_kernel must be odd, got {config.refiner_kernel}")
-    return TemporalRefiner(smpl, dim=config.refiner_dim, depth=config.refiner_depth, heads=config.refiner_heads,
-                           hidden=config.refiner_hidden, kernel=config.refiner_kernel)
+    if config.temporal_dim % config.temporal_heads:
+        raise UserInputError(f"--temporal_dim {config.temporal_dim} must be a multiple of --temporal_heads "
+                             f"{config.temporal_heads}")
+    if config.temporal_kernel % 2 != 1:
+        raise UserInputError(f"--temporal_kernel must be odd, got {config.temporal_kernel}")
+    return TemporalRefiner(smpl, dim=config.temporal_dim, depth=config.temporal_depth, heads=config.temporal_heads,
+                           hidden=config.temporal_hidden, kernel=config.temporal_kernel)
 
 
 def window_starts(frames, clip):
@@ -124,24 +124,24 @@ def build_filter(config):
 
 
 def build_track_smoother(config, smpl):
-    """``refiner_model`` (.onnx / .mindir), else ``refiner_checkpoint``, else the One-Euro filter
+    """``temporal_model`` (.onnx / .mindir), else ``temporal_checkpoint``, else the One-Euro filter
     (logged as such)."""
-    if config.refiner_model:
-        path = config.refiner_model
+    if config.temporal_model:
+        path = config.temporal_model
         if not os.path.isfile(path):
-            raise UserInputError(f"--refiner_model not found: {path}")
+            raise UserInputError(f"--temporal_model not found: {path}")
         if path.endswith(".onnx"):
-            return NetworkTrackSmoother(OnnxRefiner(path), config.refiner_clip)
+            return NetworkTrackSmoother(OnnxRefiner(path), config.temporal_clip)
         if path.endswith(".mindir"):
             import mindspore as ms
-            return NetworkTrackSmoother(MindsporeRefiner(ms.nn.GraphCell(ms.load(path))), config.refiner_clip)
-        raise UserInputError(f"--refiner_model must be a .onnx or .mindir file, got {path}")
-    if config.refiner_checkpoint:
+            return NetworkTrackSmoother(MindsporeRefiner(ms.nn.GraphCell(ms.load(path))), config.temporal_clip)
+        raise UserInputError(f"--temporal_model must be a .onnx or .mindir file, got {path}")
+    if config.temporal_checkpoint:
         from src.checkpoints import load_model_weights
         network = build_temporal_refiner(config, smpl)
-        load_model_weights(config.refiner_checkpoint, network)
+        load_model_weights(config.temporal_checkpoint, network)
         network.set_train(False)
-        return NetworkTrackSmoother(MindsporeRefiner(network), config.refiner_clip)
-    logger.info("no trained temporal refiner (--refiner_model / --refiner_checkpoint): tracks are smoothed by the "
+        return NetworkTrackSmoother(MindsporeRefiner(network), config.temporal_clip)
+    logger.info("no trained temporal refiner (--temporal_model / --temporal_checkpoint): tracks are smoothed by the "
                 "One-Euro filter (min_cutoff %g, beta %g)", config.one_euro_min_cutoff, config.one_euro_beta)
     return build_filter(config)

@@ -6,7 +6,7 @@
 with Meta-HMR's objective and optimiser: once with the inner step (meta-training) and once without
 (``inner_steps 0``, Meta-HMR's ``--no_inner``: the plain model). Both start from the same weights
 and see the same batches; the auxiliary network is the starting checkpoint. Five rows are
-evaluated on the synthetic test split: plain; plain + ``--refine``; plain + ``--adapt``;
+evaluated on the synthetic test split: plain; plain + ``--fit_steps``; plain + ``--adapt``;
 meta-trained; meta-trained + ``--adapt`` (test-time keypoints: the test file's 2D labels), with
 the wall time per image of each evaluation. ``<output_path>/meta_vs_plain/summary.json`` holds
 them; an interrupted comparison resumes (every training run resumes).
@@ -20,7 +20,7 @@ from model_utils.logger import setup_logging
 
 logger = logging.getLogger("compare_meta")
 
-ROWS = (("plain", "plain", {}), ("plain + refine", "plain", {"refine": 30}),
+ROWS = (("plain", "plain", {}), ("plain + refine", "plain", {"fit_steps": 30}),
         ("plain + adapt", "plain", {"adapt": 14}), ("meta-trained", "meta", {}),
         ("meta-trained + adapt", "meta", {"adapt": 14}))
 REPORTED = ("mpjpe", "pa_mpjpe", "pve")
@@ -38,7 +38,7 @@ def _row(summary, variant):
 
 def compare(config, smpl, continue_steps, test_time_steps=None):
     """Train the base, plain and meta runs and evaluate the five rows; returns the summary written to
-    ``<output_path>/meta_vs_plain/summary.json``. ``test_time_steps``: {"refine": n, "adapt": n} in place
+    ``<output_path>/meta_vs_plain/summary.json``. ``test_time_steps``: {"fit_steps": n, "adapt": n} in place
     of the rows' step counts (``ROWS``), or None."""
     from model_utils.atomic_files import write_json
     from src.builders import build_model

@@ -1,15 +1,15 @@
-"""Training the temporal refiner (``train.py --train_refiner true``).
+"""Training the temporal refiner (``train.py --train_temporal true``).
 
 Data: a sequence dataset (``sequence_train_dataset``; the embedded default's
 ``synthetic_seq_train.npz``) and the per-frame predictions of a trained per-frame model
 (``checkpoint_file_path``) on its frames, made once at the start. The refiner's 2D input is
-the labels' keypoints with detector-like noise (``refiner_keypoint_noise``); ground truth is
+the labels' keypoints with detector-like noise (``temporal_keypoint_noise``); ground truth is
 the labels' SMPL pose and betas through the body model.
 
-Each step draws ``refiner_batch_size`` clips of ``refiner_clip`` consecutive frames (a random
+Each step draws ``temporal_batch_size`` clips of ``temporal_clip`` consecutive frames (a random
 window of a random sequence). Loss (:class:`RefinerLoss`): L1 of the pelvis-aligned 17 joints
 and vertices, MSE of the rotation matrices, L1 of the joints' acceleration against the ground
-truth's (MotionBERT's velocity term, one derivative further). Adam at ``refiner_lr``. Run
+truth's (MotionBERT's velocity term, one derivative further). Adam at ``temporal_lr``. Run
 folder ``output_path/run_name/refiner``: checkpoints every ``save_every`` steps and at the end
 (the refiner as ``model.``, Adam as ``opt_e.``); ``--resume`` continues a killed run from the
 newest (the clips of a step depend only on the seed and the step).
@@ -38,8 +38,8 @@ def loss_cell(refiner, config):
         def __init__(self):
             super().__init__(auto_prefix=False)
             self.refiner = refiner
-            self.weights = (config.refiner_joint_weight, config.refiner_vertex_weight, config.refiner_pose_weight,
-                            config.refiner_accel_weight)
+            self.weights = (config.temporal_joint_weight, config.temporal_vertex_weight, config.temporal_pose_weight,
+                            config.temporal_accel_weight)
 
         def construct(self, pose2d, theta, shape, gt_rotmats, gt_joints, gt_vertices):
             rotmats, _, vertices, joints = self.refiner(pose2d, theta, shape)
@@ -78,7 +78,7 @@ class ClipSampler:
     def __init__(self, groups, length, seed):
         self.groups = [g for g in groups if len(g) >= length]
         if not self.groups:
-            raise UserInputError(f"no training sequence has --refiner_clip {length} frames "
+            raise UserInputError(f"no training sequence has --temporal_clip {length} frames "
                                  f"(longest: {max(len(g) for g in groups)})")
         self.length = length
         self.seed = seed
@@ -103,7 +103,7 @@ def refiner_inputs(config, smpl, model, path, seed):
     data = load_dataset_npz(path)
     predicted = frame_predictions(config, model, path)
     rotmats, joints, vertices = ground_truth(smpl, data["pose"], data["shape"])
-    return {"pose2d": keypoints_2d(data, config.refiner_keypoint_noise, seed), "theta": predicted["pose"],
+    return {"pose2d": keypoints_2d(data, config.temporal_keypoint_noise, seed), "theta": predicted["pose"],
             "shape": predicted["betas"], "gt_rotmats": rotmats, "gt_joints": joints, "gt_vertices": vertices,
             "groups": sequences(data, path), "data": data}
 
@@ -111,7 +111,7 @@ def refiner_inputs(config, smpl, model, path, seed):
 INPUT_KEYS = ("pose2d", "theta", "shape", "gt_rotmats", "gt_joints", "gt_vertices")
 
 
-def train_refiner(config, smpl, model=None):
+def train_temporal(config, smpl, model=None):
     """Train the refiner; returns {"steps", "checkpoint", "losses"} (the last step's terms)."""
     import mindspore as ms
     from mindspore import nn, ops
@@ -122,14 +122,14 @@ def train_refiner(config, smpl, model=None):
     from src.inference.temporal import build_temporal_refiner
     from src.training.loop import run_folder
     if model is None:
-        model = load_model(config, smpl, "--train_refiner needs the per-frame model: --checkpoint_file_path CKPT")
+        model = load_model(config, smpl, "--train_temporal needs the per-frame model: --checkpoint_file_path CKPT")
     model.set_train(False)
     path = dataset_paths(config, [config.sequence_train_dataset])[0]
     arrays = refiner_inputs(config, smpl, model, path, config.seed)
-    sampler = ClipSampler(arrays["groups"], config.refiner_clip, config.seed)
+    sampler = ClipSampler(arrays["groups"], config.temporal_clip, config.seed)
     refiner = build_temporal_refiner(config, smpl)
     loss = loss_cell(refiner, config)
-    optimizer = nn.Adam(refiner.trainable_params(), learning_rate=config.refiner_lr)
+    optimizer = nn.Adam(refiner.trainable_params(), learning_rate=config.temporal_lr)
     grad = ms.value_and_grad(loss, None, optimizer.parameters, has_aux=True)
 
     @ms.jit
@@ -148,14 +148,14 @@ def train_refiner(config, smpl, model=None):
         logger.info("refiner: resumed from %s at step %d", existing[-1][1], start)
     refiner.set_train(True)
     losses, checkpoint = None, existing[-1][1] if existing else None
-    for number in range(start, config.refiner_steps):
-        rows = sampler.batch(number, config.refiner_batch_size)
+    for number in range(start, config.temporal_steps):
+        rows = sampler.batch(number, config.temporal_batch_size)
         batch = [ms.Tensor(arrays[key][rows]) for key in INPUT_KEYS]
         losses = step(*batch).asnumpy()
         if (number + 1) % config.log_every == 0 or number == start:
             logger.info("refiner step %d: %s", number + 1,
                         " ".join(f"{n} {v:.4f}" for n, v in zip(REFINER_LOSS_NAMES, losses)))
-        if (number + 1) % config.save_every == 0 or number + 1 == config.refiner_steps:
+        if (number + 1) % config.save_every == 0 or number + 1 == config.temporal_steps:
             checkpoint = save_training_checkpoint(folder, number + 1, parts, config.keep_checkpoints)
-    return {"steps": config.refiner_steps, "checkpoint": checkpoint,
+    return {"steps": config.temporal_steps, "checkpoint": checkpoint,
             "losses": None if losses is None else dict(zip(REFINER_LOSS_NAMES, map(float, losses)))}

@@ -9,8 +9,8 @@ Four passes, each resumable:
    ``<out>/frames/NNNNNN.npz`` (an undecodable frame as a marker, counted); a restarted run
    reads what is there and goes on from the first missing frame.
 2. **Tracking**: norfair over the stored boxes (``src/video/tracking.py``); cheap, so redone.
-3. **Refining**: each track through the temporal refiner (``--refiner_model`` ONNX/MINDIR or
-   ``--refiner_checkpoint``), or the One-Euro filter without one (said in the log and in
+3. **Refining**: each track through the temporal refiner (``--temporal_model`` ONNX/MINDIR or
+   ``--temporal_checkpoint``), or the One-Euro filter without one (said in the log and in
    ``tracks.json``); full-frame translations smoothed with the same filter.
 4. **Output**: ``overlay.mp4`` (H.264; meshes over the frames, a colour per track, each track's
    box and number), ``tracks.json`` (per track: frames, boxes, scores, its npz) and

@@ -1,8 +1,8 @@
-"""Meta-HMR's test-time adaptation against the network forward and against ``--refine 30``
+"""Meta-HMR's test-time adaptation against the network forward and against ``--fit_steps 30``
 (``bash scripts/run_bench.sh adapt``), ms per image, one run: ResNet-50 at 224 px, the 6D head with
 Meta-HMR's 10 regressor iterations, batch 8 (graph mode). Adaptation = step 0 (SGD on the fast
 parameters against 2D keypoints and the auxiliary network) + 14 Adam steps on every weight
-(early stop off) + the final forward; refinement = 30 Adam steps on pose, shape and camera."""
+(early stop off) + the final forward; fitting = 30 Adam steps on pose, shape and camera."""
 import os
 import platform
 import tempfile
@@ -38,7 +38,7 @@ def main(repeat=2):
     ms.save_checkpoint([{"name": k, "data": p} for k, p in structural_parameters(build_aux_model(config, smpl)).items()],
                        aux_file)
     adapter = build_adapter(config.replace(aux_checkpoint=aux_file), smpl, model)
-    refiner = build_fitter(load_config(common + ["--refine", str(REFINE_STEPS)]), smpl)
+    refiner = build_fitter(load_config(common + ["--fit_steps", str(REFINE_STEPS)]), smpl)
     predictor = CheckpointPredictor(model)
     rng = np.random.default_rng(0)
     images = rng.normal(0, 0.5, (BATCH, 3, config.img_size, config.img_size)).astype(np.float32)
@@ -54,8 +54,8 @@ def main(repeat=2):
     per_image = {k: v / BATCH for k, v in times.items()}
     print_table(f"Test-time adaptation, ms per image (batch {BATCH}, median), ResNet-50 224 px, 10 iterations, "
                 f"{platform.machine()}, {os.cpu_count()} cores",
-                ("network forward", f"adaptation, 1 + {ADAPT_STEPS} steps", f"refinement, {REFINE_STEPS} steps",
-                 "adaptation / forward", "adaptation / refinement"),
+                ("network forward", f"adaptation, 1 + {ADAPT_STEPS} steps", f"fitting, {REFINE_STEPS} steps",
+                 "adaptation / forward", "adaptation / fitting"),
                 [(f"{per_image['forward']:.1f}", f"{per_image['adapt']:.1f}", f"{per_image['refine']:.1f}",
                   f"{times['adapt'] / times['forward']:.1f}", f"{times['adapt'] / times['refine']:.1f}")])
 

@@ -1,7 +1,7 @@
 """The image demo's stages on a real photograph (``bash scripts/run_bench.sh demo``), ms per image,
 one run: person detection, 33 landmarks (BlazePose, LiteRT), HMR (ResNet-50, 224 px, SMPL;
-checkpoint in graph mode) and 30 refinement steps (one compiled loop; timed in rounds alternating
-with the HMR forward, the cost it is compared with); then the refinement's cost
+checkpoint in graph mode) and 30 SMPL fitting steps (one compiled loop; timed in rounds alternating
+with the HMR forward, the cost it is compared with); then the fitting's cost
 per step beside the same objective in PyTorch (smplx's SMPL, torch.optim.Adam, eager)."""
 import os
 import platform
@@ -36,7 +36,7 @@ def main(repeat=5):
     person, = detector.detect(image)
     folder = tempfile.mkdtemp(prefix="bench_demo_")
     write_body_model(folder)
-    config = load_config(["--data_path", folder, "--refine", str(REFINE_STEPS)])
+    config = load_config(["--data_path", folder, "--fit_steps", str(REFINE_STEPS)])
     set_mindspore_context(config)
     smpl = build_smpl(config)
     predictor = CheckpointPredictor(build_model(config, smpl))
@@ -50,13 +50,13 @@ def main(repeat=5):
         "detect": time_call(lambda: detector.detections(image), repeat),
         "landmarks": time_call(lambda: detector.landmarks(image, hip, scale_point), repeat),
     }
-    # the HMR forward and the refinement in alternating rounds, so that machine noise hits both alike
+    # the HMR forward and the fitting in alternating rounds, so that machine noise hits both alike
     times.update(interleaved({"hmr": lambda: predictor.run_all(batch),
                               "refine": lambda: refiner.fit(theta[:, 3:75], theta[:, 75:], theta[:, :3],
                                                                keypoints[None])}, rounds=repeat, repeat=3))
     print_table(f"Image demo stages on skimage's camera.png (512x512), ms per image (median), {platform.machine()}, "
                 f"{os.cpu_count()} cores",
-                ("person detection", "33 landmarks", "HMR ResNet-50 + SMPL", f"refinement, {REFINE_STEPS} steps",
+                ("person detection", "33 landmarks", "HMR ResNet-50 + SMPL", f"SMPL fitting, {REFINE_STEPS} steps",
                  "total"),
                 [tuple(f"{times[k]:.1f}" for k in ("detect", "landmarks", "hmr", "refine"))
                  + (f"{sum(times.values()):.1f}",)])
@@ -75,18 +75,18 @@ def _torch_threads():
 
 
 def _torch_refine_step(folder, config, theta, keypoints):
-    """One Adam step of the refinement objective in PyTorch from the network's prediction."""
+    """One Adam step of the fitting objective in PyTorch from the network's prediction."""
     import smplx
     import torch
     from src.data.synthetic.body_model import build_body_model
     from tests.reference.torch_refine import make_refiner
-    weights = {"sigma": config.refine_robust_sigma, "reprojection": config.refine_reprojection_weight,
-               "pose": config.refine_pose_weight, "limits": config.refine_limit_weight,
-               "shape": config.refine_shape_weight}
+    weights = {"sigma": config.fit_robust_sigma, "reprojection": config.fit_reprojection_weight,
+               "pose": config.fit_pose_weight, "limits": config.fit_limit_weight,
+               "shape": config.fit_shape_weight}
     regressor = torch.as_tensor(build_body_model(0)["cocoplus_regressor"], dtype=torch.float32)
     smpl = smplx.SMPL(os.path.join(folder, "neutral_smpl_with_cocoplus_reg.pkl"))
     step, _ = make_refiner(smpl, regressor, theta[:, 3:75].copy(), theta[:, 75:].copy(), theta[:, :3].copy(),
-                           keypoints.astype(np.float32), config.refine_lr, weights)
+                           keypoints.astype(np.float32), config.fit_lr, weights)
     return step
 
 

@@ -41,7 +41,7 @@ def main(frames=FRAMES):
     set_mindspore_context(config)
     smpl = build_smpl(config)
     onnx_file = export_refiner(config, build_temporal_refiner(config, smpl), os.path.join(work, "refiner.onnx"))
-    config = config.replace(refiner_model=onnx_file)
+    config = config.replace(temporal_model=onnx_file)
     result = run_video_demo(config, smpl, build_model(config, smpl))   # untrained: the time is the same
     people = sum(len(np.load(path)["boxes"]) for path in glob.glob(os.path.join(work, "out", "frames", "*.npz")))
     count, seconds = result["frames"], result["seconds"]

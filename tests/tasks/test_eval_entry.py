@@ -151,11 +151,11 @@ def test_run_infer_310_on_ascend_refuses_a_dynamic_batch_graph(exported, tmp_pat
 
 
 def test_refinement_on_ground_truth_keypoints_lowers_the_errors(exported, ckpt_eval, tiny_data_dir, tmp_path):
-    """eval.py --refine N: the fit to the dataset's 2D keypoints improves PA-MPJPE and the reprojection;
+    """eval.py --fit_steps N: the fit to the dataset's 2D keypoints improves PA-MPJPE and the reprojection;
     the network's own numbers stay under the plain keys, the fit's go under ``refined``."""
     plain = ckpt_eval
     both = _eval(tiny_data_dir, tmp_path / "refined", "--checkpoint_file_path", exported["checkpoint"],
-                 "--refine", "60")
+                 "--fit_steps", "60")
     assert both["refine_steps"] == 60 and both["num_samples"] == plain["num_samples"]
     for key in ("mpjpe", "pa_mpjpe", "pve"):
         assert both[key] == pytest.approx(plain[key], abs=1e-3), key            # the network, unrefined

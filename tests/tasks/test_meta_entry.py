@@ -102,8 +102,8 @@ def test_adapt_needs_a_checkpoint_and_excludes_refine(tiny_data_dir, base, tmp_p
     common = [sys.executable, "eval.py", "--data_path", str(tiny_data_dir), "--output_path", str(tmp_path), *TINY]
     for extra, expected in ((["--source", "onnx", "--model_file", str(tmp_path / "x.onnx"), "--adapt", "2"],
                              "--adapt changes the network's weights"),
-                            (["--checkpoint_file_path", base, "--adapt", "2", "--refine", "3"],
-                             "--refine and --adapt are two test-time methods")):
+                            (["--checkpoint_file_path", base, "--adapt", "2", "--fit_steps", "3"],
+                             "--fit_steps and --adapt are two test-time methods")):
         result = subprocess.run(common + extra, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
         assert result.returncode != 0
         assert expected in result.stderr.strip().splitlines()[-1]
@@ -122,7 +122,7 @@ def test_compare_meta_job_writes_the_five_rows(tiny_data_dir, tmp_path):
                           "--steps_per_epoch", "2", "--save_every", "2", "--encoder_lr", "1e-4",
                           "--eval_batch_size", "4"])
     ms.set_context(mode=ms.GRAPH_MODE)
-    summary = compare(config, build_smpl(config), 2, {"refine": 3, "adapt": 3})
+    summary = compare(config, build_smpl(config), 2, {"fit_steps": 3, "adapt": 3})
     rows = summary["rows"]
     assert list(rows) == [label for label, _, _ in ROWS]
     assert all(row["num_samples"] == 8 and row["ms_per_image"] > 0 for row in rows.values())

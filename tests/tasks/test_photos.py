@@ -70,7 +70,7 @@ def test_demo_on_a_photo_detects_fits_and_refines(detector, tmp_path):
     write_body_model(str(data), seed=0)
     result = subprocess.run([sys.executable, "demo.py", "--data_path", str(data), "--img", str(photo),
                              "--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64",
-                             "--out_folder", str(tmp_path / "out"), "--keypoints_json", "true", "--refine", "20",
+                             "--out_folder", str(tmp_path / "out"), "--keypoints_json", "true", "--fit_steps", "20",
                              "--checkpoint_file_path", _random_checkpoint(data, tmp_path)], cwd=ROOT,
                             env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

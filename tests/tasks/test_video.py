@@ -13,7 +13,7 @@ VTEST = os.path.join(ROOT, "models", "media", "vtest.avi")
 MODELS = os.path.join(ROOT, "models", "mediapipe")
 TINY = ["--backbone_depth", "18", "--backbone_width", "8", "--img_size", "64", "--num_workers", "1",
         "--progress_bar", "false"]
-REFINER = ["--refiner_dim", "8", "--refiner_heads", "2", "--refiner_depth", "1", "--refiner_hidden", "16"]
+REFINER = ["--temporal_dim", "8", "--temporal_heads", "2", "--temporal_depth", "1", "--temporal_hidden", "16"]
 NUM_FRAMES = 200
 # People read off frames 0, 60, 120 and 199 of vtest.avi: (x0, y0, x1, y1) pixels of each
 # person fully in view (the two far figures at the top right of frame 199 are about 50 px tall).
@@ -57,7 +57,7 @@ def video_run(tiny_data_dir, tiny_checkpoint, tmp_path_factory):
     onnx_file = export_refiner(config, build_temporal_refiner(config, build_smpl(config)), str(work / "refiner.onnx"))
     out = work / "out"
     command = [sys.executable, "demo.py", "--data_path", str(tiny_data_dir), *TINY, *REFINER, "--video", VTEST,
-               "--max_frames", str(NUM_FRAMES), "--checkpoint_file_path", checkpoint, "--refiner_model", onnx_file,
+               "--max_frames", str(NUM_FRAMES), "--checkpoint_file_path", checkpoint, "--temporal_model", onnx_file,
                "--out_folder", str(out)]
     result = subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True,
                             timeout=1200)

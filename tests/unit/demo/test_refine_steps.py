@@ -17,7 +17,7 @@ def test_compiled_refinement_follows_torch_adam_on_smplx(tmp_path, steps):
     from src.inference.fitting import build_fitter
     from tests.reference.torch_refine import make_refiner
     write_body_model(str(tmp_path))
-    config = load_config(["--data_path", str(tmp_path), "--output_path", str(tmp_path), "--refine", str(steps)])
+    config = load_config(["--data_path", str(tmp_path), "--output_path", str(tmp_path), "--fit_steps", str(steps)])
     refiner = build_fitter(config, build_smpl(config))
     rng = np.random.default_rng(3)
     pose = rng.normal(0, 0.3, (2, 72)).astype(np.float32)
@@ -26,12 +26,12 @@ def test_compiled_refinement_follows_torch_adam_on_smplx(tmp_path, steps):
     keypoints = np.concatenate([rng.uniform(-0.8, 0.8, (2, 19, 2)), rng.random((2, 19, 1)) > 0.2], -1)
     keypoints = keypoints.astype(np.float32)
     got = refiner.fit(pose, betas, cam, keypoints)
-    weights = {"sigma": config.refine_robust_sigma, "reprojection": config.refine_reprojection_weight,
-               "pose": config.refine_pose_weight, "limits": config.refine_limit_weight,
-               "shape": config.refine_shape_weight}
+    weights = {"sigma": config.fit_robust_sigma, "reprojection": config.fit_reprojection_weight,
+               "pose": config.fit_pose_weight, "limits": config.fit_limit_weight,
+               "shape": config.fit_shape_weight}
     regressor = torch.as_tensor(build_body_model(0)["cocoplus_regressor"], dtype=torch.float32)
     step, params = make_refiner(smplx.SMPL(str(tmp_path / "neutral_smpl_with_cocoplus_reg.pkl")), regressor, pose,
-                                betas, cam, keypoints, config.refine_lr, weights)
+                                betas, cam, keypoints, config.fit_lr, weights)
     step()
     depends = [np.abs(p.grad.numpy()) > ROUNDOFF_GRADIENT for p in params]
     for _ in range(steps - 1):
@@ -47,10 +47,10 @@ def test_compiled_refinement_follows_torch_adam_on_smplx(tmp_path, steps):
     for (name, want), dependent in zip(zip(("pose", "betas", "cam"), params), depends):
         want = want.detach().numpy()
         start = {"pose": pose, "betas": betas, "cam": cam}[name]
-        assert np.abs(want - start).max() > 0.5 * config.refine_lr           # Adam moved them (~lr per step)
+        assert np.abs(want - start).max() > 0.5 * config.fit_lr           # Adam moved them (~lr per step)
         np.testing.assert_allclose(got[name][dependent], want[dependent], atol=2e-4 * max(1, steps / 10),
                                    err_msg=name)
-        assert np.all(np.abs(got[name] - start)[~dependent] <= steps * config.refine_lr * 1.001), name
+        assert np.all(np.abs(got[name] - start)[~dependent] <= steps * config.fit_lr * 1.001), name
 
 
 def test_unrolled_chunks_give_the_step_by_step_result(tmp_path):
@@ -62,13 +62,13 @@ def test_unrolled_chunks_give_the_step_by_step_result(tmp_path):
     from src.data.synthetic.write_model import write_body_model
     from src.inference.fitting import build_fitter
     write_body_model(str(tmp_path))
-    config = load_config(["--data_path", str(tmp_path), "--output_path", str(tmp_path), "--refine", "7"])
+    config = load_config(["--data_path", str(tmp_path), "--output_path", str(tmp_path), "--fit_steps", "7"])
     loss = build_fitter(config, build_smpl(config)).loss
     rng = np.random.default_rng(4)
     inputs = [ms.Tensor(a.astype(np.float32)) for a in (rng.normal(0, 0.3, (2, 72)), rng.normal(0, 0.5, (2, 10)),
                                                          np.array([[0.9, 0.05, 0.1], [1.1, -0.1, 0.0]]),
                                                          np.concatenate([rng.uniform(-0.8, 0.8, (2, 19, 2)),
                                                                          np.ones((2, 19, 1))], -1))]
-    chunked, single = (FitSteps(loss, 7, config.refine_lr, unroll=k)(*inputs) for k in (5, 1))
+    chunked, single = (FitSteps(loss, 7, config.fit_lr, unroll=k)(*inputs) for k in (5, 1))
     for a, b in zip(chunked, single):
         np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())

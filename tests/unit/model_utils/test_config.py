@@ -172,7 +172,7 @@ def test_project_config_rules_every_number_and_closed_choice():
 
 @pytest.mark.parametrize("tool, argv", [
     ("train.py", ["--batch_size", "-3"]), ("train.py", ["--train_dataset_ratios", "0,0"]),
-    ("train.py", ["--encoder_lr", "-1e-4"]), ("demo.py", ["--refine", "-5"]),
+    ("train.py", ["--encoder_lr", "-1e-4"]), ("demo.py", ["--fit_steps", "-5"]),
     ("eval.py", ["--eval_batch_size", "0"]),
 ])
 def test_entry_points_refuse_out_of_range_values(tmp_path, tool, argv):
@@ -188,3 +188,24 @@ def test_entry_points_refuse_out_of_range_values(tmp_path, tool, argv):
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0].startswith("error: command line: ") and f"'{argv[0][2:]}'" in lines[0]
     assert not out.exists()                                     # nothing written
+
+
+def test_renamed_keys_are_read_under_their_old_names_with_a_warning(tmp_path, caplog):
+    """``refine`` (SMPL fitting) and ``refiner_*`` (the temporal network) were renamed ``fit_*`` and
+    ``temporal_*``: a saved config or a command line with the old spellings still resolves."""
+    old = tmp_path / "old_run.yaml"
+    old.write_text(yaml.safe_dump({"refine": 12, "refine_lr": 0.5, "train_refiner": True, "refiner_clip": 9}))
+    with caplog.at_level("WARNING"):
+        config = load_config(["--config_path", str(old), "--refiner_dim", "48", "--refine_pose_weight=0.25"])
+    assert (config.fit_steps, config.fit_lr, config.train_temporal, config.temporal_clip) == (12, 0.5, True, 9)
+    assert (config.temporal_dim, config.fit_pose_weight) == (48, 0.25)
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert f"{old}: 'refine' is now called 'fit_steps'" in warned
+    assert "command line: 'refiner_dim' is now called 'temporal_dim'" in warned
+    for removed in ("refine", "refiner_dim", "train_refiner"):
+        assert removed not in config
+
+
+def test_renamed_keys_keep_their_rules():
+    with pytest.raises(ConfigError, match="key 'fit_steps' must be >= 0; got -5"):
+        load_config(["--refine", "-5"])

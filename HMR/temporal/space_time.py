@@ -1,38 +1,22 @@
-"""Export-friendly building blocks of the temporal refiner.
+"""MotionBERT's space-time block as the temporal refiner uses it, built from the transformer kit
+(``HMR/transformer.py``).
 
 Every layer keeps the leading (N, T, ...) axes of its input as they are: no reshape of a
 tensor's batch or time axes, so the exported ONNX graph stays valid for any N and T (see
-``src/deployment/dynamic_onnx.py``). Linear layers are ``matmul`` with the weight (broadcast
-over the leading axes) rather than ``nn.Dense``, which flattens them; multi-head attention
-splits channels, not axes.
+``src/deployment/dynamic_onnx.py``). Linear layers are the kit's broadcast :class:`Linear`;
+multi-head attention splits channels, not axes.
 """
-import math
-
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
-from mindspore.common.initializer import HeUniform, initializer
+
+from HMR.transformer import Linear, attend, gelu_tanh, layer_norm
 
 LAYER_NORM_EPS = 1e-5
-GELU_C = math.sqrt(2.0 / math.pi)
-
-
-class Linear(nn.Cell):
-    """``x @ weight^T + bias`` over the last axis; weight (out, in) as ``nn.Dense`` names it."""
-
-    def __init__(self, in_dim, out_dim, zero=False):
-        super().__init__()
-        init = "zeros" if zero else HeUniform(math.sqrt(5))
-        self.weight = Parameter(initializer(init, (out_dim, in_dim)), name="weight")
-        bound = 0.0 if zero else 1.0 / math.sqrt(in_dim)
-        self.bias = Parameter(Tensor(np.random.default_rng(in_dim * 7919 + out_dim).uniform(
-            -bound, bound, out_dim).astype(np.float32)), name="bias")
-
-    def construct(self, x):
-        return ops.matmul(x, self.weight.T) + self.bias
 
 
 class LayerNorm(nn.Cell):
-    """Layer normalisation over the last axis (gamma, beta), written out from reductions."""
+    """The kit's layer normalisation with MindSpore's parameter names (``gamma``, ``beta``), as the
+    refiner's checkpoints store them."""
 
     def __init__(self, dim):
         super().__init__()
@@ -40,9 +24,7 @@ class LayerNorm(nn.Cell):
         self.beta = Parameter(Tensor(np.zeros(dim, np.float32)), name="beta")
 
     def construct(self, x):
-        centred = x - ops.mean(x, -1, keep_dims=True)
-        variance = ops.mean(centred * centred, -1, keep_dims=True)
-        return centred / ops.sqrt(variance + LAYER_NORM_EPS) * self.gamma + self.beta
+        return layer_norm(x, self.gamma, self.beta, LAYER_NORM_EPS)
 
 
 class Attention(nn.Cell):
@@ -58,17 +40,10 @@ class Attention(nn.Cell):
 
     def construct(self, x):
         q, k, v = ops.split(self.qkv(x), x.shape[-1], -1)
-        outputs = []
-        for qh, kh, vh in zip(ops.split(q, q.shape[-1] // self.heads, -1), ops.split(k, k.shape[-1] // self.heads, -1),
-                              ops.split(v, v.shape[-1] // self.heads, -1)):
-            weights = ops.softmax(ops.matmul(qh * self.scale, ops.swapaxes(kh, -1, -2)), -1)
-            outputs.append(ops.matmul(weights, vh))
+        width = q.shape[-1] // self.heads
+        outputs = [attend(qh, kh, vh, self.scale)
+                   for qh, kh, vh in zip(ops.split(q, width, -1), ops.split(k, width, -1), ops.split(v, width, -1))]
         return self.proj(ops.concat(outputs, -1))
-
-
-def gelu(x):
-    """GELU, tanh form (ONNX export has no Erf)."""
-    return 0.5 * x * (1.0 + ops.tanh(GELU_C * (x + 0.044715 * x * x * x)))
 
 
 class MLP(nn.Cell):
@@ -77,7 +52,7 @@ class MLP(nn.Cell):
         self.fc1, self.fc2 = Linear(dim, hidden), Linear(hidden, dim)
 
     def construct(self, x):
-        return self.fc2(gelu(self.fc1(x)))
+        return self.fc2(gelu_tanh(self.fc1(x)))
 
 
 class SpaceTimeBlock(nn.Cell):
