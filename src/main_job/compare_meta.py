@@ -20,7 +20,7 @@ from model_utils.logger import setup_logging
 
 logger = logging.getLogger("compare_meta")
 
-ROWS = (("plain", "plain", {}), ("plain + refine", "plain", {"fit_steps": 30}),
+ROWS = (("plain", "plain", {}), ("plain + fit", "plain", {"fit_steps": 30}),
         ("plain + adapt", "plain", {"adapt": 14}), ("meta-trained", "meta", {}),
         ("meta-trained + adapt", "meta", {"adapt": 14}))
 REPORTED = ("mpjpe", "pa_mpjpe", "pve")
@@ -61,7 +61,7 @@ def compare(config, smpl, continue_steps, test_time_steps=None):
         tick = time.perf_counter()
         summary = evaluate_from_config(run, smpl, model)
         seconds = time.perf_counter() - tick
-        variant = "refined" if run.refine else "adapted" if run.adapt else None
+        variant = "refined" if run.fit_steps else "adapted" if run.adapt else None
         rows[label] = dict(_row(summary, variant), ms_per_image=round(1e3 * seconds / summary["num_samples"], 1),
                            num_samples=summary["num_samples"])
         if variant == "adapted":
