@@ -23,6 +23,22 @@ SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17
 # axis-angle components of every joint.
 SMPL_FLIP_PERM = (0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20, 23, 22)
 
+# HybrIK's 29 joints (hybrik/models/layers/smpl/SMPL.py): the 24 SMPL joints, then five leaf joints taken
+# from the shaped template's vertices; parents extend SMPL's tree, children are each joint's first child
+# with the pelvis's and spine3's fixed (spine1, neck), -1 for the leaves
+HYBRIK29_NAMES = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle", "right_ankle",
+    "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "jaw", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_thumb", "right_thumb",
+    "head", "left_middle", "right_middle", "left_bigtoe", "right_bigtoe",
+)
+HYBRIK29_PARENTS = SMPL_PARENTS + (15, 22, 23, 10, 11)
+HYBRIK29_CHILDREN = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 27, 28, 15, 16, 17, 24, 18, 19, 20, 21, 22, 23, 25, 26,
+                     -1, -1, -1, -1, -1)
+HYBRIK_LEAF_VERTICES = (411, 2445, 5905, 3216, 6617)
+HYBRIK_PELVIS_CHILDREN = (3, 1, 2)          # spine1 first, then the hips: the root's three bones
+HYBRIK_TWIST_JOINTS = 23                    # joints 1..23 each get a twist (cos, sin)
+
 LSP14_NAMES = (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",

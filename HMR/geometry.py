@@ -80,6 +80,16 @@ def rotmat_to_quaternion(rotmats):
     return quat * (1.0 - 2.0 * negative)
 
 
+def quaternion_to_rotmat(quaternions):
+    """Quaternions (..., 4) as (w, x, y, z), any norm (normalised here), to rotation matrices (..., 3, 3)."""
+    q = _normalize(quaternions)
+    w, x, y, z = _last_axis_pieces(q, 4)
+    rows = [ops.concat([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+            ops.concat([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+            ops.concat([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)]
+    return ops.concat(rows, -1).reshape(quaternions.shape[:-1] + (3, 3))
+
+
 def _atan_unit(t):
     """``atan(t)`` for t in [0, 1] in Mul/Add/Sqrt/Div only: MindSpore 2.10's ONNX export has no Atan
     and writes Atan2 with Sign, which MindSpore Lite's converter refuses. Two half-angle steps
