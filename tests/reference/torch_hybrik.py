@@ -1,0 +1,92 @@
+"""A PyTorch mirror of HybrIK's body layer at inference (``hybrik/models/layers/smpl/lbs.py``: ``hybrik``,
+``batch_inverse_kinematics_transform``, ``batch_get_pelvis_orient_svd``; Jeff-sjtu/HybrIK at 9b8681d),
+with HybrIK's own formulas: the 1e-8 guards on the product of lengths, the root by ``torch.svd``
+Kabsch with the determinant fix, the 15 mm fallback, a Python loop over the 29 joints. Skinning from
+smplx (``blend_shapes``, ``vertices2joints``, ``batch_rigid_transform``), as HybrIK's lbs has it.
+"""
+import torch
+from smplx.lbs import batch_rigid_transform, blend_shapes, vertices2joints
+
+PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21, 15, 22, 23, 10, 11]
+CHILDREN = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 27, 28, 15, 16, 17, 24, 18, 19, 20, 21, 22, 23, 25, 26,
+            -1, -1, -1, -1, -1]
+LEAF_VERTICES = [411, 2445, 5905, 3216, 6617]
+
+
+def _skew(axis):
+    """(B, 3, 1) -> (B, 3, 3) cross-product matrices."""
+    x, y, z = axis[:, 0, 0], axis[:, 1, 0], axis[:, 2, 0]
+    zero = torch.zeros_like(x)
+    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], 1).view(-1, 3, 3)
+
+
+def _rodrigues(axis, cos, sin):
+    k = _skew(axis)
+    return torch.eye(3).unsqueeze(0) + sin * k + (1 - cos) * torch.bmm(k, k)
+
+
+def batch_get_pelvis_orient_svd(rel_pose_skeleton, rel_rest_pose):
+    """(B, 29, 3, 1) bones -> (B, 3, 3): Kabsch over spine1 and the hips by SVD."""
+    children = [3, 1, 2]
+    rest = torch.cat([rel_rest_pose[:, c] for c in children], 2)
+    target = torch.cat([rel_pose_skeleton[:, c] for c in children], 2)
+    s = rest.bmm(target.transpose(1, 2))
+    u, _, v = torch.svd(s)
+    fix = torch.eye(3).unsqueeze(0).repeat(len(s), 1, 1)
+    fix[:, 2, 2] = torch.det(torch.bmm(v, u.transpose(1, 2)))
+    rot = torch.bmm(torch.bmm(v, fix), u.transpose(1, 2))
+    return torch.where((s.sum((1, 2)) == 0).view(-1, 1, 1), torch.eye(3).expand_as(rot), rot)
+
+
+def batch_inverse_kinematics_transform(pose_skeleton, phis, rest_pose):
+    """pose_skeleton (B, 29, 3), phis (B, 23, 2), rest_pose (B, 29, 3) -> local rotations (B, 24, 3, 3)."""
+    parents = torch.tensor(PARENTS)
+    rel_rest = rest_pose.clone()
+    rel_rest[:, 1:] -= rest_pose[:, parents[1:]]
+    rel_rest = rel_rest.unsqueeze(-1)
+    rel_pose = pose_skeleton.clone().unsqueeze(-1).detach()
+    rel_pose[:, 1:] = rel_pose[:, 1:] - rel_pose[:, parents[1:]].clone()
+    rel_pose[:, 0] = rel_rest[:, 0]
+    final = pose_skeleton.unsqueeze(-1)
+    final = final - final[:, 0:1] + rel_rest[:, 0:1]
+    phis = phis / (torch.norm(phis, dim=2, keepdim=True) + 1e-8)
+    root = batch_get_pelvis_orient_svd(rel_pose, rel_rest)
+    chain, local = [root], [root]
+    rotated_rest = [rel_rest[:, 0]]
+    for i in range(1, 24):
+        p, c = PARENTS[i], CHILDREN[i]
+        rotated_rest.append(rotated_rest[p] + torch.matmul(chain[p], rel_rest[:, i]))
+        target = final[:, c] - rotated_rest[i]
+        template = rel_rest[:, c]
+        rescaled = rel_pose[:, c] * torch.norm(template, dim=1, keepdim=True) / torch.norm(rel_pose[:, c], dim=1,
+                                                                                          keepdim=True)
+        far = torch.norm(target - rescaled, dim=1, keepdim=True) > 15 / 1000
+        target = torch.where(far, rescaled, target)
+        target = torch.matmul(chain[p].transpose(1, 2), target)
+        target_norm = torch.norm(target, dim=1, keepdim=True)
+        rest_norm = torch.norm(template, dim=1, keepdim=True)
+        axis = torch.cross(template, target, dim=1)
+        axis_norm = torch.norm(axis, dim=1, keepdim=True)
+        cos = torch.sum(template * target, dim=1, keepdim=True) / (rest_norm * target_norm + 1e-8)
+        sin = axis_norm / (rest_norm * target_norm + 1e-8)
+        swing = _rodrigues(axis / (axis_norm + 1e-8), cos, sin)
+        twist = _rodrigues(template / rest_norm, phis[:, i - 1, 0].view(-1, 1, 1), phis[:, i - 1, 1].view(-1, 1, 1))
+        local.append(torch.matmul(swing, twist))
+        chain.append(torch.matmul(chain[p], local[i]))
+    return torch.stack(local, 1)
+
+
+def hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis):
+    """HybrIK's ``hybrik`` at inference on an smplx.SMPL: -> vertices (B, V, 3), joints (B, 24, 3),
+    rotations (B, 24, 3, 3), H36M joints (B, 17, 3)."""
+    shaped = smpl.v_template + blend_shapes(betas, smpl.shapedirs)
+    rest = torch.cat([vertices2joints(smpl.J_regressor, shaped), shaped[:, LEAF_VERTICES]], 1)
+    rotmats = batch_inverse_kinematics_transform(pose_skeleton, phis, rest)
+    joints, transforms = batch_rigid_transform(rotmats, rest[:, :24], smpl.parents)
+    pose_feature = (rotmats[:, 1:] - torch.eye(3)).reshape(len(betas), -1)
+    posed = shaped + torch.matmul(pose_feature, smpl.posedirs).view(len(betas), -1, 3)
+    weights = smpl.lbs_weights.unsqueeze(0).expand(len(betas), -1, -1)
+    per_vertex = torch.matmul(weights, transforms.view(len(betas), 24, 16)).view(len(betas), -1, 4, 4)
+    homogen = torch.cat([posed, torch.ones_like(posed[..., :1])], 2)
+    vertices = torch.matmul(per_vertex, homogen.unsqueeze(-1))[:, :, :3, 0]
+    return vertices, joints, rotmats, torch.matmul(j_regressor_h36m, vertices)
