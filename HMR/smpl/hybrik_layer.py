@@ -8,7 +8,7 @@ joint template and joint blend directions once, at construction.
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from HMR.constants import HYBRIK_LEAF_VERTICES
+from HMR.constants import H36M_PELVIS, HYBRIK_LEAF_VERTICES
 from HMR.smpl.hybrik_ik import inverse_kinematics, inverse_kinematics_naive
 from HMR.smpl.lbs import rest_joints
 
@@ -22,8 +22,9 @@ class HybrIKSMPL(nn.Cell):
             original); otherwise naive in training and the inference solver in evaluation, as HybrIK.
     Inputs: joints29 (B, 29, 3) metres (any root position; only bones are used), twist (B, 23, 2)
         (cos, sin), betas (B, 10).
-    Outputs: vertices (B, 6890, 3) and joints24 (B, 24, 3) with the root at the rest root, local
-        rotations (B, 24, 3, 3), the 17 H36M joints regressed from the vertices (B, 17, 3).
+    Outputs, metres, placed as HybrIK's layer places them: vertices (B, 6890, 3) relative to the H36M pelvis
+        regressed from them, joints24 (B, 24, 3) relative to the SMPL pelvis, local rotations
+        (B, 24, 3, 3), the 17 H36M joints regressed from the vertices (B, 17, 3) relative to their pelvis.
     """
 
     def __init__(self, smpl, naive=False):
@@ -50,4 +51,6 @@ class HybrIKSMPL(nn.Cell):
         else:
             rotmats = inverse_kinematics(joints29, twist, rest)
         vertices, joints24 = self.smpl(betas, rotmats)
-        return vertices, joints24, rotmats, ops.matmul(self.h36m, vertices)
+        h36m = ops.matmul(self.h36m, vertices)
+        pelvis = ops.stop_gradient(h36m[:, H36M_PELVIS:H36M_PELVIS + 1])
+        return vertices - pelvis, joints24 - ops.stop_gradient(joints24[:, :1]), rotmats, h36m - pelvis

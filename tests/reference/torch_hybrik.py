@@ -90,3 +90,11 @@ def hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis):
     homogen = torch.cat([posed, torch.ones_like(posed[..., :1])], 2)
     vertices = torch.matmul(per_vertex, homogen.unsqueeze(-1))[:, :, :3, 0]
     return vertices, joints, rotmats, torch.matmul(j_regressor_h36m, vertices)
+
+
+def smpl_layer_hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis):
+    """``SMPL_layer.hybrik`` without ``transl``: the outputs of :func:`hybrik` re-centred, the vertices and
+    H36M joints on the H36M pelvis (index 0), the joints on the SMPL pelvis."""
+    vertices, joints, rotmats, h36m = hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis)
+    pelvis = h36m[:, 0:1]
+    return vertices - pelvis, joints - joints[:, 0:1], rotmats, h36m - pelvis
