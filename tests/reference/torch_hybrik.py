@@ -98,3 +98,64 @@ def smpl_layer_hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis):
     vertices, joints, rotmats, h36m = hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis)
     pelvis = h36m[:, 0:1]
     return vertices - pelvis, joints - joints[:, 0:1], rotmats, h36m - pelvis
+
+
+JOINT_PAIRS_29 = ((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21), (22, 23), (25, 26),
+                  (27, 28))
+
+
+def integral_uvd(out):
+    """``HRNetSMPLCam.forward``'s integral step: logits (B, 29, D, H, W) -> global softmax, max, the three
+    marginals and their expected index -> uvd (B, 29, 3), maxvals (B, 29, 1)."""
+    b, k, d, h, w = out.shape
+    heatmaps = torch.softmax(out.reshape(b, k, -1), 2)
+    maxvals, _ = torch.max(heatmaps, dim=2, keepdim=True)
+    heatmaps = heatmaps.reshape(b, k, d, h, w)
+    hm_x0, hm_y0, hm_z0 = heatmaps.sum((2, 3)), heatmaps.sum((2, 4)), heatmaps.sum((3, 4))
+    range_tensor = torch.arange(w, dtype=torch.float32).unsqueeze(-1)
+    coord_x = hm_x0.matmul(range_tensor) / float(w) - 0.5
+    coord_y = hm_y0.matmul(range_tensor) / float(h) - 0.5
+    coord_z = hm_z0.matmul(range_tensor) / float(d) - 0.5
+    return torch.cat((coord_x, coord_y, coord_z), dim=2), maxvals
+
+
+def flip_heatmap(heatmaps):
+    """``flip_heatmap`` (B, 29, D, H, W) as meant: mirror W, swap the pairs, shift one voxel right. The
+    original writes ``h[..., 1:] = h[..., 0:-1]`` in place; PyTorch 2.13 smears that overlapping copy
+    (every column becomes the first), so the source is cloned here."""
+    heatmaps = heatmaps.flip(dims=(4,))
+    for left, right in JOINT_PAIRS_29:
+        idx, inv_idx = torch.tensor((left, right)), torch.tensor((right, left))
+        heatmaps[:, idx] = heatmaps[:, inv_idx]
+    heatmaps[:, :, :, :, 1:] = heatmaps[:, :, :, :, 0:-1].clone()
+    return heatmaps
+
+
+def back_project(pred_uvd, cam_scale, bboxes, img_center, focal_length=1000.0, input_size=256.0,
+                 depth_factor=2.2):
+    """``forward``'s back-projection with boxes: -> pred_xyz_jts_29 (root-relative, depth_factor units),
+    camera_root (m)."""
+    cam_depth = focal_length / (input_size * cam_scale + 1e-9)
+    cx, cy = (bboxes[:, 0] + bboxes[:, 2]) * 0.5, (bboxes[:, 1] + bboxes[:, 3]) * 0.5
+    w, h = bboxes[:, 2] - bboxes[:, 0], bboxes[:, 3] - bboxes[:, 1]
+    bbox_center = torch.stack(((cx - img_center[:, 0]) / w, (cy - img_center[:, 1]) / h), dim=1).unsqueeze(1)
+    xyz = torch.zeros_like(pred_uvd)
+    xyz[:, :, 2:] = pred_uvd[:, :, 2:]
+    xy_m = ((pred_uvd[:, :, :2] + bbox_center) * input_size / focal_length) * (xyz[:, :, 2:] * depth_factor + cam_depth)
+    xyz[:, :, :2] = xy_m / depth_factor
+    camera_root = xyz[:, 0, :] * depth_factor
+    camera_root[:, 2] += cam_depth[:, 0, 0]
+    return xyz - xyz[:, [0]], camera_root
+
+
+def update_scale_solve(pred_uvd24, pred_xyz24, weight, focal_length=1000.0, input_size=256.0):
+    """``update_scale``'s solve: uvd with the box offset added (B, 24, 3), joints (B, 24, 3) m placed at the
+    root, weight (B, 24, 1) -> scale (B, 1, 1) by ``inverse(A^T A) A^T b``."""
+    bs = len(pred_uvd24)
+    ax, ay = pred_uvd24[:, :, :1] * weight, pred_uvd24[:, :, 1:2] * weight
+    a = torch.cat((ax, ay), dim=1)
+    bx = (pred_xyz24[:, :, 0] - input_size * pred_uvd24[:, :, 0] / focal_length * pred_xyz24[:, :, 2]) * weight[:, :, 0]
+    by = (pred_xyz24[:, :, 1] - input_size * pred_uvd24[:, :, 1] / focal_length * pred_xyz24[:, :, 2]) * weight[:, :, 0]
+    b = torch.cat((bx, by), dim=1)[:, :, None]
+    res = torch.inverse(a.transpose(1, 2).bmm(a)).bmm(a.transpose(1, 2)).bmm(b)
+    return (1.0 / res).reshape(bs, 1, 1)
