@@ -167,16 +167,26 @@ class HRNet(HRNetTrunk):
         super().__init__(width)
         del depth
         self.feature_dim = FEATURE_DIM
-        self.incre_modules = nn.CellList([_blocks(Bottleneck, w, h, 1)
-                                          for w, h in zip(self.branch_widths(4), HEAD_WIDTHS)])
-        self.downsamp_modules = nn.CellList([
-            conv_bn(HEAD_WIDTHS[k] * Bottleneck.expansion, HEAD_WIDTHS[k + 1] * Bottleneck.expansion, 3, 2, bias=True)
-            for k in range(len(HEAD_WIDTHS) - 1)])
-        self.final_layer = conv_bn(HEAD_WIDTHS[-1] * Bottleneck.expansion, FEATURE_DIM, 1, bias=True)
+        self.incre_modules, self.downsamp_modules, self.final_layer = classification_head(self.branch_widths(4))
 
     def construct(self, x):
-        branches = self.branches(x)
-        y = self.incre_modules[0](branches[0])
-        for k in range(len(self.downsamp_modules)):
-            y = self.incre_modules[k + 1](branches[k + 1]) + self.downsamp_modules[k](y)
-        return ops.mean(self.final_layer(y), (2, 3))
+        return classify(self.branches(x), self.incre_modules, self.downsamp_modules, self.final_layer)
+
+
+def classification_head(widths):
+    """The classification HRNet's head on branches of ``widths``: (incre_modules, downsamp_modules, the
+    final 1x1 convolution to ``FEATURE_DIM`` + BN + ReLU)."""
+    incre = nn.CellList([_blocks(Bottleneck, w, h, 1) for w, h in zip(widths, HEAD_WIDTHS)])
+    downsamp = nn.CellList([
+        conv_bn(HEAD_WIDTHS[k] * Bottleneck.expansion, HEAD_WIDTHS[k + 1] * Bottleneck.expansion, 3, 2, bias=True)
+        for k in range(len(HEAD_WIDTHS) - 1)])
+    return incre, downsamp, conv_bn(HEAD_WIDTHS[-1] * Bottleneck.expansion, FEATURE_DIM, 1, bias=True)
+
+
+def classify(branches, incre_modules, downsamp_modules, final):
+    """Four branch maps -> the pooled (B, ``FEATURE_DIM``) feature: each branch widened, summed from high
+    to low resolution through the strided convolutions, the final convolution, the mean over the map."""
+    y = incre_modules[0](branches[0])
+    for k in range(len(downsamp_modules)):
+        y = incre_modules[k + 1](branches[k + 1]) + downsamp_modules[k](y)
+    return ops.mean(final(y), (2, 3))

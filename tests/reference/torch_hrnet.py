@@ -166,3 +166,28 @@ class CliffMetaHRNet(CliffRegressor):
     def forward(self, images, bbox_info, n_iter=10):
         features = F.adaptive_avg_pool2d(self.backbone(images), 1).flatten(1)
         return CliffRegressor.forward(self, features, bbox_info, n_iter)
+
+
+class HybrIKHighResolutionNet(_Trunk):
+    """HybrIK's ``hybrik/models/layers/hrnet/hrnet.py`` with ``generate_feat`` and ``generate_hm``: the
+    classification head (its final convolution named ``final_feat_layer``) and ``final_layer``, a 1x1
+    convolution with bias from the highest-resolution branch to joints x depth heatmap channels.
+    forward -> (heatmap logits, pooled 2048-d feature)."""
+
+    def __init__(self, width=48, num_joints=29, depth_dim=64):
+        super().__init__(width)
+        head = [32, 64, 128, 256]
+        self.incre_modules = nn.ModuleList([_layer(Bottleneck, c, h, 1) for c, h in zip(self.widths, head)])
+        self.downsamp_modules = nn.ModuleList([_conv_bn(head[k] * 4, head[k + 1] * 4, 3, 2, bias=True)
+                                               for k in range(3)])
+        self.final_feat_layer = _conv_bn(1024, 2048, 1, 1, bias=True)
+        self.final_layer = nn.Conv2d(width, num_joints * depth_dim, 1, 1, 0)
+
+    def forward(self, x):
+        y = self.stages(x)
+        heatmaps = self.final_layer(y[0])
+        out = self.incre_modules[0](y[0])
+        for k, down in enumerate(self.downsamp_modules):
+            out = self.incre_modules[k + 1](y[k + 1]) + down(out)
+        out = self.final_feat_layer(out)
+        return heatmaps, F.avg_pool2d(out, kernel_size=out.shape[2:]).flatten(1)

@@ -81,3 +81,35 @@ def test_scale_refit_equals_hybriks_solve_and_recovers_a_known_scale():
     uvd = np.concatenate([uv, np.zeros_like(z)], -1).astype(np.float32)
     want = update_scale_solve(torch.tensor(uvd), torch.tensor(noisy), torch.tensor(weight)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_hybrik_hrnet_equals_hybriks_pytorch_network():
+    """HybrIK's HRNet (width 8, 29 joints x 8 depth bins) with the same weights as its PyTorch mirror:
+    the same heatmap logits and pooled features; parameter names map one to one."""
+    import mindspore as ms
+    import torch
+    from HMR.backbones.hybrik_hrnet import HybrIKHRNet
+    from src.checkpoints import structural_parameters
+    from src.convert.convert import _map_cliff
+    from tests.reference.torch_hrnet import HybrIKHighResolutionNet
+    torch.manual_seed(0)
+    reference = HybrIKHighResolutionNet(8, 29, 8)
+    with torch.no_grad():
+        for module in reference.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+    reference.eval()
+    net = HybrIKHRNet(8, 29, 8)
+    expected = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(net).items()}
+    mapped = _map_cliff({f"encoder.{k}": v.numpy() for k, v in reference.state_dict().items()}, "reference", expected)
+    assert set(mapped) == set(expected)
+    ms.load_param_into_net(net, {k[len("encoder."):]: ms.Parameter(ms.Tensor(v)) for k, v in mapped.items()})
+    net.set_train(False)
+    images = np.random.default_rng(2).normal(size=(2, 3, 64, 64)).astype(np.float32)
+    heatmaps, features = net(ms.Tensor(images))
+    with torch.no_grad():
+        want_heatmaps, want_features = reference(torch.as_tensor(images))
+    assert heatmaps.shape == (2, 29 * 8, 16, 16) and features.shape == (2, 2048)
+    np.testing.assert_allclose(heatmaps.asnumpy(), want_heatmaps.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(features.asnumpy(), want_features.numpy(), rtol=1e-4, atol=1e-4)
