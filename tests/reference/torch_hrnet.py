@@ -6,13 +6,25 @@ its module names: ``conv1/bn1/conv2/bn2``, ``layer1`` (4 bottlenecks), ``transit
 with bias to 2048), average pool. Written from the structure in HMR_FACTS / the HRNet paper,
 for tests only. ``CliffHRNet`` adds CLIFF's regressor (``tests/reference/torch_cliff.py``).
 ``PoseHighResolutionNet``/``CliffMetaHRNet``: Meta-HMR's CLIFF-HRNet main network, read from its
-``models/hrnet.py`` and ``models/meta_models.py``."""
+``models/hrnet.py`` and ``models/meta_models.py``. ``HybrIKHighResolutionNet``: HybrIK's, read from its
+``hybrik/models/layers/hrnet/hrnet.py``."""
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from tests.reference.torch_cliff import CliffRegressor
 from tests.reference.torch_hmr import Bottleneck
+
+
+def randomise_batch_norm_statistics(module):
+    """Running means in [-0.2, 0.2] and variances in [0.5, 2] for every BatchNorm2d of ``module`` (so an
+    evaluation-mode comparison exercises them), then evaluation mode. Returns ``module``."""
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.BatchNorm2d):
+                layer.running_mean.uniform_(-0.2, 0.2)
+                layer.running_var.uniform_(0.5, 2.0)
+    return module.eval()
 
 
 class BasicBlock(nn.Module):

@@ -91,15 +91,10 @@ def test_hybrik_hrnet_equals_hybriks_pytorch_network():
     from HMR.backbones.hybrik_hrnet import HybrIKHRNet
     from src.checkpoints import structural_parameters
     from src.convert.convert import _map_cliff
-    from tests.reference.torch_hrnet import HybrIKHighResolutionNet
+    from tests.reference.torch_hrnet import HybrIKHighResolutionNet, randomise_batch_norm_statistics
     torch.manual_seed(0)
     reference = HybrIKHighResolutionNet(8, 29, 8)
-    with torch.no_grad():
-        for module in reference.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
-    reference.eval()
+    randomise_batch_norm_statistics(reference)
     net = HybrIKHRNet(8, 29, 8)
     expected = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(net).items()}
     mapped = _map_cliff({f"encoder.{k}": v.numpy() for k, v in reference.state_dict().items()}, "reference", expected)

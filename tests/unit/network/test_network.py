@@ -122,15 +122,10 @@ def test_pose_hrnet_matches_meta_hmrs_pytorch_network(mode):
     from HMR.backbones.pose_hrnet import PoseHRNet
     from src.convert.convert import _map_cliff
     from src.checkpoints import structural_parameters
-    from tests.reference.torch_hrnet import PoseHighResolutionNet
+    from tests.reference.torch_hrnet import PoseHighResolutionNet, randomise_batch_norm_statistics
     torch.manual_seed(0)
     reference = PoseHighResolutionNet(8)
-    with torch.no_grad():
-        for module in reference.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
-    reference.eval()
+    randomise_batch_norm_statistics(reference)
     net = PoseHRNet(8)
     expected = {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(net).items()}
     state = {f"encoder.{k}": v.numpy() for k, v in reference.state_dict().items() if not k.startswith("final_layer")}
