@@ -24,6 +24,7 @@ from mindspore import Tensor, ops
 from HMR.constants import HYBRIK29_CHILDREN, HYBRIK29_PARENTS, HYBRIK_PELVIS_CHILDREN, NUM_SMPL_JOINTS
 from HMR.geometry import cross
 from HMR.smpl.kabsch import best_rotation
+from HMR.smpl.lbs import take
 
 IK_EPS = 1e-8                   # HybrIK's guard in every division by a norm
 FALLBACK_DISTANCE = 0.015       # m: beyond it the rescaled predicted bone replaces the chain's target
@@ -77,7 +78,7 @@ def unit_twist(twist):
 def bones(points):
     """(B, 29, 3) -> per joint i >= 1 the vector from its parent, joint 0 as is: (B, 29, 3)."""
     parents = [0] + list(HYBRIK29_PARENTS[1:])
-    relative = points - points[:, parents]
+    relative = points - take(points, parents)
     return ops.concat([points[:, :1], relative[:, 1:]], 1)
 
 
@@ -88,8 +89,8 @@ def pelvis_orientation_naive(pose_bones, rest_bones):
     spine_target, spine_rest = pose_bones[:, spine], rest_bones[:, spine]
     spine_dir = spine_target / (_norm(spine_target) + IK_EPS)
     spine_rotation = swing(spine_rest, spine_target)
-    centre_target = ops.mean(pose_bones[:, hips], 1)
-    centre_rest = ops.matmul(spine_rotation, ops.mean(rest_bones[:, hips], 1).expand_dims(-1)).squeeze(-1)
+    centre_target = ops.mean(take(pose_bones, hips), 1)
+    centre_rest = ops.matmul(spine_rotation, ops.mean(take(rest_bones, hips), 1).expand_dims(-1)).squeeze(-1)
     centre_target = centre_target - ops.sum(centre_target * spine_dir, -1, keepdim=True) * spine_dir
     centre_rest = centre_rest - ops.sum(centre_rest * spine_dir, -1, keepdim=True) * spine_dir
     return ops.matmul(swing(centre_rest, centre_target), spine_rotation)
@@ -99,7 +100,7 @@ def pelvis_orientation(pose_bones, rest_bones):
     """The root's rotation fitting its three rest bones onto the predicted ones (HybrIK's
     ``batch_get_pelvis_orient_svd``, solved without an SVD). (B, 3, 3)."""
     children = list(HYBRIK_PELVIS_CHILDREN)
-    return best_rotation(rest_bones[:, children], pose_bones[:, children])
+    return best_rotation(take(rest_bones, children), take(pose_bones, children))
 
 
 def inverse_kinematics_naive(joints, twist, rest_joints):
@@ -112,13 +113,13 @@ def inverse_kinematics_naive(joints, twist, rest_joints):
     for level in NAIVE_LEVELS:
         idx = list(level)
         children = [HYBRIK29_CHILDREN[i] for i in idx]
-        parent_chain = ops.stack([chain[HYBRIK29_PARENTS[i]] for i in idx], 1)            # (B, L, 3, 3)
-        target = ops.matmul(ops.swapaxes(parent_chain, -1, -2), pose_bones[:, children].expand_dims(-1)).squeeze(-1)
-        rotations = swing_twist(rest_bones[:, children], target, twist[:, [i - 1 for i in idx]])
+        parent_chain = ops.concat([chain[HYBRIK29_PARENTS[i]].expand_dims(1) for i in idx], 1)   # (B, L, 3, 3)
+        target = ops.matmul(ops.swapaxes(parent_chain, -1, -2), take(pose_bones, children).expand_dims(-1)).squeeze(-1)
+        rotations = swing_twist(take(rest_bones, children), target, take(twist, [i - 1 for i in idx]))
         for k, i in enumerate(idx):
             local[i] = rotations[:, k]
             chain[i] = ops.matmul(chain[HYBRIK29_PARENTS[i]], local[i])
-    return ops.stack(local, 1)
+    return ops.concat([r.expand_dims(1) for r in local], 1)
 
 
 def inverse_kinematics(joints, twist, rest_joints):
@@ -140,4 +141,4 @@ def inverse_kinematics(joints, twist, rest_joints):
         target = ops.matmul(ops.swapaxes(chain[parent], -1, -2), target.expand_dims(-1)).squeeze(-1)
         local[i] = swing_twist(rest_bones[:, child], target, twist[:, i - 1])
         chain[i] = ops.matmul(chain[parent], local[i])
-    return ops.stack(local, 1)
+    return ops.concat([r.expand_dims(1) for r in local], 1)

@@ -9,7 +9,7 @@ largest eigenvalue of a symmetric 4 x 4 matrix ``N`` built from ``S``. That eige
 repeated squaring of ``N + c I`` (``c`` = the Frobenius norm of ``S``, which bounds every eigenvalue,
 so all shifted eigenvalues are >= 0 and the largest dominates): after k squarings the other
 eigenvalues' share falls as their ratio to the largest to the power 2^k. Only matrix products,
-a normalisation and an argmax: every exporter has them.
+a normalisation and a comparison: every exporter has them.
 """
 import numpy as np
 from mindspore import Tensor, ops
@@ -18,6 +18,7 @@ from HMR.geometry import quaternion_to_rotmat
 
 SQUARINGS = 24            # (N + cI)^(2^24): eigenvalue gaps down to ~1e-6 of c are resolved
 _TINY = 1e-30
+TIE_BREAK = np.array([3e-6, 2e-6, 1e-6, 0.0], np.float32)
 
 
 def _horn_matrix(s):
@@ -49,6 +50,9 @@ def best_rotation(rest, target):
         power = ops.matmul(power, power)
         power = power / (ops.amax(ops.abs(power), (1, 2), keepdims=True) + _TINY)
     # power ~ q q^T: its column with the largest diagonal entry is q up to scale and sign
-    pick = ops.one_hot(ops.argmax(ops.diagonal(power, 0, 1, 2), -1), 4, Tensor(1.0), Tensor(0.0))   # (B, 4)
+    # the first largest diagonal entry, as a mask (the exporter has no Diagonal and no OneHot): ties (e.g.
+    # the identity of an all-zero S) go to the earlier index by a bias far below any real difference
+    diagonal = ops.sum(power * eye, -1) + Tensor(TIE_BREAK)              # (B, 4)
+    pick = ops.cast(diagonal >= ops.amax(diagonal, -1, keepdims=True), diagonal.dtype)
     quaternion = ops.sum(power * pick.reshape(-1, 1, 4), -1)             # (B, 4)
     return quaternion_to_rotmat(quaternion)

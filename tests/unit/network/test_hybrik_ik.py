@@ -140,3 +140,28 @@ def test_body_layer_equals_hybriks_pytorch_layer_on_noisy_predictions(posed, bod
                                                      torch.tensor(noisy), torch.tensor(noisy_twist))]
     for name, g, w in zip(("vertices", "joints", "rotations", "h36m joints"), got, want):
         np.testing.assert_allclose(g, w, atol=1e-4, err_msg=name)
+
+
+def test_inference_solver_exports_to_onnx_without_an_svd(posed, tmp_path):
+    """HybrIK's own graph does not export (its issue #159: the SVD of the root); this one does, and
+    onnxruntime gives the rotations of the MindSpore solver."""
+    import mindspore as ms
+    import onnxruntime as ort
+    from mindspore import nn
+    from HMR.smpl.hybrik_ik import inverse_kinematics
+
+    class Solver(nn.Cell):
+        def construct(self, joints, twist, rest):
+            return inverse_kinematics(joints, twist, rest)
+
+    rest, joints, rotmats, twist = posed
+    previous = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        ms.export(Solver(), ms.Tensor(joints), ms.Tensor(twist), ms.Tensor(rest), file_name=str(tmp_path / "ik"),
+                  file_format="ONNX")
+    finally:
+        ms.set_context(mode=previous)
+    session = ort.InferenceSession(str(tmp_path / "ik.onnx"))
+    got = session.run(None, {i.name: v for i, v in zip(session.get_inputs(), (joints, twist, rest))})[0]
+    np.testing.assert_allclose(got, rotmats, atol=1e-4)
