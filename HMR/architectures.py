@@ -39,6 +39,9 @@ class ArchitectureSpec:
         focal_over_image_side: focal length in pixels per pixel of the image's longer side, for an image of
             unknown intrinsics; 0 = the image diagonal (CLIFF's rule).
         discriminator_order: ``HMR.discriminator.SCORE_ORDERS`` key of the implementation it follows.
+        model: how the network is assembled, a ``src.builders.MODEL_BUILDERS`` name: ``hmr`` (backbone ->
+            iterative or decoder head -> SMPL, ``HMR/model.py``) or ``hybrik`` (heatmaps -> IK, ``HMR/hybrik.py``).
+        graph: the exported graph's wrapper, a ``HMR.export_net.GRAPHS`` name (its image input and output names).
     """
 
     heads: dict
@@ -48,6 +51,8 @@ class ArchitectureSpec:
     encoder_width_fraction: float = 1.0
     focal_over_image_side: float = 0.0
     discriminator_order: str = "tf_hmr"
+    model: str = "hmr"
+    graph: str = "theta"
 
     @property
     def input_names(self):
@@ -65,6 +70,11 @@ ARCHITECTURES = Registry("architecture", {
     "hmr2": Component(ArchitectureSpec(heads={"rot6d": "hmr2"}, camera="crop_perspective",
                                        encoder_width_fraction=HMR2_VIT_WIDTH_FRACTION,
                                        focal_over_image_side=HMR2_FOCAL_OVER_CROP, discriminator_order="4d_humans")),
+    # HybrIK: 3D joint heatmaps, twists and shape -> SMPL by inverse kinematics; a pinhole of focal 1000 at the
+    # 256 px crop whose principal point is the image centre, so it reads the crop's box and the image centre
+    "hybrik": Component(ArchitectureSpec(heads={"twist": "hybrik"}, camera="hybrik", model="hybrik",
+                                         graph="hybrik_seed",
+                                         inputs=(ExtraInput("bbox", (4,)), ExtraInput("image_center", (2,))))),
 })
 
 

@@ -38,6 +38,15 @@ HYBRIK29_CHILDREN = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 27, 28, 15, 16, 17, 24, 18
 HYBRIK_LEAF_VERTICES = (411, 2445, 5905, 3216, 6617)
 HYBRIK_PELVIS_CHILDREN = (3, 1, 2)          # spine1 first, then the hips: the root's three bones
 HYBRIK_TWIST_JOINTS = 23                    # joints 1..23 each get a twist (cos, sin)
+HYBRIK29_FLIP_PERM = SMPL_FLIP_PERM + (24, 26, 25, 28, 27)
+# HybrIK's camera (HRNetWithCam.py): focal length in pixels of the input crop's side, the crop's side, the
+# depth range that uvd's d spans (BBOX_3D_SHAPE 2200 mm), heatmap depth bins, the camera scale's start
+HYBRIK_FOCAL = 1000.0
+HYBRIK_INPUT_SIZE = 256.0
+HYBRIK_DEPTH_FACTOR = 2.2
+HYBRIK_DEPTH_DIM = 64
+HYBRIK_INIT_CAM_SCALE = 0.9
+HYBRIK_SIGMA_GAIN = 10.0                    # update_scale's joint weights: clamp(1 - 10 sigma, 0)
 
 LSP14_NAMES = (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
@@ -96,6 +105,7 @@ J24_H36M_HEAD = J24_NAMES.index("head_h36m")
 # Image normalisation per checkpoint family (RGB).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+HYBRIK_MEAN = (0.406, 0.457, 0.480)     # simple_transform_3d_smpl_cam.py: subtracted from R, G, B in this order
 
 # CLIFF's bbox_info = [(cx - W/2) / f * GAIN, (cy - H/2) / f * GAIN, (b - MEAN f) / (SPREAD f)]
 CLIFF_BBOX_OFFSET_GAIN = 2.8

@@ -1,12 +1,14 @@
-"""The graph that is exported for deployment: images (and the architecture's extra inputs) in, the
-four results (``HMR.outputs.GRAPH_OUTPUTS``) out."""
+"""The graphs that are exported for deployment, by the architecture spec's ``graph`` (``GRAPHS``): images (and
+the architecture's extra inputs) in, named results out. Each entry's facts name the graph's image input and
+its outputs, in order."""
 from mindspore import nn, ops
 
-from HMR.outputs import BETAS, CAM, JOINTS3D, KEYPOINTS2D, POSE, VERTICES
+from HMR.outputs import BETAS, CAM, GRAPH_OUTPUTS, JOINTS3D, KEYPOINTS2D, POSE, VERTICES
+from HMR.registry import Component, Registry
 
 
 class ExportNet(nn.Cell):
-    """Wraps :class:`HMR.model.HMR` for inference graphs (no dropout).
+    """Wraps :class:`HMR.model.HMR` (or any model returning ``MODEL_OUTPUTS``) for inference graphs (no dropout).
 
     Input: images (B, 3, H, W) normalised RGB, then the architecture's extra inputs (CLIFF: bbox_info
     (B, 3)).
@@ -25,6 +27,29 @@ class ExportNet(nn.Cell):
         return theta, outputs[VERTICES], outputs[JOINTS3D], outputs[KEYPOINTS2D]
 
 
-def export_net(model):
-    """The export wrapper of ``model``."""
-    return ExportNet(model)
+class HybrIKExportNet(nn.Cell):
+    """HybrIK with the interface of the seed system's runner (EHGFormer's ``HybrIKEstimatorSinglePersonOnnx``):
+    input_image (B, 3, 256, 256) the normalised crop, bbox (B, 4) the crop's square xyxy box, image_center
+    (B, 2) -> the twelve outputs of ``HMR.hybrik.SEED_OUTPUTS``, HybrIK's names, shapes and units."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def construct(self, input_image, bbox, image_center):
+        return self.model.predict(input_image, bbox, image_center)[:len(HYBRIK_SEED_OUTPUTS)]
+
+
+HYBRIK_SEED_OUTPUTS = ("pred_shape", "pred_theta_mats", "pred_uvd_jts", "pred_xyz_jts_29", "pred_xyz_jts_24",
+                       "pred_xyz_jts_24_struct", "pred_xyz_jts_17", "pred_vertices", "cam_scale", "cam_root", "transl",
+                       "pred_camera")
+
+GRAPHS = Registry("graph", {
+    "theta": Component(ExportNet, {}, {"image_input": "images", "outputs": GRAPH_OUTPUTS}),
+    "hybrik_seed": Component(HybrIKExportNet, {}, {"image_input": "input_image", "outputs": HYBRIK_SEED_OUTPUTS}),
+})
+
+
+def export_net(model, graph="theta"):
+    """The export wrapper ``graph`` (``GRAPHS``) of ``model``."""
+    return GRAPHS.build(graph, model)

@@ -4,6 +4,7 @@ import os
 
 
 from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
+from HMR.registry import Registry
 from model_utils.errors import UserInputError
 from src.data.model_files import load_mean_params, resolve_model_files
 
@@ -138,20 +139,49 @@ def check_backbone(config):
     if any(side % multiple for side in crop_shape(crop_size(config))):
         raise UserInputError(f"--backbone {config.backbone} needs crop sides that are multiples of {multiple} "
                              f"(got --img_size {config.img_size} --img_width {config.img_width}; CLIFF uses 256 x 192)")
-    if HEADS.get(head_name(config)).fact("token_map") and not backbone.fact("token_map"):
+    head = HEADS.get(head_name(config))
+    if head.fact("token_map") and not backbone.fact("token_map"):
         raise UserInputError(f"--architecture {config.architecture} reads a backbone's token map: use --backbone "
                              f"{' | '.join(BACKBONES.with_fact('token_map'))} (got {config.backbone})")
+    if bool(head.fact("volumes")) != bool(backbone.fact("volumes")):
+        names = BACKBONES.with_fact("volumes") if head.fact("volumes") else \
+            tuple(n for n in BACKBONES.names() if not BACKBONES.get(n).fact("volumes"))
+        raise UserInputError(f"--architecture {config.architecture} takes --backbone {' | '.join(names)} "
+                             f"(got {config.backbone})")
 
 
 def build_model(config, smpl, num_iterations=None):
-    """The network described by the config (``num_iterations`` overrides ``regressor_iterations``)."""
+    """The network described by the config (``num_iterations`` overrides ``regressor_iterations``), assembled
+    as its architecture's spec says (``MODEL_BUILDERS``)."""
+    check_backbone(config)
+    return MODEL_BUILDERS.build(architecture(config).model, config, smpl, num_iterations)
+
+
+def build_hmr(config, smpl, num_iterations=None):
+    """HMR and the families built like it (``HMR/model.py``)."""
     from HMR.model import HMR
     spec = architecture(config)
-    check_backbone(config)
     return HMR(smpl, pose_head=head_name(config), mean_params=load_mean_params(config),
                num_iterations=num_iterations or config.regressor_iterations, train_mean_params=config.train_mean_params,
                backbone=config.backbone, backbone_options=backbone_options(config), head_options=head_options(config),
                column_margin=column_margin(config), camera=spec.camera, camera_options=spec.camera_options)
+
+
+def build_hybrik(config, smpl, num_iterations=None):
+    """HybrIK (``HMR/hybrik.py``): its head's sizes and the scale re-fit are facts of the backbone's entry."""
+    from HMR.backbones import BACKBONES
+    from HMR.hybrik import HybrIKModel
+    if "h36m" not in smpl.regressor_names:
+        raise UserInputError("--architecture hybrik needs the Human3.6M joint regressor (its 17 joints come from the "
+                             "mesh): set --h36m_regressor_path (J_regressor_h36m.npy)")
+    backbone = BACKBONES.get(config.backbone)
+    return HybrIKModel(smpl, config.backbone, backbone_options(config), load_mean_params(config),
+                       head_hidden=backbone.fact("head_hidden", 0), camera_numbers=backbone.fact("camera_numbers", 1),
+                       refit_scale=backbone.fact("refit_scale", False), flip_test=config.flip_test,
+                       camera=architecture(config).camera)
+
+
+MODEL_BUILDERS = Registry("model", {"hmr": build_hmr, "hybrik": build_hybrik})
 
 
 def build_discriminator(config):

@@ -101,10 +101,13 @@ class ResNet(nn.Cell):
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.feature_dim = in_ch
 
-    def construct(self, x):
+    def feature_map(self, x):
+        """The last stage's map (B, feature_dim, H / 32, W / 32), before the pooling."""
         x = self.maxpool(self.pad(self.relu(self.bn1(self.conv1(x)))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return ops.mean(x, (2, 3))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def construct(self, x):
+        return ops.mean(self.feature_map(x), (2, 3))
 
 
 def freeze_batchnorm(cell):

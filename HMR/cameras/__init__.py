@@ -8,6 +8,7 @@ CAMERAS = Registry("camera", {
     "weak_perspective": "HMR.cameras.projections:WeakPerspective",     # HMR, SPIN
     "full_frame_crop": "HMR.cameras.projections:FullFrameCrop",        # CLIFF (reads bbox_info)
     "crop_perspective": "HMR.cameras.projections:CropPerspective",     # HMR 2.0 (focal 5000 at 256 px)
+    "hybrik": "HMR.cameras.hybrik_camera:HybrIKCamera",                # HybrIK (reads bbox, image_center)
 })
 
 

@@ -25,6 +25,8 @@ HEADS = Registry("head", {
     "hmr2": Component("HMR.heads.transformer_decoder:SMPLTransformerDecoderHead.from_mean_params",
                       {"depth": "decoder_depth", "heads": "decoder_heads", "dim_head": "decoder_head_dim",
                        "dim": "decoder_width", "mlp_dim": "decoder_mlp_dim"}, {"token_map": True}),
+    # HybrIK's shape, twist, camera and sigma heads (HMR/hybrik.py builds it with its backbone's sizes)
+    "hybrik": Component("HMR.heads.hybrik:HybrIKHead.from_mean_params", {}, {"volumes": True}),
 })
 
 

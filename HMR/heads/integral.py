@@ -12,14 +12,15 @@ from mindspore import Tensor, ops
 
 def softmax_volumes(logits):
     """(B, K, D, H, W) logits -> probabilities summing to 1 over each joint's D x H x W voxels."""
-    shape = logits.shape
-    return ops.softmax(logits.reshape(shape[0], shape[1], -1), -1).reshape(shape)
+    shape = logits.shape                      # batch as -1: the reshapes stay free in dynamic-batch graphs
+    voxels = shape[2] * shape[3] * shape[4]
+    return ops.softmax(logits.reshape(-1, shape[1], voxels), -1).reshape((-1,) + tuple(shape[1:]))
 
 
 def integrate_volumes(volumes):
     """(B, K, D, H, W) probabilities -> uvd (B, K, 3) in [-0.5, 0.5) and the peak probability (B, K, 1)."""
     depth, height, width = volumes.shape[2:]
-    peak = ops.amax(volumes.reshape(volumes.shape[0], volumes.shape[1], -1), -1, keepdims=True)
+    peak = ops.amax(volumes.reshape(-1, volumes.shape[1], depth * height * width), -1, keepdims=True)
     coords = []
     for axes, size in (((2, 3), width), ((2, 4), height), ((3, 4), depth)):
         marginal = ops.sum(volumes, axes)                                    # (B, K, size)
@@ -29,7 +30,8 @@ def integrate_volumes(volumes):
 
 
 def flip_volumes(volumes, pairs, shift=True):
-    """HybrIK's ``flip_heatmap`` of the flipped image's volumes (B, K, D, H, W): mirror W, swap the
+    """HybrIK's ``flip_heatmap`` of the flipped image's volumes (B, K, D, H, W) (HybrIK applies it to the logits,
+    before the softmax): mirror W, swap the
     left/right joint ``pairs``, and (``shift``) move every column one voxel right, the first kept."""
     volumes = ops.flip(volumes, (4,))
     order = list(range(volumes.shape[1]))

@@ -73,7 +73,7 @@ def fast_parameters(head):
     return [p for name in head.fast_layers for p in (getattr(head, name).weight, getattr(head, name).bias)]
 
 
-def _dropout(x, noise, rate):
+def noise_dropout(x, noise, rate):
     """Inverted dropout from uniform noise of x's shape."""
     keep = ops.cast(noise >= rate, x.dtype)
     return x * keep / (1.0 - rate)
@@ -123,10 +123,10 @@ class AxisAngleRegressor(nn.Cell):
         for i in range(self.num_iterations):
             h = self.relu(dense_or_fast(self.fc1, ops.concat([features, theta], 1), fast, 0))
             if noise is not None:
-                h = _dropout(h, noise[i, 0], self.dropout)
+                h = noise_dropout(h, noise[i, 0], self.dropout)
             h = self.relu(dense_or_fast(self.fc2, h, fast, 1))
             if noise is not None:
-                h = _dropout(h, noise[i, 1], self.dropout)
+                h = noise_dropout(h, noise[i, 1], self.dropout)
             theta = theta + dense_or_fast(self.dec, h, fast, 2)
             stages.append(theta)
         stages = ops.concat(stages, 0)                           # (I * B, 85), iteration-major
@@ -201,10 +201,10 @@ class Rot6dRegressor(SixDPose, nn.Cell):
         for i in range(self.num_iterations):
             h = dense_or_fast(self.fc1, ops.concat([inputs, pose, shape, cam], 1), fast, 0)
             if noise is not None:
-                h = _dropout(h, noise[i, 0], self.dropout)
+                h = noise_dropout(h, noise[i, 0], self.dropout)
             h = dense_or_fast(self.fc2, h, fast, 1)
             if noise is not None:
-                h = _dropout(h, noise[i, 1], self.dropout)
+                h = noise_dropout(h, noise[i, 1], self.dropout)
             pose = pose + dense_or_fast(self.decpose, h, fast, 2)
             shape = shape + dense_or_fast(self.decshape, h, fast, 3)
             cam = cam + dense_or_fast(self.deccam, h, fast, 4)

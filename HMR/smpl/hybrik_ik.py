@@ -50,17 +50,18 @@ def rotation_about(axis, cos, sin):
 
 def swing(rest, target):
     """The rotation (..., 3, 3) turning ``rest`` (..., 3) onto ``target``'s direction about their common
-    normal (HybrIK's ``vectors2rotmat``; the identity for parallel vectors).
-
-    HybrIK divides by ``|rest| |target| + 1e-8``; here each vector is normalised first (``v / (|v| +
-    1e-8)``), so the guard is relative to each length rather than to their product. On bones (0.05 to
-    0.5 m) the two agree to ~1e-6; they part where both vectors are short, as the perpendicular parts
-    of the hips' mean in the naive root can be (0.7 mm on the embedded body, ~3 cm on SMPL: there
-    HybrIK's form puts the naive root 0.8 to 3.6 % off on random poses, even in float64; this one 1e-5)."""
-    rest, target = rest / (_norm(rest) + IK_EPS), target / (_norm(target) + IK_EPS)
+    normal (HybrIK's ``vectors2rotmat``; the identity for parallel vectors), with HybrIK's guards:
+    ``cos = s.t / (|s||t| + 1e-8)``, ``sin = |s x t| / (|s||t| + 1e-8)``, axis ``s x t / (|s x t| + 1e-8)``.
+    They are absolute, so they bend the rotation where the vectors are short or nearly opposite: the naive
+    root's hips' mean normal to the spine is ~3 cm on SMPL (1e-5 off; 1e-3 for a root turned nearly half
+    round) but under 1 mm on the embedded body, whose hips lie in line with its spine (~1e-2 off: there the
+    naive root, used in training and in the HRNet model's scale re-fit, is ill-conditioned; the inference
+    root is not). Kept as HybrIK has them, so this model's outputs are HybrIK's."""
     axis = cross(rest, target)
-    sin = _norm(axis)
-    return rotation_about(axis / (sin + IK_EPS), ops.sum(rest * target, -1, keepdim=True), sin)
+    sin_norm = _norm(axis)
+    lengths = _norm(rest) * _norm(target) + IK_EPS
+    cos = ops.sum(rest * target, -1, keepdim=True) / lengths
+    return rotation_about(axis / (sin_norm + IK_EPS), cos, sin_norm / lengths)
 
 
 def swing_twist(rest, target, twist):

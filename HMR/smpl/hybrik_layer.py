@@ -40,17 +40,22 @@ class HybrIKSMPL(nn.Cell):
         self.joint_dirs = Tensor(np.concatenate([smpl.joint_dirs.asnumpy(), leaf_dirs], 1))
         self.h36m = smpl.regressor("h36m")
 
-    def rest_joints(self, betas):
+    def template_joints(self, betas):
         """The shaped template's 29 joints (B, 29, 3)."""
         return rest_joints(betas, self.joint_template, self.joint_dirs)
 
-    def construct(self, joints29, twist, betas):
-        rest = self.rest_joints(betas)
-        if self.naive or self.training:
+    def posed(self, joints29, twist, betas, naive=False):
+        """The IK's rotations skinned, not re-centred: vertices (B, 6890, 3), joints24 (B, 24, 3), local
+        rotations (B, 24, 3, 3), H36M joints (B, 17, 3), in the SMPL layer's frame."""
+        rest = self.template_joints(betas)
+        if naive:
             rotmats = inverse_kinematics_naive(joints29, twist, rest)
         else:
             rotmats = inverse_kinematics(joints29, twist, rest)
         vertices, joints24 = self.smpl(betas, rotmats)
-        h36m = ops.matmul(self.h36m, vertices)
+        return vertices, joints24, rotmats, ops.matmul(self.h36m, vertices)
+
+    def construct(self, joints29, twist, betas):
+        vertices, joints24, rotmats, h36m = self.posed(joints29, twist, betas, self.naive or self.training)
         pelvis = ops.stop_gradient(h36m[:, H36M_PELVIS:H36M_PELVIS + 1])
         return vertices - pelvis, joints24 - ops.stop_gradient(joints24[:, :1]), rotmats, h36m - pelvis

@@ -32,6 +32,7 @@ Formats (from the public code; weights are downloaded by users):
 
 * ``hmr2``, ``vitpose``, ``hap`` -- HMR 2.0's Lightning checkpoint and ViTPose's / HAP's ViT
   backbones: ``src/convert/vit_formats.py``.
+* ``hybrik`` -- HybrIK's HRNet-W48 and ResNet-34 releases: ``src/convert/hybrik_format.py``.
 
 SPIN, mmpose, CLIFF and Meta-HMR models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
@@ -47,7 +48,7 @@ from src.convert.vit_formats import VIT_FORMATS
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr") + VIT_FORMATS
+FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr", "hybrik") + VIT_FORMATS
 METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
 METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
 # Meta-HMR trains and evaluates every release (HMR and CLIFF) with --bbox_type rect: 256 x 192 crops, the
@@ -349,6 +350,22 @@ def _convert_vit(fmt, data, input_path, output_path):
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped), "skipped": skipped}
 
 
+def _convert_hybrik(data, input_path, output_path):
+    """A HybrIK release (``src/convert/hybrik_format.py``) -> checkpoint and config."""
+    from src.convert.hybrik_format import converted
+    arrays, expected, values = converted(data, input_path)
+    mapped = check_against(arrays, expected, input_path)
+    checkpoint = write_checkpoint(mapped, output_path)
+    config = write_config_file(output_path, "hybrik", dict(values, checkpoint_file_path=os.path.abspath(output_path)))
+    logger.info("%s (hybrik, %s): %d tensors -> %s (config %s); the body model's buffers (smpl.*) skipped",
+                input_path, values["backbone"], len(mapped), checkpoint, config)
+    return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
+
+
+# formats whose files convert as a whole by their own function (the names are checkpoint layouts)
+WHOLE_MODEL_CONVERTERS = {"hybrik": _convert_hybrik}
+
+
 def convert(fmt, input_path, output_path):
     """Convert one checkpoint. Returns {"checkpoint", "config", "parameters"}."""
     if fmt not in FORMATS:
@@ -358,6 +375,8 @@ def convert(fmt, input_path, output_path):
         return _convert_vit(fmt, data, input_path, output_path)
     if fmt == "metahmr":
         return _convert_metahmr(data, input_path, output_path)
+    if fmt in WHOLE_MODEL_CONVERTERS:
+        return WHOLE_MODEL_CONVERTERS[fmt](data, input_path, output_path)
     backbone = "resnet"
     if format_has(fmt, "bbox_info"):
         backbone = cliff_backbone(_cliff_state(data, input_path))

@@ -10,7 +10,9 @@ import numpy as np
 from HMR.registry import Registry
 
 PROVIDERS = Registry("extra input", {
-    "bbox_info": "src.data.frame:bbox_info",
+    "bbox_info": "src.data.frame:bbox_info",              # CLIFF
+    "bbox": "src.data.frame:square_box",                  # HybrIK
+    "image_center": "src.data.frame:image_center",        # HybrIK
 })
 
 

@@ -57,6 +57,21 @@ def bbox_info(frame):
     return np.concatenate([offset, side], -1).astype(np.float32)
 
 
+def square_box(frame):
+    """The crop's square box of frames (..., 6) as xyxy (..., 4) float32 in full-image pixels (HybrIK's
+    ``bbox`` input: the box the crop was cut from, after its enlargement)."""
+    frame = np.asarray(frame, np.float64)
+    half = frame[..., SIDE:SIDE + 1] / 2.0
+    return np.concatenate([frame[..., CENTER] - half, frame[..., CENTER] + half], -1).astype(np.float32)
+
+
+def image_center(frame):
+    """The full image's centre (..., 2) float32 as HybrIK computes it, ``(W / 2, H / 2)`` (its ``img_center``;
+    the box is in the same pixel coordinates, so the pinhole's principal point is where HybrIK puts it)."""
+    frame = np.asarray(frame, np.float64)
+    return (frame[..., IMAGE_HW][..., ::-1] / 2.0).astype(np.float32)
+
+
 def _jpeg_size(handle):
     handle.seek(2)
     while True:

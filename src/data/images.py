@@ -4,7 +4,7 @@ import logging
 import cv2
 import numpy as np
 
-from HMR.constants import IMAGENET_MEAN, IMAGENET_STD
+from HMR.constants import HYBRIK_MEAN, IMAGENET_MEAN, IMAGENET_STD
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +17,15 @@ def _imagenet(x):
     return (x - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(IMAGENET_STD, np.float32)
 
 
-# ``image_normalization``: RGB (H, W, 3) in [0, 1] -> normalised; HMR's [-1, 1] or ImageNet's mean/std
-NORMALIZATIONS = {"hmr": _to_unit_range, "imagenet": _imagenet}
+def _hybrik(x):
+    """HybrIK's ``im_to_torch`` + test transform: ImageNet's mean and std in BGR order subtracted from and
+    divided into an RGB image (R - 0.406) / 0.225, (G - 0.457) / 0.224, (B - 0.480) / 0.229 (its G mean is
+    0.457, not ImageNet's 0.456), kept exactly as its released weights saw their inputs."""
+    return (x - np.asarray(HYBRIK_MEAN, np.float32)) / np.asarray(IMAGENET_STD[::-1], np.float32)
+
+
+# ``image_normalization``: RGB (H, W, 3) in [0, 1] -> normalised; HMR's [-1, 1], ImageNet's mean/std or HybrIK's
+NORMALIZATIONS = {"hmr": _to_unit_range, "imagenet": _imagenet, "hybrik": _hybrik}
 
 
 def normalize_image(image, normalization):

@@ -1,7 +1,8 @@
 """Export an HMR model as MINDIR, ONNX or AIR (``export.py`` is the command line).
 
-The graph (``HMR/export_net.py``) takes the crops and the architecture's extra inputs (CLIFF's bbox_info),
-includes SMPL and outputs theta, vertices, 3D joints and 2D keypoints. Batch 0 means dynamic: natively for MINDIR; for ONNX by freeing the batch axis
+The graph (``HMR/export_net.py``, the architecture spec's ``graph``) takes the crops and the architecture's extra
+inputs (CLIFF's bbox_info; HybrIK's bbox and image_center), includes SMPL and outputs theta, vertices, 3D joints
+and 2D keypoints (HybrIK: the seed system's twelve outputs). Batch 0 means dynamic: natively for MINDIR; for ONNX by freeing the batch axis
 of a static export. AIR can only be written on an Ascend device. ``<graph file>.json`` records the graph's batch,
 inputs, crop size, image normalisation and a digest of its weights for the runners.
 """
@@ -104,11 +105,10 @@ def export_model(config, model, file_name):
     import numpy as np
 
     from HMR.export_net import export_net
-    from HMR.outputs import GRAPH_OUTPUTS
     from model_utils.atomic_files import write_json
     from src.builders import architecture, crop_size
     from src.data.crop import crop_shape
-    from src.inference.predictors import graph_inputs
+    from src.inference.predictors import graph_inputs, graph_outputs
     fmt = config.file_format.upper()
     if fmt not in FORMATS:
         raise UserInputError(f"--file_format must be one of {FORMATS}, got {config.file_format!r}")
@@ -126,20 +126,20 @@ def export_model(config, model, file_name):
                                                              architecture(config).inputs]
     dummies = [ms.Tensor(shape=s, dtype=ms.float32) if batch == 0 else ms.Tensor(np.zeros(s, np.float32))
                for s in shapes]
-    net = export_net(model)
+    net = export_net(model, architecture(config).graph)
     net.set_train(False)
-    names = graph_inputs(config)
+    names, outputs = graph_inputs(config), graph_outputs(config)
 
     def name_onnx_values(onnx_file):       # the exporter's names are its op scopes and extra0, ...
         if dynamic_onnx:
             make_onnx_batch_dynamic(onnx_file)
-        rename_onnx_values(onnx_file, inputs=names, outputs=GRAPH_OUTPUTS)
+        rename_onnx_values(onnx_file, inputs=names, outputs=outputs)
     path = write_graph(net, dummies, file_name, fmt, name_onnx_values if fmt == "ONNX" else None)
     write_json(path + ".json", {"format": fmt, "batch": None if dynamic_onnx else batch or None,
                                 "img_size": config.img_size,
                                 "img_width": crop_shape(crop_size(config))[1], "architecture": config.architecture,
                                 "image_normalization": config.image_normalization, "pose_head": config.pose_head,
-                                "inputs": list(names), "outputs": list(GRAPH_OUTPUTS),
+                                "inputs": list(names), "outputs": list(outputs),
                                 "checkpoint": config.checkpoint_file_path, "weights_sha1": weights_digest(model),
                                 "synthetic_body_model": bool(model.smpl.synthetic)})
     logger.info("exported %s (inputs %s) -> %s", fmt, [["B" if d is None else d for d in s] for s in shapes], path)

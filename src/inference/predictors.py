@@ -33,9 +33,18 @@ def int8_path(onnx_file):
 
 
 def graph_inputs(config):
-    """The exported graph's input names for ``config.architecture``: images, then its extra inputs."""
-    from src.builders import extra_inputs
-    return (IMAGES_INPUT,) + extra_inputs(config)
+    """The exported graph's input names for ``config.architecture``: its graph's image input (``images``; HybrIK's
+    ``input_image``), then its extra inputs."""
+    from HMR.export_net import GRAPHS
+    from src.builders import architecture, extra_inputs
+    return (GRAPHS.get(architecture(config).graph).fact("image_input"),) + extra_inputs(config)
+
+
+def graph_outputs(config):
+    """The exported graph's output names for ``config.architecture`` (``HMR.export_net.GRAPHS``)."""
+    from HMR.export_net import GRAPHS
+    from src.builders import architecture
+    return GRAPHS.get(architecture(config).graph).fact("outputs")
 
 
 def read_graph_info(model_file):

@@ -1,5 +1,6 @@
-"""A PyTorch mirror of HybrIK's body layer at inference (``hybrik/models/layers/smpl/lbs.py``: ``hybrik``,
-``batch_inverse_kinematics_transform``, ``batch_get_pelvis_orient_svd``; Jeff-sjtu/HybrIK at 9b8681d),
+"""A PyTorch mirror of HybrIK's body layer (``hybrik/models/layers/smpl/lbs.py``: ``hybrik``,
+``batch_inverse_kinematics_transform``, ``batch_get_pelvis_orient_svd``, and the naive
+``batch_inverse_kinematics_transform_naive``, ``batch_get_pelvis_orient``; Jeff-sjtu/HybrIK at 9b8681d),
 with HybrIK's own formulas: the 1e-8 guards on the product of lengths, the root by ``torch.svd``
 Kabsch with the determinant fix, the 15 mm fallback, a Python loop over the 29 joints. Skinning from
 smplx (``blend_shapes``, ``vertices2joints``, ``batch_rigid_transform``), as HybrIK's lbs has it.
@@ -76,12 +77,75 @@ def batch_inverse_kinematics_transform(pose_skeleton, phis, rest_pose):
     return torch.stack(local, 1)
 
 
-def hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis):
-    """HybrIK's ``hybrik`` at inference on an smplx.SMPL: -> vertices (B, V, 3), joints (B, 24, 3),
-    rotations (B, 24, 3, 3), H36M joints (B, 17, 3)."""
+def _vectors2rotmat(rest, final):
+    """``vectors2rotmat``: (B, 3, 1) rest and target vectors -> the swing (B, 3, 3)."""
+    final_norm, rest_norm = torch.norm(final, dim=1, keepdim=True), torch.norm(rest, dim=1, keepdim=True)
+    axis = torch.cross(rest, final, dim=1)
+    axis_norm = torch.norm(axis, dim=1, keepdim=True)
+    cos = torch.sum(rest * final, dim=1, keepdim=True) / (rest_norm * final_norm + 1e-8)
+    sin = axis_norm / (rest_norm * final_norm + 1e-8)
+    return _rodrigues(axis / (axis_norm + 1e-8), cos, sin)
+
+
+def batch_get_pelvis_orient(rel_pose_skeleton, rel_rest_pose):
+    """(B, 29, 3, 1) bones -> (B, 3, 3): spine1's rest bone onto the predicted one, then about the
+    predicted spine the hips' mean (parts normal to the spine)."""
+    spine_final, spine_rest = rel_pose_skeleton[:, 3].clone(), rel_rest_pose[:, 3].clone()
+    spine_norm = spine_final / (torch.norm(spine_final, dim=1, keepdim=True) + 1e-8)
+    rot_spine = _vectors2rotmat(spine_rest, spine_final)
+    centre_final = (rel_pose_skeleton[:, 1] + rel_pose_skeleton[:, 2]) / 2
+    centre_rest = torch.matmul(rot_spine, (rel_rest_pose[:, 1] + rel_rest_pose[:, 2]) / 2)
+    centre_final = centre_final - torch.sum(centre_final * spine_norm, dim=1, keepdim=True) * spine_norm
+    centre_rest = centre_rest - torch.sum(centre_rest * spine_norm, dim=1, keepdim=True) * spine_norm
+    return torch.matmul(_vectors2rotmat(centre_rest, centre_final), rot_spine)
+
+
+NAIVE_LEVELS = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [12, 13, 14], [15, 16, 17], [18, 19, 10], [20, 21, 11], [22, 23]]
+
+
+def batch_inverse_kinematics_transform_naive(pose_skeleton, phis, rest_pose):
+    """The naive solver: level by level, each target the predicted bone in the parent chain's frame."""
+    parents = torch.tensor(PARENTS)
+    children = torch.tensor(CHILDREN)
+    rel_rest = rest_pose.clone()
+    rel_rest[:, 1:] -= rest_pose[:, parents[1:]]
+    rel_rest = rel_rest.unsqueeze(-1)
+    rel_pose = pose_skeleton.clone().unsqueeze(-1).detach()
+    rel_pose[:, 1:] = rel_pose[:, 1:] - rel_pose[:, parents[1:]].clone()
+    rel_pose[:, 0] = rel_rest[:, 0]
+    phis = phis / (torch.norm(phis, dim=2, keepdim=True) + 1e-8)
+    root = batch_get_pelvis_orient(rel_pose.clone(), rel_rest.clone())
+    batch = len(pose_skeleton)
+    chain = torch.zeros((batch, 24, 3, 3))
+    local = torch.zeros_like(chain)
+    chain[:, 0], local[:, 0] = root, root
+    for indices in NAIVE_LEVELS:
+        k = len(indices)
+        final = torch.matmul(chain[:, parents[indices]].transpose(2, 3), rel_pose[:, children[indices]])
+        rest = rel_rest[:, children[indices]]
+        final_norm, rest_norm = torch.norm(final, dim=2, keepdim=True), torch.norm(rest, dim=2, keepdim=True)
+        axis = torch.cross(rest, final, dim=2)
+        axis_norm = torch.norm(axis, dim=2, keepdim=True)
+        cos = torch.sum(rest * final, dim=2, keepdim=True) / (rest_norm * final_norm + 1e-8)
+        sin = axis_norm / (rest_norm * final_norm + 1e-8)
+        swing = _rodrigues(axis.reshape(-1, 3, 1) / (axis_norm.reshape(-1, 1, 1) + 1e-8), cos.reshape(-1, 1, 1),
+                           sin.reshape(-1, 1, 1)).view(batch, k, 3, 3)
+        spin_axis = (rest / (rest_norm + 1e-8)).reshape(-1, 3, 1)
+        twist = phis[:, [i - 1 for i in indices]]
+        spin = _rodrigues(spin_axis, twist[..., 0].reshape(-1, 1, 1), twist[..., 1].reshape(-1, 1, 1)).view(batch, k, 3, 3)
+        rot = torch.matmul(swing, spin)
+        chain[:, indices] = torch.matmul(chain[:, parents[indices]], rot)
+        local[:, indices] = rot
+    return local
+
+
+def hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis, naive=False):
+    """HybrIK's ``hybrik`` on an smplx.SMPL (the inference solver, or the naive one): -> vertices (B, V, 3),
+    joints (B, 24, 3), rotations (B, 24, 3, 3), H36M joints (B, 17, 3)."""
     shaped = smpl.v_template + blend_shapes(betas, smpl.shapedirs)
     rest = torch.cat([vertices2joints(smpl.J_regressor, shaped), shaped[:, LEAF_VERTICES]], 1)
-    rotmats = batch_inverse_kinematics_transform(pose_skeleton, phis, rest)
+    solver = batch_inverse_kinematics_transform_naive if naive else batch_inverse_kinematics_transform
+    rotmats = solver(pose_skeleton, phis, rest)
     joints, transforms = batch_rigid_transform(rotmats, rest[:, :24], smpl.parents)
     pose_feature = (rotmats[:, 1:] - torch.eye(3)).reshape(len(betas), -1)
     posed = shaped + torch.matmul(pose_feature, smpl.posedirs).view(len(betas), -1, 3)
@@ -92,10 +156,10 @@ def hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis):
     return vertices, joints, rotmats, torch.matmul(j_regressor_h36m, vertices)
 
 
-def smpl_layer_hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis):
+def smpl_layer_hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis, naive=False):
     """``SMPL_layer.hybrik`` without ``transl``: the outputs of :func:`hybrik` re-centred, the vertices and
     H36M joints on the H36M pelvis (index 0), the joints on the SMPL pelvis."""
-    vertices, joints, rotmats, h36m = hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis)
+    vertices, joints, rotmats, h36m = hybrik(smpl, j_regressor_h36m, betas, pose_skeleton, phis, naive)
     pelvis = h36m[:, 0:1]
     return vertices - pelvis, joints - joints[:, 0:1], rotmats, h36m - pelvis
 

@@ -1,0 +1,191 @@
+"""HybrIK (Li et al., CVPR 2021): pixel-aligned 3D joint heatmaps, twists and shape -> SMPL by hybrid
+inverse kinematics, with its camera (``hybrik/models/HRNetWithCam.py`` ``HRNetSMPLCam``, and
+``simple3dposeSMPLWithCam.py`` ``Simple3DPoseBaseSMPLCam`` for the ResNet backbone).
+
+The backbone (``HMR/backbones/hybrik_*.py``) gives heatmap logits for 29 joints x 64 depth bins and a
+pooled feature; the integral regression (``HMR/heads/integral.py``) turns the volumes into (u, v, d); the
+heads (``HMR/heads/hybrik.py``) give betas, twists, the camera scale and the joints' sigma; the camera
+(``HMR/cameras/hybrik_camera.py``) back-projects (u, v, d) with the box's offset from the image centre;
+the body layer (``HMR/smpl/hybrik_layer.py``) solves the rotations by IK and skins the mesh.
+
+In evaluation the HRNet model re-fits the camera scale to the joints (``update_scale``: the naive IK's
+joints, weights ``clamp(1 - 10 sigma, 0)``), as HybrIK; the ResNet model does not (neither does HybrIK's).
+"""
+import mindspore as ms
+from mindspore import nn, ops
+
+from HMR.backbones import build_backbone
+from HMR.cameras import build_camera
+from HMR.cameras.hybrik_camera import (back_project, box_offset, camera_depth, camera_root, over, refit_scale,
+                                       weak_perspective)
+from HMR.export_net import HYBRIK_SEED_OUTPUTS
+from HMR.constants import (H36M_PELVIS, HYBRIK29_FLIP_PERM, HYBRIK_DEPTH_DIM, HYBRIK_DEPTH_FACTOR, HYBRIK_FOCAL,
+                           HYBRIK_INPUT_SIZE, HYBRIK_SIGMA_GAIN, NUM_SMPL_JOINTS, SMPL_FLIP_PERM, SMPL_TO_LSP14)
+from HMR.geometry import rotmat_to_axis_angle
+from HMR.heads import build_head
+from HMR.heads.integral import flip_volumes, integrate_volumes, softmax_volumes
+from HMR.precision import set_cell_precision
+from HMR.smpl.hybrik_layer import HybrIKSMPL
+from HMR.smpl.lbs import take
+
+NUM_JOINTS = len(HYBRIK29_FLIP_PERM)
+FLIP_PAIRS_29 = tuple((i, j) for i, j in enumerate(HYBRIK29_FLIP_PERM) if i < j)
+# twist k belongs to joint k + 1: the flipped image's twist of joint j is the left/right partner's
+TWIST_FLIP_PERM = tuple(SMPL_FLIP_PERM[k + 1] - 1 for k in range(NUM_SMPL_JOINTS - 1))
+
+# HybrIKModel.predict's outputs: the seed's twelve (HRNetWithCam.forward's names and shapes, the exported
+# graph's outputs) and then what training reads
+HYBRIK_OUTPUTS = HYBRIK_SEED_OUTPUTS + ("pred_phi", "pred_sigma", "maxvals")
+
+
+class HybrIKModel(nn.Cell):
+    """HybrIK's network, camera and body layer.
+
+    Args:
+        smpl: :class:`HMR.smpl.SMPL` with the ``h36m`` regressor.
+        backbone: registry name (``hybrik_hrnet`` or ``hybrik_resnet``) and ``backbone_options``.
+        mean_params: ``{"shape": (10,), ...}``: the mean betas the shape head adds to (HybrIK's
+            ``h36m_mean_beta.npy``; a converted checkpoint brings its own).
+        head_hidden: 0 (HRNet) or ResNet's ``fc1``/``fc2`` width (1024).
+        camera_numbers: 1 (HRNet: the scale) or 3 (ResNet: scale, tx, ty).
+        refit_scale: re-fit the camera scale in evaluation (HRNet's ``update_scale``).
+        flip_test: average with the mirrored image's prediction, as HybrIK's ``flip_test=True``.
+        camera: the model camera's registry name (``hybrik``) for ``keypoints2d``.
+    Inputs of :meth:`predict`: images (B, 3, S, S) normalised as HybrIK (``image_normalization: hybrik``);
+        bbox (B, 4) the crop's square box, xyxy, and image_center (B, 2), both in the full image's pixels;
+        noise (1, 2, B, 1024) uniform for ResNet's dropout, or None.
+    Outputs of :meth:`predict` (``HYBRIK_OUTPUTS``), in HybrIK's units: pred_shape (B, 10); pred_theta_mats
+        (B, 216) local rotations; pred_uvd_jts (B, 87) in [-0.5, 0.5]; pred_xyz_jts_29 (B, 87),
+        pred_xyz_jts_24 (B, 72) (the network's joints), pred_xyz_jts_24_struct (B, 72) (after IK) and
+        pred_xyz_jts_17 (B, 51) (H36M, from the mesh), root-relative in units of 2.2 m; pred_vertices
+        (B, 6890, 3) m relative to the H36M pelvis; cam_scale (B, 1); cam_root and transl (B, 3) m;
+        pred_camera (B, 1) the predicted scale; pred_phi (B, 23, 2); pred_sigma (B, 29, 1); maxvals
+        (B, 29, 1) the volumes' peak probability.
+    ``construct(images, noise, bbox, image_center)`` returns ``HMR.outputs.MODEL_OUTPUTS`` as the other
+    families do: cam (B, 3) the weak-perspective equivalent of ``transl``; pose (B, 72) axis-angle; betas;
+    rotations (B, 24, 3, 3); vertices and the keypoint set (B, K, 3) in the vertices' frame; keypoints2d
+    (B, K, 2) projected by HybrIK's camera at ``transl`` into the crop, in [-1, 1].
+    """
+
+    def __init__(self, smpl, backbone="hybrik_hrnet", backbone_options=None, mean_params=None, head_hidden=0,
+                 camera_numbers=1, refit_scale=True, flip_test=False, camera="hybrik"):
+        super().__init__()
+        options = dict(backbone_options or {})
+        options.update(num_joints=NUM_JOINTS, depth_dim=HYBRIK_DEPTH_DIM)
+        self.encoder = build_backbone(backbone, **options)
+        self.regressor = build_head("hybrik", self.encoder.feature_dim, mean_params, 1, hidden=head_hidden,
+                                    camera_numbers=camera_numbers, num_joints=NUM_JOINTS)
+        self.camera = build_camera(camera)
+        self.body = HybrIKSMPL(smpl)
+        self.smpl = smpl
+        self.refit = refit_scale
+        self.flip_test = flip_test
+        self.focal, self.input_size, self.depth_factor = HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_DEPTH_FACTOR
+        self.use_cocoplus = "cocoplus" in smpl.regressor_names
+        self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
+        self.encoder_takes_noise = False
+        self.amp_level = "O0"
+
+    def use_mixed_precision(self, level):
+        """The backbone and heads at AMP ``level`` (``HMR.precision``); their outputs are cast to float32."""
+        set_cell_precision(self.encoder, level)
+        set_cell_precision(self.regressor, level)
+        self.amp_level = level
+        return self
+
+    def _float32(self, *tensors):
+        if self.amp_level == "O0":
+            return tensors
+        return tuple(t.astype(ms.float32) for t in tensors)
+
+    def _volumes(self, logits):
+        """(B, K * D, H, W) logits -> (B, K, D, H, W)."""
+        shape = logits.shape
+        return logits.reshape(-1, NUM_JOINTS, HYBRIK_DEPTH_DIM, shape[2], shape[3])
+
+    def _flipped(self, images, noise, volumes, betas, twist, camera, sigma):
+        """HybrIK's flip test: the mirrored image's heatmap logits mirrored back (one-voxel shift), then both
+        volumes' softmax averaged; betas averaged; sigmas swapped and averaged; twists with their sine negated,
+        swapped and averaged; the scale averaged harmonically (HRNet) or (scale, -tx, ty) arithmetically
+        (ResNet)."""
+        logits, features = self._float32(*self.encoder(ops.flip(images, (3,))))
+        flip_betas, flip_twist, flip_camera, flip_sigma = self._float32(*self.regressor(features, noise))
+        flipped = softmax_volumes(flip_volumes(self._volumes(logits), FLIP_PAIRS_29))     # logits shifted, as HybrIK
+        volumes = (volumes + flipped) / 2.0
+        betas = (betas + flip_betas) / 2.0
+        flip_twist = take(flip_twist * ms.Tensor([1.0, -1.0], ms.float32), list(TWIST_FLIP_PERM))
+        twist = (twist + flip_twist) / 2.0
+        if camera.shape[1] == 1:
+            camera = over(2.0, over(1.0, flip_camera) + over(1.0, camera))
+        else:
+            camera = (camera + flip_camera * ms.Tensor([1.0, -1.0, 1.0], ms.float32)) / 2.0
+        sigma = (sigma + take(flip_sigma, list(HYBRIK29_FLIP_PERM))) / 2.0
+        return volumes, betas, twist, camera, sigma
+
+    def _back_project(self, uvd, scale, offset):
+        """(u, v, d) at camera scale (B, 1, 1) -> joints (B, 29, 3) in depth-factor units, not yet
+        root-relative, and the root's depth (B, 1, 1) m."""
+        depth = camera_depth(scale, self.focal, self.input_size)
+        return back_project(uvd, depth, offset, self.focal, self.input_size, self.depth_factor), depth
+
+    def _refit_scale(self, uvd, scale, offset, betas, twist, sigma):
+        """``update_scale``: the naive IK's 24 joints at the back-projected root, the scale re-solved by
+        weighted least squares on their (u, v); where no joint has weight, the predicted scale is kept (HybrIK
+        catches the singular inverse)."""
+        joints, _ = self._back_project(uvd, scale, offset)
+        root = joints[:, :1] * self.depth_factor
+        relative = (joints - joints[:, :1]) * self.depth_factor
+        _, joints24, _, _ = self.body.posed(relative, twist, betas, naive=True)
+        placed = joints24 - joints24[:, :1] + root
+        weight = ops.relu(1.0 - HYBRIK_SIGMA_GAIN * sigma[:, :NUM_SMPL_JOINTS])
+        fitted = refit_scale(uvd[:, :NUM_SMPL_JOINTS, :2] + offset, placed, weight, self.focal, self.input_size)
+        usable = ops.sum(weight, (1, 2), keepdim=True) > 0
+        return ops.where(usable, fitted, scale)
+
+    def _predict(self, images, bbox, image_center, noise):
+        """:meth:`predict`'s outputs and the SMPL pelvis in the vertices' frame (B, 1, 3)."""
+        logits, features = self._float32(*self.encoder(images))
+        betas, twist, camera, sigma = self._float32(*self.regressor(features, noise))
+        volumes = softmax_volumes(self._volumes(logits))
+        if self.flip_test:
+            volumes, betas, twist, camera, sigma = self._flipped(images, noise, volumes, betas, twist, camera, sigma)
+        uvd, maxvals = integrate_volumes(volumes)
+        offset = box_offset(bbox, image_center)
+        scale = camera[:, :1].expand_dims(1)
+        if self.refit and not self.training:
+            scale = self._refit_scale(uvd, scale, offset, betas, twist, sigma)
+        joints, depth = self._back_project(uvd, scale, offset)
+        cam_root = camera_root(joints, depth, self.depth_factor)
+        joints = joints - joints[:, :1]
+        # SMPL_layer.hybrik: IK (naive in training), then the mesh and the H36M joints on the H36M pelvis and
+        # the SMPL joints on the SMPL pelvis, each pelvis detached
+        vertices, joints24, rotmats, h36m = self.body.posed(joints * self.depth_factor, twist, betas, self.training)
+        h36m_pelvis = ops.stop_gradient(h36m[:, H36M_PELVIS:H36M_PELVIS + 1])
+        smpl_pelvis = ops.stop_gradient(joints24[:, :1])
+        joints24 = joints24 - smpl_pelvis
+        transl = cam_root - joints24[:, 0]
+        # (-1, n) reshapes: no batch-sized constant in the graph (dynamic-batch export)
+        outputs = (betas, rotmats.reshape(-1, NUM_SMPL_JOINTS * 9), uvd.reshape(-1, NUM_JOINTS * 3),
+                   joints.reshape(-1, NUM_JOINTS * 3), joints[:, :NUM_SMPL_JOINTS].reshape(-1, NUM_SMPL_JOINTS * 3),
+                   (joints24 / self.depth_factor).reshape(-1, NUM_SMPL_JOINTS * 3),
+                   ((h36m - h36m_pelvis) / self.depth_factor).reshape(-1, h36m.shape[1] * 3), vertices - h36m_pelvis,
+                   scale[:, 0], cam_root, transl, camera[:, :1], twist, sigma, maxvals)
+        return outputs, smpl_pelvis - h36m_pelvis
+
+    def predict(self, images, bbox, image_center, noise=None):
+        return self._predict(images, bbox, image_center, noise)[0]
+
+    def construct(self, images, noise=None, *extra):
+        bbox, image_center = extra[0], extra[1]
+        outputs, smpl_pelvis = self._predict(images, bbox, image_center, noise)
+        betas, rotmats, vertices, transl = outputs[0], outputs[1], outputs[7], outputs[10]
+        rotmats = rotmats.reshape(-1, NUM_SMPL_JOINTS, 3, 3)
+        if self.use_cocoplus:
+            joints3d = self.smpl.regress(vertices, "cocoplus")
+        else:
+            joints24 = outputs[5].reshape(-1, NUM_SMPL_JOINTS, 3) * self.depth_factor
+            joints3d = take(joints24, SMPL_TO_LSP14) + smpl_pelvis
+        cam = weak_perspective(transl, box_offset(bbox, image_center), self.focal, self.input_size)
+        keypoints2d = self.camera(joints3d, cam, bbox, image_center)
+        pose = rotmat_to_axis_angle(rotmats.reshape(-1, 3, 3)).reshape(-1, NUM_SMPL_JOINTS * 3)
+        return cam, pose, betas, rotmats, vertices, joints3d, keypoints2d

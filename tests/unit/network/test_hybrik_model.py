@@ -1,0 +1,168 @@
+"""HybrIK's whole model against PyTorch mirrors of its two releases (``HRNetSMPLCam`` with HRNet-W48 and
+``Simple3DPoseBaseSMPLCam`` with ResNet-34, ``tests/reference/torch_hybrik_model.py``): their state dicts in the
+released layout (random weights, BatchNorm statistics randomised), converted by ``src.convert --from hybrik``,
+run through eval.py's model loading and through the exported ONNX with the seed system's names."""
+import numpy as np
+import pytest
+
+SEED_INPUTS = ("input_image", "bbox", "image_center")
+SEED_SHAPES = {"pred_shape": (10,), "pred_theta_mats": (216,), "pred_uvd_jts": (87,), "pred_xyz_jts_29": (87,),
+               "pred_xyz_jts_24": (72,), "pred_xyz_jts_24_struct": (72,), "pred_xyz_jts_17": (51,),
+               "pred_vertices": (6890, 3), "cam_scale": (1,), "cam_root": (3,), "transl": (3,), "pred_camera": (1,)}
+BATCH = 3
+# the heatmap layer's weights: volumes whose peak holds ~0.3-0.7 of the probability (a sharper one, near one-hot,
+# moves its expectation by whole voxels on float32 rounding, in either framework)
+HEATMAP_WEIGHT_STD = {"hrnet": 0.1, "res34": 1.0}
+
+
+def _inputs():
+    """Three photographs (scikit-image's astronaut, cat and coffee cup) as normalised 256 x 256 crops, with
+    square boxes in frames of different sizes (one box off-centre to the left)."""
+    import cv2
+    import skimage.data
+    photos = [skimage.data.astronaut(), skimage.data.chelsea(), skimage.data.coffee()]
+    crops = np.stack([cv2.resize(p, (256, 256), interpolation=cv2.INTER_AREA) for p in photos]).astype(np.float32)
+    images = ((crops / 255.0 - 0.45) / 0.225).transpose(0, 3, 1, 2).copy()
+    boxes = np.array([[120, 40, 420, 340], [10, 200, 210, 400], [300, 100, 556, 356]], np.float32)
+    centres = np.array([[320, 240], [400, 300], [480, 270]], np.float32)
+    return images, boxes, centres
+
+
+def _reference(kind, init_shape):
+    """The PyTorch model with random weights made to behave like a trained one on these inputs: BatchNorm
+    statistics measured on them and then perturbed (random statistics leave the deep maps spatially flat), the
+    heatmap layer strong enough that each joint's volume peaks somewhere of its own, with a bias keeping its
+    depth within a few bins of the root's (HybrIK's init N(0, 0.001) puts every joint at the crop centre,
+    where the IK has no bones), sigmas small enough that ``update_scale`` weighs joints."""
+    import torch
+    from tests.reference.torch_hybrik_model import HRNetSMPLCam, Simple3DPoseBaseSMPLCam
+    torch.manual_seed(0)
+    model = HRNetSMPLCam(init_shape) if kind == "hrnet" else Simple3DPoseBaseSMPLCam(init_shape)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.momentum = None                      # running statistics = the batch's
+    model.train()
+    with torch.no_grad():
+        images = torch.tensor(_inputs()[0])
+        model.preact(images) if kind == "hrnet" else model.deconv_layers(model.preact(images))
+        for norm in norms:
+            norm.running_mean.add_(0.1 * norm.running_var.sqrt() * torch.randn_like(norm.running_mean))
+            norm.running_var.mul_(torch.empty_like(norm.running_var).uniform_(0.8, 1.25))
+        final = model.preact.final_layer if kind == "hrnet" else model.final_layer
+        final.weight.normal_(0, HEATMAP_WEIGHT_STD[kind])
+        depth = torch.arange(64, dtype=torch.float32)
+        centres = 32 + torch.randint(-3, 4, (29, 1)).float()
+        final.bias.copy_((-0.5 * ((depth - centres) / 2.0) ** 2).reshape(-1))
+        model.decsigma.bias.fill_(-3.0)
+        model.decsigma.weight.mul_(0.1)
+        model.deccam.weight.mul_(0.1)
+    return model.eval()
+
+
+@pytest.fixture(scope="module", params=["hrnet", "res34"])
+def converted(request, body_model_dir, tmp_path_factory):
+    """(kind, the PyTorch outputs without and with the flip test, the converted config)."""
+    import smplx
+    import torch
+    from src.convert.convert import convert
+    kind = request.param
+    folder = tmp_path_factory.mktemp(f"hybrik_{kind}")
+    init_shape = np.random.default_rng(1).normal(0, 0.5, 10).astype(np.float32)
+    model = _reference(kind, init_shape)
+    regressor = torch.tensor(np.load(body_model_dir / "J_regressor_h36m.npy"), dtype=torch.float32)
+    model.attach_body(smplx.SMPL(str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl")), regressor)
+    images, boxes, centres = _inputs()
+    want = {}
+    with torch.no_grad():
+        for flip in (False, True):
+            out = model(torch.tensor(images), flip, torch.tensor(boxes), torch.tensor(centres))
+            want[flip] = {k: v.numpy() for k, v in out.items()}
+    state = dict(model.state_dict())
+    state["smpl.v_template"] = torch.zeros(6890, 3)            # the releases carry the body model's buffers
+    saved = folder / f"hybrik_{kind}.pth"
+    torch.save({"model": state} if kind == "hrnet" else state, saved)
+    result = convert("hybrik", str(saved), str(folder / f"hybrik_{kind}.ckpt"))
+    return kind, want, result, folder
+
+
+def _config(result, body_model_dir, *extra):
+    from model_utils.config import load_config
+    return load_config(["--config_path", result["config"], "--smpl_model_path",
+                        str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl"), "--h36m_regressor_path",
+                        str(body_model_dir / "J_regressor_h36m.npy"), *extra])
+
+
+NETWORK_OUTPUTS = ("pred_uvd_jts", "pred_shape", "pred_phi", "pred_sigma")
+# Outputs after the IK: random weights give random skeletons, whose local rotations are mostly 130-178 degrees
+# (a body's are mostly under 90); a swing near a half turn resolves its axis to ~delta / (L sin theta), so the
+# 3e-5 the joints differ by in float32 becomes up to 2.4e-3 in the rotations (measured; the body layer alone,
+# on the same joints, agrees to 2e-5).
+# The HRNet model's camera scale (and so cam_root and transl) is re-fitted to the naive IK's joints.
+IK_OUTPUTS = ("pred_theta_mats", "pred_vertices", "pred_xyz_jts_24_struct", "pred_xyz_jts_17", "cam_scale", "cam_root",
+              "transl")
+IK_TOLERANCE = 5e-3
+
+
+def _close(got, want, name, tolerance=1e-4):
+    """Within ``tolerance`` of the reference's largest magnitude (relative), element by element."""
+    np.testing.assert_allclose(got, want, rtol=0, atol=tolerance * float(np.abs(want).max()), err_msg=name)
+
+
+def _compare(got, want, rows=slice(None)):
+    for name in NETWORK_OUTPUTS:
+        if name in got:
+            _close(got[name], want[name][rows], name)
+    for name in IK_OUTPUTS:
+        _close(got[name], want[name][rows], name, IK_TOLERANCE)
+
+
+def test_converted_config_names_the_release(converted):
+    kind, _, result, _ = converted
+    import yaml
+    values = yaml.safe_load(open(result["config"], encoding="utf-8"))
+    assert values["architecture"] == "hybrik" and values["pose_head"] == "twist"
+    assert values["image_normalization"] == "hybrik" and values["img_size"] == 256
+    assert values["backbone"] == {"hrnet": "hybrik_hrnet", "res34": "hybrik_resnet"}[kind]
+    assert values["backbone_width"] == {"hrnet": 48, "res34": 64}[kind]
+    if kind == "res34":
+        assert values["backbone_depth"] == 34
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_eval_model_path_equals_pytorch(converted, body_model_dir, flip):
+    """eval.py's loading (``src.inference.loading.load_model``) of the converted checkpoint, in evaluation mode
+    (the inference IK; HRNet's scale re-fit), with and without the flip test."""
+    import mindspore as ms
+    from HMR.hybrik import HYBRIK_OUTPUTS
+    from src.builders import build_smpl
+    from src.inference.loading import load_model
+    _, want, result, _ = converted
+    config = _config(result, body_model_dir, "--flip_test", str(flip).lower())
+    model = load_model(config, build_smpl(config))
+    model.set_train(False)
+    images, boxes, centres = _inputs()
+    got = dict(zip(HYBRIK_OUTPUTS, (o.asnumpy() for o in model.predict(ms.Tensor(images), ms.Tensor(boxes),
+                                                                             ms.Tensor(centres)))))
+    _compare(got, want[flip])
+    _close(got["pred_camera"], want[flip]["pred_camera"][:, :1], "pred_camera")
+
+
+def test_exported_onnx_has_the_seed_interface_and_equals_pytorch(converted, body_model_dir):
+    import onnxruntime as ort
+    from src.builders import build_smpl
+    from src.deployment.export import export_model
+    from src.inference.loading import load_model
+    _, want, result, folder = converted
+    config = _config(result, body_model_dir, "--file_format", "ONNX", "--export_batch_size", "0")
+    model = load_model(config, build_smpl(config))
+    path = export_model(config, model, str(folder / "hybrik"))
+    session = ort.InferenceSession(path)
+    assert [i.name for i in session.get_inputs()] == list(SEED_INPUTS)
+    assert [o.name for o in session.get_outputs()] == list(SEED_SHAPES)
+    images, boxes, centres = _inputs()
+    for rows in (slice(0, 1), slice(0, 3)):
+        outputs = session.run(None, dict(zip(SEED_INPUTS, (images[rows], boxes[rows], centres[rows]))))
+        got = dict(zip(SEED_SHAPES, outputs))
+        for name, shape in SEED_SHAPES.items():
+            assert got[name].shape == (len(images[rows]),) + shape, name
+        _compare(got, want[False], rows)
