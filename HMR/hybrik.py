@@ -150,6 +150,13 @@ class HybrIKModel(nn.Cell):
         if self.flip_test:
             volumes, betas, twist, camera, sigma = self._flipped(images, noise, volumes, betas, twist, camera, sigma)
         uvd, maxvals = integrate_volumes(volumes)
+        return self.solve(uvd, maxvals, betas, twist, camera, sigma, bbox, image_center)
+
+    def solve(self, uvd, maxvals, betas, twist, camera, sigma, bbox, image_center):
+        """What follows the network: the camera (its scale re-fitted in evaluation), the back-projection and the
+        body layer. uvd (B, 29, 3), maxvals and sigma (B, 29, 1), betas (B, 10), twist (B, 23, 2), camera (B, C),
+        bbox (B, 4), image_center (B, 2) -> :meth:`predict`'s outputs and the SMPL pelvis in the vertices'
+        frame (B, 1, 3)."""
         offset = box_offset(bbox, image_center)
         scale = camera[:, :1].expand_dims(1)
         if self.refit and not self.training:

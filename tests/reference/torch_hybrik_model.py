@@ -98,6 +98,18 @@ class _SMPLCam(nn.Module):
         res = torch.inverse(a.transpose(1, 2).bmm(a)).bmm(a.transpose(1, 2)).bmm(b)
         return 1.0 / res
 
+    def tail(self, pred_uvd_jts_29, pred_shape, pred_phi, pred_camera, sigma, bboxes, img_center, refit):
+        """Both forwards after the heads: ``update_scale`` (HRNet's, ``refit``), then :meth:`finish`."""
+        cam_scale = pred_camera[:, :1].unsqueeze(1)
+        if refit:
+            weight = (1 - sigma * 10).clamp_min(0)
+            try:
+                cam_scale = self.update_scale(pred_uvd_jts_29, weight, cam_scale, pred_shape, pred_phi, bboxes,
+                                              img_center)
+            except RuntimeError:
+                pass
+        return self.finish(pred_uvd_jts_29, pred_shape, pred_phi, cam_scale, bboxes, img_center)
+
     def finish(self, pred_uvd_jts_29, pred_shape, pred_phi, cam_scale, bboxes, img_center):
         batch_size = pred_uvd_jts_29.shape[0]
         cam_depth = self.focal_length / (self.input_size * cam_scale + 1e-9)
@@ -148,13 +160,7 @@ class HRNetSMPLCam(_SMPLCam):
             pred_phi = (pred_phi + flip_phi(flip_phi_)) / 2
             pred_camera = 2 / (1 / flip_camera + 1 / pred_camera)
             sigma = (sigma + flip_sigma(flip_sigma_)) / 2
-        cam_scale = pred_camera[:, :1].unsqueeze(1)
-        weight = (1 - sigma * 10).clamp_min(0)
-        try:
-            cam_scale = self.update_scale(pred_uvd_jts_29, weight, cam_scale, pred_shape, pred_phi, bboxes, img_center)
-        except RuntimeError:
-            pass
-        output = self.finish(pred_uvd_jts_29, pred_shape, pred_phi, cam_scale, bboxes, img_center)
+        output = self.tail(pred_uvd_jts_29, pred_shape, pred_phi, pred_camera, sigma, bboxes, img_center, True)
         output.update(pred_camera=pred_camera, pred_sigma=sigma, maxvals=maxvals)
         return output
 
@@ -244,7 +250,6 @@ class Simple3DPoseBaseSMPLCam(_SMPLCam):
             flip_camera[:, 1] = -flip_camera[:, 1]
             pred_camera = (pred_camera + flip_camera) / 2
             sigma = (sigma + flip_sigma(flip_sigma_)) / 2
-        cam_scale = pred_camera[:, :1].unsqueeze(1)
-        output = self.finish(pred_uvd_jts_29, pred_shape, pred_phi, cam_scale, bboxes, img_center)
+        output = self.tail(pred_uvd_jts_29, pred_shape, pred_phi, pred_camera, sigma, bboxes, img_center, False)
         output.update(pred_camera=pred_camera, pred_sigma=sigma, maxvals=maxvals)
         return output
