@@ -142,7 +142,7 @@ class HybrIKModel(nn.Cell):
         usable = ops.sum(weight, (1, 2), keepdim=True) > 0
         return ops.where(usable, fitted, scale)
 
-    def _predict(self, images, bbox, image_center, noise):
+    def _forward(self, images, bbox, image_center, noise):
         """:meth:`predict`'s outputs and the SMPL pelvis in the vertices' frame (B, 1, 3)."""
         logits, features = self._float32(*self.encoder(images))
         betas, twist, camera, sigma = self._float32(*self.regressor(features, noise))
@@ -180,18 +180,22 @@ class HybrIKModel(nn.Cell):
         return outputs, smpl_pelvis - h36m_pelvis
 
     def predict(self, images, bbox, image_center, noise=None):
-        return self._predict(images, bbox, image_center, noise)[0]
+        return self._forward(images, bbox, image_center, noise)[0]
+
+    def keypoint_set(self, vertices, joints24):
+        """The model's keypoint set (B, K, 3) in the frame of ``vertices`` (B, 6890, 3) and ``joints24`` (B, 24, 3):
+        cocoplus regressed from the vertices when the body model has that regressor, else LSP 14 from the joints."""
+        if self.use_cocoplus:
+            return self.smpl.regress(vertices, "cocoplus")
+        return take(joints24, SMPL_TO_LSP14)
 
     def construct(self, images, noise=None, *extra):
         bbox, image_center = extra[0], extra[1]
-        outputs, smpl_pelvis = self._predict(images, bbox, image_center, noise)
+        outputs, smpl_pelvis = self._forward(images, bbox, image_center, noise)
         betas, rotmats, vertices, transl = outputs[0], outputs[1], outputs[7], outputs[10]
         rotmats = rotmats.reshape(-1, NUM_SMPL_JOINTS, 3, 3)
-        if self.use_cocoplus:
-            joints3d = self.smpl.regress(vertices, "cocoplus")
-        else:
-            joints24 = outputs[5].reshape(-1, NUM_SMPL_JOINTS, 3) * self.depth_factor
-            joints3d = take(joints24, SMPL_TO_LSP14) + smpl_pelvis
+        joints24 = outputs[5].reshape(-1, NUM_SMPL_JOINTS, 3) * self.depth_factor + smpl_pelvis
+        joints3d = self.keypoint_set(vertices, joints24)
         cam = weak_perspective(transl, box_offset(bbox, image_center), self.focal, self.input_size)
         keypoints2d = self.camera(joints3d, cam, bbox, image_center)
         pose = rotmat_to_axis_angle(rotmats.reshape(-1, 3, 3)).reshape(-1, NUM_SMPL_JOINTS * 3)

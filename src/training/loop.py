@@ -11,6 +11,7 @@ from model_utils.errors import TrainingDiverged, UserInputError
 from src import builders
 from src.checkpoints import (list_checkpoints, load_aux_weights, load_model_weights, load_training_checkpoint,
                                      save_training_checkpoint)
+from HMR.registry import Registry
 from src.data.sources import TRAIN_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,11 @@ def _truncate_log(path, start_step):
 
 def build_training(config, rank=0, world_size=1, make_reducer=None):
     """Model, optimisers, train step and data source of a run: HMR's adversarial training (with a
-    discriminator) or, with ``config.meta``, Meta-HMR's meta-training (with the auxiliary network).
+    discriminator), with ``config.meta`` Meta-HMR's meta-training (with the auxiliary network), or HybrIK's
+    (``TRAIN_STEPS``, by the architecture spec's ``model``).
 
     ``make_reducer(parameters)``: the gradient all-reduce of a data-parallel run (None: one device).
     """
-    from mindspore import nn
-
     from src.training.loss_scale import build_loss_scaler
     from src.training.lr_schedule import build_lr_schedule
     from src.training.optimizers import build_encoder_optimizer
@@ -68,6 +68,13 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
              "steps_per_epoch": steps_per_epoch, "total_steps": total_steps}
     if scaler.checks:
         parts["scaler"] = scaler
+    return TRAIN_STEPS.build(builders.architecture(config).model, config, smpl, model, parts, make_reducer, scaler)
+
+
+def _hmr_step(config, smpl, model, parts, make_reducer, scaler):
+    """HMR's adversarial step (a discriminator and its optimiser) or, with ``config.meta``, Meta-HMR's."""
+    from mindspore import nn
+    enc_opt, schedule = parts["opt_e"], parts["schedule"]
     if config.meta:
         from src.training.meta_step import MetaTrainStep, build_meta_objective
         aux = builders.build_aux_model(config, smpl)
@@ -87,6 +94,20 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
                              enc_opt, disc_opt, *reducers, scaler)
     step_cell.set_train(True)
     return dict(parts, disc=discriminator, opt_d=disc_opt, step=step_cell)
+
+
+def _hybrik_step(config, smpl, model, parts, make_reducer, scaler):
+    """HybrIK's step (``src/training/hybrik_step.py``): one optimiser, no discriminator."""
+    from src.training.hybrik_step import HybrIKObjective, HybrIKTrainStep
+    enc_opt = parts["opt_e"]
+    objective = HybrIKObjective(model, model.num_keypoints)
+    step_cell = HybrIKTrainStep(objective, enc_opt, make_reducer(enc_opt.parameters) if make_reducer else None, scaler)
+    step_cell.set_train(True)
+    return dict(parts, step=step_cell)
+
+
+# the training step of each way a model is assembled (the architecture spec's ``model``)
+TRAIN_STEPS = Registry("training step", {"hmr": _hmr_step, "hybrik": _hybrik_step})
 
 
 def step_on_columns(step_cell):

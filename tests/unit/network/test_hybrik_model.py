@@ -146,6 +146,26 @@ def test_eval_model_path_equals_pytorch(converted, body_model_dir, flip):
                                                                              ms.Tensor(centres)))))
     _compare(got, want[flip])
     _close(got["pred_camera"], want[flip]["pred_camera"][:, :1], "pred_camera")
+    if not flip:
+        _check_model_outputs(model, images, boxes, centres, got)
+
+
+def _check_model_outputs(model, images, boxes, centres, predicted):
+    """The model called as every job calls it (``MODEL_OUTPUTS``): HybrIK's mesh, shape and rotations, and 2D
+    keypoints where HybrIK's demo draws the mesh: a pinhole of focal 1000 / 256 box widths at the image
+    centre, the body at ``transl`` (computed here in numpy)."""
+    import mindspore as ms
+    from HMR.outputs import MODEL_OUTPUTS
+    out = dict(zip(MODEL_OUTPUTS, (o.asnumpy() for o in model(ms.Tensor(images), None, ms.Tensor(boxes),
+                                                                 ms.Tensor(centres)))))
+    np.testing.assert_allclose(out["vertices"], predicted["pred_vertices"], atol=1e-6)
+    np.testing.assert_allclose(out["betas"], predicted["pred_shape"], atol=1e-6)
+    np.testing.assert_allclose(out["rotmats"].reshape(len(images), -1), predicted["pred_theta_mats"], atol=1e-6)
+    width = boxes[:, 2:3] - boxes[:, :1]
+    placed = out["joints3d"] + predicted["transl"][:, None]
+    pixels = 1000.0 / 256.0 * width[:, None] * placed[..., :2] / placed[..., 2:] + centres[:, None]
+    crop = (pixels - (boxes[:, None, :2] + boxes[:, None, 2:]) / 2) / width[:, None] * 2.0
+    np.testing.assert_allclose(out["keypoints2d"], crop, atol=1e-4)
 
 
 def test_exported_onnx_has_the_seed_interface_and_equals_pytorch(converted, body_model_dir):
