@@ -129,25 +129,27 @@ def test_converted_config_names_the_release(converted):
         assert values["backbone_depth"] == 34
 
 
-@pytest.mark.parametrize("flip", [False, True])
-def test_eval_model_path_equals_pytorch(converted, body_model_dir, flip):
+def test_eval_model_path_equals_pytorch(converted, body_model_dir):
     """eval.py's loading (``src.inference.loading.load_model``) of the converted checkpoint, in evaluation mode
-    (the inference IK; HRNet's scale re-fit), with and without the flip test."""
+    (the inference IK; HRNet's scale re-fit), without and with the flip test (``--flip_test``: the same model
+    with its ``flip_test`` switched on, PyNative)."""
     import mindspore as ms
     from HMR.hybrik import HYBRIK_OUTPUTS
     from src.builders import build_smpl
     from src.inference.loading import load_model
     _, want, result, _ = converted
-    config = _config(result, body_model_dir, "--flip_test", str(flip).lower())
+    config = _config(result, body_model_dir)
     model = load_model(config, build_smpl(config))
     model.set_train(False)
     images, boxes, centres = _inputs()
-    got = dict(zip(HYBRIK_OUTPUTS, (o.asnumpy() for o in model.predict(ms.Tensor(images), ms.Tensor(boxes),
-                                                                             ms.Tensor(centres)))))
-    _compare(got, want[flip])
-    _close(got["pred_camera"], want[flip]["pred_camera"][:, :1], "pred_camera")
-    if not flip:
-        _check_model_outputs(model, images, boxes, centres, got)
+    for flip in (False, True):
+        model.flip_test = flip
+        got = dict(zip(HYBRIK_OUTPUTS, (o.asnumpy() for o in model.predict(ms.Tensor(images), ms.Tensor(boxes),
+                                                                                 ms.Tensor(centres)))))
+        _compare(got, want[flip])
+        _close(got["pred_camera"], want[flip]["pred_camera"][:, :1], "pred_camera")
+        if not flip:
+            _check_model_outputs(model, images, boxes, centres, got)
 
 
 def _check_model_outputs(model, images, boxes, centres, predicted):
