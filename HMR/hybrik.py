@@ -24,7 +24,7 @@ from HMR.constants import (H36M_PELVIS, HYBRIK29_FLIP_PERM, HYBRIK_DEPTH_DIM, HY
 from HMR.geometry import rotmat_to_axis_angle
 from HMR.heads import build_head
 from HMR.heads.integral import flip_volumes, integrate_volumes, softmax_volumes
-from HMR.precision import set_cell_precision
+from HMR.precision import as_float32, set_model_precision
 from HMR.smpl.hybrik_layer import HybrIKSMPL
 from HMR.smpl.lbs import take
 
@@ -88,15 +88,10 @@ class HybrIKModel(nn.Cell):
 
     def use_mixed_precision(self, level):
         """The backbone and heads at AMP ``level`` (``HMR.precision``); their outputs are cast to float32."""
-        set_cell_precision(self.encoder, level)
-        set_cell_precision(self.regressor, level)
-        self.amp_level = level
-        return self
+        return set_model_precision(self, level)
 
     def _float32(self, *tensors):
-        if self.amp_level == "O0":
-            return tensors
-        return tuple(t.astype(ms.float32) for t in tensors)
+        return as_float32(self.amp_level, *tensors)
 
     def _volumes(self, logits):
         """(B, K * D, H, W) logits -> (B, K, D, H, W)."""

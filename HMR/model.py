@@ -5,7 +5,6 @@ The backbone, the head and the camera are chosen by name (``HMR/backbones``, ``H
 pose parameterisation and the camera its projection, so this class knows none of them. One class
 serves training, evaluation and export, at any batch size.
 """
-import mindspore as ms
 from mindspore import nn
 
 from HMR.backbones import build_backbone
@@ -13,7 +12,7 @@ from HMR.cameras import build_camera
 from HMR.constants import SMPL_TO_LSP14
 from HMR.heads import build_head
 from HMR.outputs import MODEL_OUTPUTS
-from HMR.precision import set_cell_precision
+from HMR.precision import as_float32, set_model_precision
 from HMR.smpl.lbs import take
 
 
@@ -70,15 +69,10 @@ class HMR(nn.Cell):
     def use_mixed_precision(self, level):
         """Run the encoder and the regressor at AMP ``level`` (``HMR.precision``); their outputs are
         cast back to float32, so SMPL, the projection and everything downstream stay float32."""
-        set_cell_precision(self.encoder, level)
-        set_cell_precision(self.regressor, level)
-        self.amp_level = level
-        return self
+        return set_model_precision(self, level)
 
     def _float32(self, *tensors):
-        if self.amp_level == "O0":
-            return tensors
-        return tuple(t.astype(ms.float32) for t in tensors)
+        return as_float32(self.amp_level, *tensors)
 
     def construct(self, images, noise=None, *extra):
         return self.forward_all_iterations(images, noise, *extra)[:len(MODEL_OUTPUTS)]

@@ -42,3 +42,19 @@ def set_cell_precision(cell, level):
             for sub in _cells_of(cell, black):
                 sub.to_float(ms.float32)
     return cell
+
+
+def set_model_precision(model, level):
+    """A model's ``encoder`` and ``regressor`` at AMP ``level``, the level kept in ``model.amp_level`` (the
+    models cast their outputs back with :func:`as_float32`). Returns ``model``."""
+    set_cell_precision(model.encoder, level)
+    set_cell_precision(model.regressor, level)
+    model.amp_level = level
+    return model
+
+
+def as_float32(level, *tensors):
+    """``tensors`` cast to float32 unless ``level`` is O0 (where they already are); a tuple."""
+    if level == "O0":
+        return tensors
+    return tuple(t.astype(ms.float32) for t in tensors)

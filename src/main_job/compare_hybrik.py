@@ -32,7 +32,7 @@ def keypoint_error(run, smpl, model):
     import mindspore as ms
 
     from HMR.outputs import KEYPOINTS2D
-    from src.builders import build_eval_source, crop_size, dataset_paths, keypoint_indices
+    from src.builders import build_eval_source, crop_size, keypoint_indices
     from src.data.crop import crop_shape
     from src.data.sources import EVAL_COLUMNS
     from src.evaluation.protocols import get_protocol, protocol_file

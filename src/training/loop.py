@@ -60,8 +60,9 @@ def build_training(config, rank=0, world_size=1, make_reducer=None):
     source = builders.build_train_source(config, model, 0, rank, world_size)
     steps_per_epoch, total_steps = _steps(config, source)
     source.num_steps = total_steps          # the length of the position space, known once sizes are read
+    milestones = [epoch * steps_per_epoch for epoch in config.lr_milestone_epochs]
     schedule = {name: build_lr_schedule(config.lr_schedule, lr, total_steps, config.warmup_steps,
-                                        config.lr_decay_steps, config.lr_decay_rate)
+                                        config.lr_decay_steps, config.lr_decay_rate, milestones)
                 for name, lr in (("encoder", config.encoder_lr), ("discriminator", config.discriminator_lr))}
     enc_opt = build_encoder_optimizer(config, model, list(schedule["encoder"]))
     parts = {"model": model, "opt_e": enc_opt, "source": source, "schedule": schedule,

@@ -102,3 +102,27 @@ def _parameters(folder):
     """{name: array} of every tensor in a run folder's step-4 checkpoint (the model, optimiser and scaler)."""
     checkpoint = sorted(folder.glob("*step00000004.ckpt"))[-1]
     return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(checkpoint)).items() if hasattr(v, "asnumpy")}
+
+
+def test_multistep_schedule_follows_pytorch_multisteplr():
+    """HybrIK's MultiStepLR (gamma 0.1 at its milestones), stepped per iteration here, against PyTorch's."""
+    import torch
+    from src.training.lr_schedule import build_lr_schedule
+    got = build_lr_schedule("multistep", 1e-3, 30, decay_rate=0.1, milestones=[12, 24])
+    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [12, 24], gamma=0.1)
+    want = []
+    for _ in range(30):
+        want.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_recipes_are_valid_configs():
+    """HybrIK's two recipe files load as configs and describe its releases' training."""
+    from model_utils.config import load_config
+    for name, milestones, batch in (("hybrik_hrnet48.yaml", [60, 80], 36), ("hybrik_res34.yaml", [90, 120], 32)):
+        config = load_config(["--config_path", f"src/training/recipes/{name}"])
+        assert (config.architecture, config.lr_schedule, config.encoder_lr) == ("hybrik", "multistep", 1e-3)
+        assert (config.lr_milestone_epochs, config.epochs, config.batch_size) == (milestones, 200, batch)
