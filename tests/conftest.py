@@ -23,7 +23,8 @@ SLOW_FILES = ("tasks/test_demo_learns.py", "tasks/test_meta_entry.py", "unit/tes
               "tasks/test_hmr2_entry.py", "tasks/test_cliff_entry.py", "unit/training/test_mixed_precision.py",
               "tasks/test_distributed.py", "tasks/test_eval_entry.py", "unit/demo/test_adapt.py",
               "unit/training/test_training.py", "tasks/test_train_entry.py", "tasks/test_photos.py",
-              "tasks/test_export_entry.py", "unit/network/test_hybrik_model.py")
+              "tasks/test_export_entry.py", "unit/network/test_hybrik_model.py",
+              "unit/training/test_hybrik_training.py")
 
 
 def pytest_collection_modifyitems(items):
