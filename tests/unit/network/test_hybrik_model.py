@@ -12,7 +12,10 @@ SEED_SHAPES = {"pred_shape": (10,), "pred_theta_mats": (216,), "pred_uvd_jts": (
 BATCH = 3
 # the heatmap layer's weights: volumes whose peak holds ~0.3-0.7 of the probability (a sharper one, near one-hot,
 # moves its expectation by whole voxels on float32 rounding, in either framework)
-HEATMAP_WEIGHT_STD = {"hrnet": 0.1, "res34": 1.0}
+HEATMAP_WEIGHT_STD = {"hrnet": 0.15, "resnet": 1.0}
+# numerical comparisons on small networks of the releases' layouts (HRNet width 16, ResNet-18 width 16); the
+# full-size releases' key and shape lists convert in test_full_size_releases_convert_key_for_key
+SMALL = {"hrnet": {"width": 16}, "resnet": {"layers": (2, 2, 2, 2), "width": 16}}
 
 
 def _inputs():
@@ -37,7 +40,7 @@ def _reference(kind, init_shape):
     import torch
     from tests.reference.torch_hybrik_model import HRNetSMPLCam, Simple3DPoseBaseSMPLCam
     torch.manual_seed(0)
-    model = HRNetSMPLCam(init_shape) if kind == "hrnet" else Simple3DPoseBaseSMPLCam(init_shape)
+    model = (HRNetSMPLCam if kind == "hrnet" else Simple3DPoseBaseSMPLCam)(init_shape, **SMALL[kind])
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     for norm in norms:
         norm.momentum = None                      # running statistics = the batch's
@@ -59,7 +62,7 @@ def _reference(kind, init_shape):
     return model.eval()
 
 
-@pytest.fixture(scope="module", params=["hrnet", "res34"])
+@pytest.fixture(scope="module", params=["hrnet", "resnet"])
 def converted(request, body_model_dir, tmp_path_factory):
     """(kind, the PyTorch outputs without and with the flip test, the converted config)."""
     import smplx
@@ -80,7 +83,7 @@ def converted(request, body_model_dir, tmp_path_factory):
     state = dict(model.state_dict())
     state["smpl.v_template"] = torch.zeros(6890, 3)            # the releases carry the body model's buffers
     saved = folder / f"hybrik_{kind}.pth"
-    torch.save({"model": state} if kind == "hrnet" else state, saved)
+    torch.save({"model": state} if kind == "hrnet" else state, saved)      # both layouts the releases come in
     result = convert("hybrik", str(saved), str(folder / f"hybrik_{kind}.ckpt"))
     return kind, want, result, folder
 
@@ -117,16 +120,41 @@ def _compare(got, want, rows=slice(None)):
         _close(got[name], want[name][rows], name, IK_TOLERANCE)
 
 
-def test_converted_config_names_the_release(converted):
-    kind, _, result, _ = converted
+def _config_values(result):
     import yaml
-    values = yaml.safe_load(open(result["config"], encoding="utf-8"))
+    with open(result["config"], encoding="utf-8") as handle:
+        values = yaml.safe_load(handle)
     assert values["architecture"] == "hybrik" and values["pose_head"] == "twist"
     assert values["image_normalization"] == "hybrik" and values["img_size"] == 256
-    assert values["backbone"] == {"hrnet": "hybrik_hrnet", "res34": "hybrik_resnet"}[kind]
-    assert values["backbone_width"] == {"hrnet": 48, "res34": 64}[kind]
-    if kind == "res34":
-        assert values["backbone_depth"] == 34
+    return values
+
+
+def test_converted_config_names_the_release(converted):
+    kind, _, result, _ = converted
+    values = _config_values(result)
+    assert values["backbone"] == {"hrnet": "hybrik_hrnet", "resnet": "hybrik_resnet"}[kind]
+    assert values["backbone_width"] == 16
+    if kind == "resnet":
+        assert values["backbone_depth"] == 18
+
+
+@pytest.mark.parametrize("kind", ["hrnet", "resnet"])
+def test_full_size_releases_convert_key_for_key(kind, tmp_path):
+    """The released models' layouts (HRNet-W48, ResNet-34): every key of the mirror's state dict maps onto a
+    parameter of the same shape and every parameter is filled (``convert`` checks both); the width and depth
+    are read from the keys."""
+    import torch
+    from src.convert.convert import convert
+    from tests.reference.torch_hybrik_model import HRNetSMPLCam, Simple3DPoseBaseSMPLCam
+    model = HRNetSMPLCam(np.zeros(10)) if kind == "hrnet" else Simple3DPoseBaseSMPLCam(np.zeros(10))
+    state = model.state_dict()
+    torch.save(state, tmp_path / "release.pth")
+    result = convert("hybrik", str(tmp_path / "release.pth"), str(tmp_path / "release.ckpt"))
+    values = _config_values(result)
+    assert (values["backbone"], values["backbone_width"]) == \
+        {"hrnet": ("hybrik_hrnet", 48), "resnet": ("hybrik_resnet", 64)}[kind]
+    assert values.get("backbone_depth", 34) == 34
+    assert result["parameters"] == len([k for k in state if not k.endswith("num_batches_tracked")])
 
 
 def test_eval_model_path_equals_pytorch(converted, body_model_dir):
