@@ -3,7 +3,7 @@ the architecture's extra inputs) in, named results out. Each entry's facts name 
 its outputs, in order."""
 from mindspore import nn, ops
 
-from HMR.outputs import BETAS, CAM, GRAPH_OUTPUTS, JOINTS3D, KEYPOINTS2D, POSE, VERTICES
+from HMR.outputs import BETAS, CAM, GRAPH_OUTPUTS, HYBRIK_SEED_OUTPUTS, JOINTS3D, KEYPOINTS2D, POSE, VERTICES
 from HMR.registry import Component, Registry
 
 
@@ -30,7 +30,7 @@ class ExportNet(nn.Cell):
 class HybrIKExportNet(nn.Cell):
     """HybrIK with the interface of the seed system's runner (EHGFormer's ``HybrIKEstimatorSinglePersonOnnx``):
     input_image (B, 3, 256, 256) the normalised crop, bbox (B, 4) the crop's square xyxy box, image_center
-    (B, 2) -> the twelve outputs of ``HMR.hybrik.SEED_OUTPUTS``, HybrIK's names, shapes and units."""
+    (B, 2) -> the twelve outputs of ``HMR.outputs.HYBRIK_SEED_OUTPUTS``, HybrIK's names, shapes and units."""
 
     def __init__(self, model):
         super().__init__()
@@ -39,10 +39,6 @@ class HybrIKExportNet(nn.Cell):
     def construct(self, input_image, bbox, image_center):
         return self.model.predict(input_image, bbox, image_center)[:len(HYBRIK_SEED_OUTPUTS)]
 
-
-HYBRIK_SEED_OUTPUTS = ("pred_shape", "pred_theta_mats", "pred_uvd_jts", "pred_xyz_jts_29", "pred_xyz_jts_24",
-                       "pred_xyz_jts_24_struct", "pred_xyz_jts_17", "pred_vertices", "cam_scale", "cam_root", "transl",
-                       "pred_camera")
 
 GRAPHS = Registry("graph", {
     "theta": Component(ExportNet, {}, {"image_input": "images", "outputs": GRAPH_OUTPUTS}),

@@ -18,24 +18,21 @@ from HMR.backbones import build_backbone
 from HMR.cameras import build_camera
 from HMR.cameras.hybrik_camera import (back_project, box_offset, camera_depth, camera_root, over, refit_scale,
                                        weak_perspective)
-from HMR.export_net import HYBRIK_SEED_OUTPUTS
-from HMR.constants import (H36M_PELVIS, HYBRIK29_FLIP_PERM, HYBRIK_DEPTH_DIM, HYBRIK_DEPTH_FACTOR, HYBRIK_FOCAL,
-                           HYBRIK_INPUT_SIZE, HYBRIK_SIGMA_GAIN, NUM_SMPL_JOINTS, SMPL_FLIP_PERM, SMPL_TO_LSP14)
+from HMR.constants import (H36M_PELVIS, HYBRIK29_FLIP_PERM, HYBRIK29_NAMES, HYBRIK_DEPTH_DIM, HYBRIK_DEPTH_FACTOR,
+                           HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_SIGMA_GAIN, NUM_SMPL_JOINTS, SMPL_FLIP_PERM,
+                           SMPL_TO_LSP14)
 from HMR.geometry import rotmat_to_axis_angle
 from HMR.heads import build_head
 from HMR.heads.integral import flip_volumes, integrate_volumes, softmax_volumes
+from HMR.outputs import PRED_SHAPE, PRED_THETA_MATS, PRED_VERTICES, PRED_XYZ_24_STRUCT, TRANSL
 from HMR.precision import as_float32, set_model_precision
 from HMR.smpl.hybrik_layer import HybrIKSMPL
 from HMR.smpl.lbs import take
 
-NUM_JOINTS = len(HYBRIK29_FLIP_PERM)
+NUM_JOINTS = len(HYBRIK29_NAMES)
 FLIP_PAIRS_29 = tuple((i, j) for i, j in enumerate(HYBRIK29_FLIP_PERM) if i < j)
 # twist k belongs to joint k + 1: the flipped image's twist of joint j is the left/right partner's
 TWIST_FLIP_PERM = tuple(SMPL_FLIP_PERM[k + 1] - 1 for k in range(NUM_SMPL_JOINTS - 1))
-
-# HybrIKModel.predict's outputs: the seed's twelve (HRNetWithCam.forward's names and shapes, the exported
-# graph's outputs) and then what training reads
-HYBRIK_OUTPUTS = HYBRIK_SEED_OUTPUTS + ("pred_phi", "pred_sigma", "maxvals")
 
 
 class HybrIKModel(nn.Cell):
@@ -54,7 +51,7 @@ class HybrIKModel(nn.Cell):
     Inputs of :meth:`predict`: images (B, 3, S, S) normalised as HybrIK (``image_normalization: hybrik``);
         bbox (B, 4) the crop's square box, xyxy, and image_center (B, 2), both in the full image's pixels;
         noise (1, 2, B, 1024) uniform for ResNet's dropout, or None.
-    Outputs of :meth:`predict` (``HYBRIK_OUTPUTS``), in HybrIK's units: pred_shape (B, 10); pred_theta_mats
+    Outputs of :meth:`predict` (``HMR.outputs.HYBRIK_OUTPUTS``), in HybrIK's units: pred_shape (B, 10); pred_theta_mats
         (B, 216) local rotations; pred_uvd_jts (B, 87) in [-0.5, 0.5]; pred_xyz_jts_29 (B, 87),
         pred_xyz_jts_24 (B, 72) (the network's joints), pred_xyz_jts_24_struct (B, 72) (after IK) and
         pred_xyz_jts_17 (B, 51) (H36M, from the mesh), root-relative in units of 2.2 m; pred_vertices
@@ -187,9 +184,9 @@ class HybrIKModel(nn.Cell):
     def construct(self, images, noise=None, *extra):
         bbox, image_center = extra[0], extra[1]
         outputs, smpl_pelvis = self._forward(images, bbox, image_center, noise)
-        betas, rotmats, vertices, transl = outputs[0], outputs[1], outputs[7], outputs[10]
-        rotmats = rotmats.reshape(-1, NUM_SMPL_JOINTS, 3, 3)
-        joints24 = outputs[5].reshape(-1, NUM_SMPL_JOINTS, 3) * self.depth_factor + smpl_pelvis
+        betas, vertices, transl = outputs[PRED_SHAPE], outputs[PRED_VERTICES], outputs[TRANSL]
+        rotmats = outputs[PRED_THETA_MATS].reshape(-1, NUM_SMPL_JOINTS, 3, 3)
+        joints24 = outputs[PRED_XYZ_24_STRUCT].reshape(-1, NUM_SMPL_JOINTS, 3) * self.depth_factor + smpl_pelvis
         joints3d = self.keypoint_set(vertices, joints24)
         cam = weak_perspective(transl, box_offset(bbox, image_center), self.focal, self.input_size)
         keypoints2d = self.camera(joints3d, cam, bbox, image_center)

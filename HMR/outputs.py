@@ -14,6 +14,14 @@ CAM, POSE, BETAS, ROTMATS, VERTICES, JOINTS3D, KEYPOINTS2D, STAGE_ROTMATS, STAGE
 
 # the exported graphs' outputs (HMR/export_net.py)
 GRAPH_OUTPUTS = ("theta", "vertices", "joints3d", "keypoints2d")
+# HybrIK's graph: the seed system's twelve outputs (HRNetWithCam.forward's names); HMR.hybrik.HybrIKModel.predict
+# returns them and then what training reads (HYBRIK_OUTPUTS), indexed by the constants below
+HYBRIK_SEED_OUTPUTS = ("pred_shape", "pred_theta_mats", "pred_uvd_jts", "pred_xyz_jts_29", "pred_xyz_jts_24",
+                       "pred_xyz_jts_24_struct", "pred_xyz_jts_17", "pred_vertices", "cam_scale", "cam_root", "transl",
+                       "pred_camera")
+HYBRIK_OUTPUTS = HYBRIK_SEED_OUTPUTS + ("pred_phi", "pred_sigma", "maxvals")
+(PRED_SHAPE, PRED_THETA_MATS, PRED_UVD, PRED_XYZ_29, PRED_XYZ_24, PRED_XYZ_24_STRUCT, PRED_XYZ_17, PRED_VERTICES,
+ CAM_SCALE, CAM_ROOT, TRANSL, PRED_CAMERA, PRED_PHI, PRED_SIGMA, MAXVALS) = range(len(HYBRIK_OUTPUTS))
 
 # theta = [cam 3 | pose 72 axis-angle | betas 10]
 NUM_CAM = 3

@@ -28,6 +28,7 @@ from HMR.cameras.hybrik_camera import box_offset, over
 from HMR.constants import (HYBRIK29_CHILDREN, HYBRIK29_PARENTS, HYBRIK_DEPTH_FACTOR, HYBRIK_FOCAL, HYBRIK_INPUT_SIZE,
                            HYBRIK_LEAF_VERTICES, NUM_SMPL_JOINTS, SMPL_TO_LSP14)
 from HMR.geometry import batch_rodrigues, rotmat_to_quaternion
+from HMR.outputs import CAM_SCALE, PRED_PHI, PRED_SHAPE, PRED_SIGMA, PRED_THETA_MATS, PRED_UVD
 from HMR.smpl.lbs import take
 from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
 
@@ -150,8 +151,8 @@ class HybrIKObjective(nn.Cell):
 
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, bbox, image_center):
         outputs = self.model.predict(images, bbox, image_center, noise)
-        pred_betas, pred_rotmats, pred_uvd, cam_scale = outputs[0], outputs[1], outputs[2], outputs[8]
-        pred_twist, pred_sigma = outputs[12], outputs[13]
+        pred_betas, pred_rotmats, pred_uvd = outputs[PRED_SHAPE], outputs[PRED_THETA_MATS], outputs[PRED_UVD]
+        cam_scale, pred_twist, pred_sigma = outputs[CAM_SCALE], outputs[PRED_PHI], outputs[PRED_SIGMA]
         uvd, uvd_weight, rotmats, twist, scale, smpl_weight = self.targets(keypoints, pose, betas, has_smpl, valid,
                                                                            bbox, image_center)
         uvd_loss = laplace_nll(pred_uvd.reshape(-1, uvd.shape[1], 3), pred_sigma, uvd, uvd_weight)

@@ -162,7 +162,7 @@ def test_eval_model_path_equals_pytorch(converted, body_model_dir):
     (the inference IK; HRNet's scale re-fit), without and with the flip test (``--flip_test``: the same model
     with its ``flip_test`` switched on, PyNative)."""
     import mindspore as ms
-    from HMR.hybrik import HYBRIK_OUTPUTS
+    from HMR.outputs import HYBRIK_OUTPUTS
     from src.builders import build_smpl
     from src.inference.loading import load_model
     _, want, result, _ = converted
@@ -259,7 +259,8 @@ def test_camera_and_ik_equal_pytorch_on_body_predictions(body_model_dir, refit, 
     import smplx
     import torch
     from HMR import SMPL
-    from HMR.hybrik import HYBRIK_OUTPUTS, HybrIKModel
+    from HMR.hybrik import HybrIKModel
+    from HMR.outputs import HYBRIK_OUTPUTS
     from tests.reference.torch_hybrik_model import _SMPLCam
     uvd, sigma, twist, camera, betas, boxes, centres = _body_predictions(body_model_dir)
     camera = camera[:, :numbers]
