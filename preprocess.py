@@ -21,10 +21,10 @@ def main(config):
         raise UserInputError("--infer_input_path is required (the folder to write the .bin inputs to)")
     setup_logging(None)
     if config.model_file:
-        from src.inference.predictors import read_graph_info
+        from src.inference.predictors import read_graph_info, with_graph_settings
         info = read_graph_info(config.model_file)
-        config = config.replace(**{k: info[k] for k in ("architecture", "img_size", "img_width", "image_normalization")
-                                   if k in info}, export_batch_size=info.get("batch") or config.export_batch_size)
+        config = with_graph_settings(config, info).replace(export_batch_size=info.get("batch") or
+                                                           config.export_batch_size)
         logger.info("inputs for %s (%s): %d px high, %s normalisation, batch %s", config.model_file,
                     config.architecture, config.img_size, config.image_normalization,
                     config.export_batch_size or "dynamic")

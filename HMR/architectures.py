@@ -12,7 +12,7 @@ provider in ``src/data/extra_inputs.py``.
 """
 from dataclasses import dataclass, field
 
-from HMR.constants import HMR2_FOCAL_OVER_CROP, HMR2_VIT_WIDTH_FRACTION
+from HMR.constants import HMR2_FOCAL_OVER_CROP, HMR2_VIT_WIDTH_FRACTION, HYBRIK_FOCAL, HYBRIK_INPUT_SIZE
 from HMR.registry import Component, Registry
 
 
@@ -38,6 +38,8 @@ class ArchitectureSpec:
             three quarters); 1 = the whole crop, any aspect.
         focal_over_image_side: focal length in pixels per pixel of the image's longer side, for an image of
             unknown intrinsics; 0 = the image diagonal (CLIFF's rule).
+        focal_over_box_side: when not 0, the camera's focal length in full-image pixels is this many per pixel of
+            the crop's side (HybrIK: 1000 / 256); the image demo renders with the largest person's.
         discriminator_order: ``HMR.discriminator.SCORE_ORDERS`` key of the implementation it follows.
         model: how the network is assembled, a ``src.builders.MODEL_BUILDERS`` name: ``hmr`` (backbone ->
             iterative or decoder head -> SMPL, ``HMR/model.py``) or ``hybrik`` (heatmaps -> IK, ``HMR/hybrik.py``).
@@ -50,6 +52,7 @@ class ArchitectureSpec:
     inputs: tuple = ()
     encoder_width_fraction: float = 1.0
     focal_over_image_side: float = 0.0
+    focal_over_box_side: float = 0.0
     discriminator_order: str = "tf_hmr"
     model: str = "hmr"
     graph: str = "theta"
@@ -73,7 +76,7 @@ ARCHITECTURES = Registry("architecture", {
     # HybrIK: 3D joint heatmaps, twists and shape -> SMPL by inverse kinematics; a pinhole of focal 1000 at the
     # 256 px crop whose principal point is the image centre, so it reads the crop's box and the image centre
     "hybrik": Component(ArchitectureSpec(heads={"twist": "hybrik"}, camera="hybrik", model="hybrik",
-                                         graph="hybrik_seed",
+                                         graph="hybrik_seed", focal_over_box_side=HYBRIK_FOCAL / HYBRIK_INPUT_SIZE,
                                          inputs=(ExtraInput("bbox", (4,)), ExtraInput("image_center", (2,))))),
 })
 

@@ -1,9 +1,11 @@
 """The graphs that are exported for deployment, by the architecture spec's ``graph`` (``GRAPHS``): images (and
-the architecture's extra inputs) in, named results out. Each entry's facts name the graph's image input and
-its outputs, in order."""
+the architecture's extra inputs) in, named results out. Each entry's facts name the graph's image input, its
+outputs in order, and the decoder (a Cell built from the SMPL layer: the graph's outputs and its extra inputs
+-> ``MODEL_OUTPUTS``) that jobs running the exported graph need when its outputs are not ``GRAPH_OUTPUTS``."""
 from mindspore import nn, ops
 
 from HMR.outputs import BETAS, CAM, GRAPH_OUTPUTS, HYBRIK_SEED_OUTPUTS, JOINTS3D, KEYPOINTS2D, POSE, VERTICES
+from HMR.hybrik import HybrIKGraphDecoder
 from HMR.registry import Component, Registry
 
 
@@ -41,8 +43,9 @@ class HybrIKExportNet(nn.Cell):
 
 
 GRAPHS = Registry("graph", {
-    "theta": Component(ExportNet, {}, {"image_input": "images", "outputs": GRAPH_OUTPUTS}),
-    "hybrik_seed": Component(HybrIKExportNet, {}, {"image_input": "input_image", "outputs": HYBRIK_SEED_OUTPUTS}),
+    "theta": Component(ExportNet, {}, {"image_input": "images", "outputs": GRAPH_OUTPUTS, "decoder": None}),
+    "hybrik_seed": Component(HybrIKExportNet, {}, {"image_input": "input_image", "outputs": HYBRIK_SEED_OUTPUTS,
+                                                   "decoder": HybrIKGraphDecoder}),
 })
 
 

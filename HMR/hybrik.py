@@ -19,12 +19,11 @@ from HMR.cameras import build_camera
 from HMR.cameras.hybrik_camera import (back_project, box_offset, camera_depth, camera_root, over, refit_scale,
                                        weak_perspective)
 from HMR.constants import (H36M_PELVIS, HYBRIK29_FLIP_PERM, HYBRIK29_NAMES, HYBRIK_DEPTH_DIM, HYBRIK_DEPTH_FACTOR,
-                           HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_SIGMA_GAIN, NUM_SMPL_JOINTS, SMPL_FLIP_PERM,
-                           SMPL_TO_LSP14)
+                           HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_SIGMA_GAIN, NUM_SMPL_JOINTS, SMPL_FLIP_PERM)
 from HMR.geometry import rotmat_to_axis_angle
 from HMR.heads import build_head
 from HMR.heads.integral import flip_volumes, integrate_volumes, softmax_volumes
-from HMR.outputs import PRED_SHAPE, PRED_THETA_MATS, PRED_VERTICES, PRED_XYZ_24_STRUCT, TRANSL
+from HMR.outputs import HYBRIK_SEED_OUTPUTS, PRED_SHAPE, PRED_THETA_MATS, PRED_VERTICES, PRED_XYZ_24_STRUCT, TRANSL
 from HMR.precision import as_float32, set_model_precision
 from HMR.smpl.hybrik_layer import HybrIKSMPL
 from HMR.smpl.lbs import take
@@ -72,14 +71,13 @@ class HybrIKModel(nn.Cell):
         self.encoder = build_backbone(backbone, **options)
         self.regressor = build_head("hybrik", self.encoder.feature_dim, mean_params, 1, hidden=head_hidden,
                                     camera_numbers=camera_numbers, num_joints=NUM_JOINTS)
-        self.camera = build_camera(camera)
         self.body = HybrIKSMPL(smpl)
         self.smpl = smpl
+        self.outputs = HybrIKModelOutputs(smpl, camera)
+        self.use_cocoplus, self.num_keypoints = smpl.has_cocoplus, smpl.num_keypoints
         self.refit = refit_scale
         self.flip_test = flip_test
         self.focal, self.input_size, self.depth_factor = HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_DEPTH_FACTOR
-        self.use_cocoplus = "cocoplus" in smpl.regressor_names
-        self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
         self.encoder_takes_noise = False
         self.amp_level = "O0"
 
@@ -174,21 +172,61 @@ class HybrIKModel(nn.Cell):
     def predict(self, images, bbox, image_center, noise=None):
         return self._forward(images, bbox, image_center, noise)[0]
 
-    def keypoint_set(self, vertices, joints24):
-        """The model's keypoint set (B, K, 3) in the frame of ``vertices`` (B, 6890, 3) and ``joints24`` (B, 24, 3):
-        cocoplus regressed from the vertices when the body model has that regressor, else LSP 14 from the joints."""
-        if self.use_cocoplus:
-            return self.smpl.regress(vertices, "cocoplus")
-        return take(joints24, SMPL_TO_LSP14)
-
     def construct(self, images, noise=None, *extra):
         bbox, image_center = extra[0], extra[1]
         outputs, smpl_pelvis = self._forward(images, bbox, image_center, noise)
+        return self.outputs(outputs, smpl_pelvis, bbox, image_center)
+
+
+class HybrIKModelOutputs(nn.Cell):
+    """HybrIK's outputs as every job reads a model's (``HMR.outputs.MODEL_OUTPUTS``).
+
+    Inputs: HybrIK's outputs (``HYBRIK_SEED_OUTPUTS`` first), smpl_pelvis (B, 1, 3) the SMPL pelvis in the
+    vertices' frame (m), bbox (B, 4) and image_center (B, 2) as the model took them.
+    Outputs: cam (B, 3) the weak-perspective equivalent of ``transl``; pose (B, 72) axis-angle; betas;
+    rotations (B, 24, 3, 3); vertices and the keypoint set (B, K, 3) in the vertices' frame (cocoplus regressed
+    from the vertices when the body model has that regressor, else LSP 14 of the SMPL joints); keypoints2d
+    (B, K, 2) projected by HybrIK's camera at ``transl`` into the crop, in [-1, 1].
+    """
+
+    def __init__(self, smpl, camera="hybrik"):
+        super().__init__()
+        self.smpl = smpl
+        self.camera = build_camera(camera)
+        self.focal, self.input_size, self.depth_factor = HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_DEPTH_FACTOR
+
+    def construct(self, outputs, smpl_pelvis, bbox, image_center):
         betas, vertices, transl = outputs[PRED_SHAPE], outputs[PRED_VERTICES], outputs[TRANSL]
         rotmats = outputs[PRED_THETA_MATS].reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         joints24 = outputs[PRED_XYZ_24_STRUCT].reshape(-1, NUM_SMPL_JOINTS, 3) * self.depth_factor + smpl_pelvis
-        joints3d = self.keypoint_set(vertices, joints24)
+        joints3d = self.smpl.keypoints(vertices, joints24)
         cam = weak_perspective(transl, box_offset(bbox, image_center), self.focal, self.input_size)
         keypoints2d = self.camera(joints3d, cam, bbox, image_center)
         pose = rotmat_to_axis_angle(rotmats.reshape(-1, 3, 3)).reshape(-1, NUM_SMPL_JOINTS * 3)
         return cam, pose, betas, rotmats, vertices, joints3d, keypoints2d
+
+
+class HybrIKGraphDecoder(nn.Cell):
+    """The exported HybrIK graph's twelve outputs (``HYBRIK_SEED_OUTPUTS``) and its inputs -> ``MODEL_OUTPUTS``, as
+    the model itself returns them (:class:`HybrIKModelOutputs`), for the jobs that run exported graphs. The graph
+    does not give the SMPL pelvis in the vertices' frame: the body is skinned once more with the graph's rotations
+    and shape, and the pelvis is read off against that mesh's H36M pelvis.
+
+    Inputs: the graph's twelve outputs in ``HYBRIK_SEED_OUTPUTS`` order, each (B, ...), then bbox (B, 4) and
+    image_center (B, 2) (separate arguments: a tuple of tensors would be a constant of the compiled graph)."""
+
+    def __init__(self, smpl):
+        super().__init__()
+        self.smpl = smpl
+        self.h36m = smpl.regressor("h36m")
+        self.outputs = HybrIKModelOutputs(smpl)
+
+    def construct(self, *inputs):
+        outputs, bbox, image_center = inputs[:len(HYBRIK_SEED_OUTPUTS)], inputs[-2], inputs[-1]
+        betas = outputs[PRED_SHAPE]
+        rotmats = outputs[PRED_THETA_MATS].reshape(-1, NUM_SMPL_JOINTS, 3, 3)
+        vertices, joints24 = self.smpl(betas, rotmats)
+        h36m_pelvis = ops.matmul(self.h36m[H36M_PELVIS:H36M_PELVIS + 1], vertices)
+        outputs = outputs[:PRED_VERTICES] + (outputs[PRED_VERTICES].reshape(-1, vertices.shape[1], 3),) + \
+            outputs[PRED_VERTICES + 1:]
+        return self.outputs(outputs, joints24[:, :1] - h36m_pelvis, bbox, image_center)

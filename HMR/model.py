@@ -9,11 +9,9 @@ from mindspore import nn
 
 from HMR.backbones import build_backbone
 from HMR.cameras import build_camera
-from HMR.constants import SMPL_TO_LSP14
 from HMR.heads import build_head
 from HMR.outputs import MODEL_OUTPUTS
 from HMR.precision import as_float32, set_model_precision
-from HMR.smpl.lbs import take
 
 
 class HMR(nn.Cell):
@@ -62,8 +60,7 @@ class HMR(nn.Cell):
         self.smpl = smpl
         self.encoder_takes_noise = getattr(self.encoder, "takes_noise", False)
         self.column_margin = column_margin
-        self.use_cocoplus = "cocoplus" in smpl.regressor_names
-        self.num_keypoints = 19 if self.use_cocoplus else len(SMPL_TO_LSP14)
+        self.use_cocoplus, self.num_keypoints = smpl.has_cocoplus, smpl.num_keypoints
         self.amp_level = "O0"
 
     def use_mixed_precision(self, level):
@@ -104,10 +101,7 @@ class HMR(nn.Cell):
                                                                           stage_betas)
         pose, rotmats = self.pose_decoder.to_rotations(pose_params)
         vertices, smpl_joints = self.smpl(betas, rotmats)
-        if self.use_cocoplus:
-            joints3d = self.smpl.regress(vertices, "cocoplus")
-        else:
-            joints3d = take(smpl_joints, SMPL_TO_LSP14)
+        joints3d = self.smpl.keypoints(vertices, smpl_joints)
         keypoints2d = self.camera(joints3d, cam, *extra)
         return (cam, pose, betas, rotmats, vertices, joints3d, keypoints2d,
                 self.pose_decoder.rotation_matrices(stage_poses), stage_betas)

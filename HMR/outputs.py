@@ -44,3 +44,10 @@ def split_theta(theta):
 def pack_theta(cam, pose, betas):
     """numpy (B, 3), (B, 72), (B, 10) -> theta (B, 85)."""
     return np.concatenate([cam, pose, betas], -1)
+
+
+def graph_outputs_of(model_outputs):
+    """The exported graphs' four ``GRAPH_OUTPUTS`` [theta (B, 85), vertices, joints3d, keypoints2d] of a model's
+    ``MODEL_OUTPUTS`` (an iterable of numpy arrays)."""
+    out = named(model_outputs)
+    return [pack_theta(out["cam"], out["pose"], out["betas"]), out["vertices"], out["joints3d"], out["keypoints2d"]]

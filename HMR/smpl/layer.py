@@ -15,9 +15,9 @@ import numpy as np
 import scipy.sparse
 from mindspore import Tensor, jit, nn, ops
 
-from HMR.constants import NUM_BETAS
+from HMR.constants import NUM_BETAS, SMPL_TO_LSP14
 from HMR.geometry import batch_rodrigues
-from HMR.smpl.lbs import kinematic_levels, lbs, prepare_lbs_constants
+from HMR.smpl.lbs import kinematic_levels, lbs, prepare_lbs_constants, take
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +234,8 @@ class SMPL(nn.Cell):
             regressors[name] = (load_joint_regressor(source, self.num_vertices) if isinstance(source, str)
                                 else np.asarray(source, np.float64))
         self.regressor_names = tuple(regressors)
+        self.has_cocoplus = "cocoplus" in regressors
+        self.num_keypoints = len(regressors["cocoplus"]) if self.has_cocoplus else len(SMPL_TO_LSP14)
         self._regressors = {name: Tensor(reg.astype(np.float32)) for name, reg in regressors.items()}
         logger.info("SMPL model %s: %d vertices, %d joints, regressors %s%s", model_path, self.num_vertices,
                     self.num_joints, list(self.regressor_names), " (SYNTHETIC body model)" if self.synthetic else "")
@@ -271,3 +273,11 @@ class SMPL(nn.Cell):
     def regress(self, vertices, name):
         """Joints from vertices with a named regressor: (B, V, 3) -> (B, K, 3)."""
         return ops.matmul(self.regressor(name), vertices)
+
+    def keypoints(self, vertices, joints):
+        """The models' keypoint set (B, K, 3) of posed ``vertices`` (B, V, 3) and their SMPL ``joints`` (B, 24, 3),
+        in their frame: cocoplus 19 regressed from the vertices when the file has that regressor (HMR's), else
+        LSP 14 of the SMPL joints."""
+        if self.has_cocoplus:
+            return self.regress(vertices, "cocoplus")
+        return take(joints, SMPL_TO_LSP14)

@@ -104,7 +104,7 @@ def run_image_demo(config, smpl, model=None, inputs=None):
         model = load_model(config, smpl, "give --checkpoint_file_path CKPT or --model FILE.mindir|.onnx")
     fitter, adapter = build_fitter(config, smpl), build_adapter(config, smpl, model)
     predict = build_crop_predictor(config, smpl, model)
-    keypoint_set = "cocoplus19" if "cocoplus" in smpl.regressor_names else "lsp14"
+    keypoint_set = "cocoplus19" if smpl.has_cocoplus else "lsp14"
     os.makedirs(config.out_folder, exist_ok=True)
     written, skipped = [], []
     for path in tqdm(images, desc="demo", unit="image", disable=len(images) < 2 or not config.progress_bar):
@@ -115,10 +115,10 @@ def run_image_demo(config, smpl, model=None, inputs=None):
         name = os.path.basename(path)
         stem = os.path.splitext(name)[0]
         people = _people(config, image, name, boxes, given, detector)
-        focal = default_focal(config, image.shape[:2])
+        crops = [PersonCrop(box, crop_size(config), config.bbox_scale if user_boxes else 1.0) for box, _ in people]
+        focal = default_focal(config, image.shape[:2], crops)
         files, meshes, keypoint_records = {}, [], []
-        for k, (box, person) in enumerate(people):
-            crop = PersonCrop(box, crop_size(config), config.bbox_scale if user_boxes else 1.0)
+        for k, ((box, person), crop) in enumerate(zip(people, crops)):
             batch, extra_inputs = crop_inputs(config, crop, image, focal)
             prediction = {key: v[0] for key, v in predict(batch, extra_inputs).items()}
             extra = {"image": os.path.abspath(path), "synthetic_body_model": bool(smpl.synthetic),

@@ -38,7 +38,7 @@ def run_graph_on_inputs(model_file, input_dir, result_dir, cpu_backend="auto"):
                                  f"{', '.join(meta.get('inputs', ['images']))} (run preprocess.py with the graph's "
                                  "--model_file)")
         start = time.perf_counter()
-        outputs = runner.run_all(*inputs)
+        outputs = runner.run_raw(*inputs)
         times.append((time.perf_counter() - start) * 1e3)
         write_results(result_dir, entry["file"], outputs)
     mean = sum(times) / len(times)

@@ -34,21 +34,22 @@ def prediction_batches(config, smpl, test_file, model=None):
             raise UserInputError("--fit_steps / --adapt need the images, not result files: use --source ckpt "
                                  "(or mindir / onnx for --fit_steps)")
         from src.inference.bin_io import read_results
+        from src.inference.predictors import graph_decoder
         if not config.result_path:
             raise UserInputError("--source results needs --result_path (the runner's result folder)")
         input_dir = config.infer_input_path or os.path.join(os.path.dirname(os.path.abspath(config.result_path)),
                                                             "preprocess_Result")
-        return (read_results(config.result_path, input_dir), load_dataset_npz(test_file, need_keypoints=False),
+        return (read_results(config.result_path, input_dir, graph_decoder(config, smpl)), load_dataset_npz(test_file, need_keypoints=False),
                 {"source": "results", "result_path": config.result_path}, None)
     if config.source == "ckpt" and model is None:
         model = load_model(config, smpl)
     fitter, adapter = build_fitter(config, smpl), build_adapter(config, smpl, model)
     source = build_eval_source(config, test_file,
-                               J24_TO_COCOPLUS19 if "cocoplus" in smpl.regressor_names else J24_TO_LSP14)
+                               J24_TO_COCOPLUS19 if smpl.has_cocoplus else J24_TO_LSP14)
     if adapter is not None:
         predictor = AdaptingPredictor(model, adapter)
     else:
-        predictor = build_predictor(config, model)
+        predictor = build_predictor(config, model, smpl)
         if fitter is not None:
             predictor = FittingPredictor(predictor, fitter)
     described = {"source": config.source, "refine_steps": config.fit_steps, "adapt_steps": config.adapt}

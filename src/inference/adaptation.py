@@ -18,7 +18,7 @@ loop and the early stop run on the host.
 """
 import numpy as np
 
-from HMR.outputs import named, pack_theta
+from HMR.outputs import GRAPH_OUTPUTS, graph_outputs_of, named
 from model_utils.errors import UserInputError
 from src.inference.fitting import keypoint_pixel_error
 
@@ -74,14 +74,13 @@ class Adapter:
                 if self.tolerance and abs(previous - value) < self.tolerance:
                     break
                 previous = value
-            out = named(o.asnumpy() for o in self.model(inputs[0], None, *inputs[2:]))
+            outputs = graph_outputs_of(o.asnumpy() for o in self.model(inputs[0], None, *inputs[2:]))
         finally:
             self.restore()
-        count = len(images)
-        report = {"steps": np.full(count, taken, np.int64),
-                  "keypoint_error_after": keypoint_pixel_error(out["keypoints2d"], keypoints, self.crop_height)}
-        return [pack_theta(out["cam"], out["pose"], out["betas"]), out["vertices"], out["joints3d"],
-                out["keypoints2d"]], report
+        predicted = named(outputs, GRAPH_OUTPUTS)["keypoints2d"]
+        report = {"steps": np.full(len(images), taken, np.int64),
+                  "keypoint_error_after": keypoint_pixel_error(predicted, keypoints, self.crop_height)}
+        return outputs, report
 
 
 def build_adapter(config, smpl, model):

@@ -7,11 +7,12 @@ Layout of an inference work folder (``scripts/run_infer_310.sh`` makes one)::
                                               (``HMR.architectures``; CLIFF: bbox_info, (B, 3) float32)
     preprocess_Result/preprocess.json         batch, img_size, normalisation, dataset file, the graph's
                                               input names and per-sample shapes (``inputs``,
-                                              ``input_shapes``) and, per input file, the dataset
-                                              indices and validity
-    result_Files/hmr_000000_0.bin .. _3.bin   the graph's outputs for that input, in order:
-                                              theta (B, 85), vertices (B, V, 3), joints3d (B, K, 3),
-                                              keypoints2d (B, K, 2); float32
+                                              ``input_shapes``), its output names (``outputs``) and, per
+                                              input file, the dataset indices and validity
+    result_Files/hmr_000000_0.bin ..          the graph's outputs for that input, in order (``outputs`` of
+                                              preprocess.json): theta (B, 85), vertices (B, V, 3),
+                                              joints3d (B, K, 3), keypoints2d (B, K, 2); HybrIK's graph its
+                                              twelve (``HMR.outputs.HYBRIK_SEED_OUTPUTS``); float32
 
 The last input file is padded with zero images to the batch (static graphs need it); its
 ``indices`` list only the real samples. Result names follow the runner's rule: input stem,
@@ -26,7 +27,6 @@ from model_utils.errors import UserInputError
 from model_utils.atomic_files import atomic_write, write_json
 
 INPUT_FOLDER, META_NAME = "images", "preprocess.json"     # the images' folder; each extra input's is its name
-NUM_OUTPUTS = 4
 
 
 def input_name(batch_number):
@@ -71,11 +71,13 @@ def write_test_inputs(config, out_dir, batch_size):
     from src.builders import build_eval_source, crop_size
     from src.data.crop import crop_shape
     from src.data.test_sets import get_protocol, protocol_file
+    from src.inference.predictors import graph_outputs
     test_file = protocol_file(get_protocol(config.dataset), config.data_path, config.eval_dataset)
     return write_inputs(build_eval_source(config, test_file), out_dir, batch_size, config.num_workers,
                         {"dataset": config.dataset, "test_file": os.path.abspath(test_file),
                          "crop": list(crop_shape(crop_size(config))), "architecture": config.architecture,
-                         "image_normalization": config.image_normalization})
+                         "image_normalization": config.image_normalization,
+                         "outputs": list(graph_outputs(config))})
 
 
 def read_meta(input_dir):
@@ -111,20 +113,36 @@ def write_results(result_dir, input_file, outputs):
             handle.write(np.ascontiguousarray(output, np.float32).tobytes())
 
 
-def read_results(result_dir, input_dir):
-    """Yield (indices, vertices (B, V, 3), joints (B, K, 3), valid) from the runner's result files."""
+def _read_result(result_dir, entry, index, batch, row_size):
+    """Output ``index`` of one input file as (batch, -1, row_size) float32."""
+    path = os.path.join(result_dir, result_name(entry["file"], index))
+    if not os.path.isfile(path):
+        raise UserInputError(f"result file not found: {path} (the runner writes one per input and output)")
+    data = np.fromfile(path, np.float32)
+    if data.size % (batch * row_size):
+        raise UserInputError(f"{path}: {data.size} floats is not batch {batch} x rows of {row_size}")
+    return data.reshape(batch, -1, row_size)
+
+
+def read_results(result_dir, input_dir, decode=None):
+    """Yield (indices, vertices (B, V, 3), joints (B, K, 3), valid) from the runner's result files.
+
+    ``decode``: the graph's :class:`src.inference.predictors.GraphDecoder` when its outputs (preprocess.json's
+    ``outputs``) are its own (HybrIK's): all of them and the batch's inputs go through it."""
+    from HMR.outputs import GRAPH_OUTPUTS
     meta = read_meta(input_dir)
-    batch = meta["batch"]
+    batch, names = meta["batch"], meta.get("outputs", list(GRAPH_OUTPUTS))
+    if decode is None and not {"vertices", "joints3d"} <= set(names):
+        raise UserInputError(f"{input_dir}: the graph's outputs {names} are read with its architecture's decoder "
+                             f"(pass --architecture {meta.get('architecture')})")
     for entry in meta["batches"]:
-        arrays = []
-        for index in (1, 2):
-            path = os.path.join(result_dir, result_name(entry["file"], index))
-            if not os.path.isfile(path):
-                raise UserInputError(f"result file not found: {path} (the runner writes one per input and output)")
-            data = np.fromfile(path, np.float32)
-            if data.size % (batch * 3):
-                raise UserInputError(f"{path}: {data.size} floats is not batch {batch} x points x 3")
-            arrays.append(data.reshape(batch, -1, 3))
         count = len(entry["indices"])
-        yield (np.asarray(entry["indices"]), arrays[0][:count], arrays[1][:count],
-               np.asarray(entry["valid"], np.float32))
+        if decode is None:
+            vertices, joints = (_read_result(result_dir, entry, names.index(name), batch, 3)
+                                for name in ("vertices", "joints3d"))
+        else:
+            outputs = [_read_result(result_dir, entry, index, batch, 1)[:count, :, 0] for index in range(len(names))]
+            inputs = [x[:count] for x in read_batch_inputs(input_dir, meta, entry)]
+            decoded = dict(zip(GRAPH_OUTPUTS, decode(outputs, inputs)))
+            vertices, joints = decoded["vertices"], decoded["joints3d"]
+        yield np.asarray(entry["indices"]), vertices[:count], joints[:count], np.asarray(entry["valid"], np.float32)

@@ -17,11 +17,19 @@ def crop_inputs(config, crop, image, focal):
     return batch, extra
 
 
-def default_focal(config, image_hw):
-    """``focal_length``, else the focal length the architecture assumes for an image of this size (pixels)."""
+def default_focal(config, image_hw, crops=()):
+    """``focal_length``, else the focal length (pixels) the architecture assumes for an image of this size: with
+    ``crops`` (:class:`src.inference.person_crop.PersonCrop`), for an architecture whose camera scales with the
+    box (HybrIK's), the largest crop's; others' meshes are then placed at the depth where they project as their
+    own camera projects them."""
     from src.builders import architecture
     from src.data.frame import default_focal_length
-    return config.focal_length or float(default_focal_length(*image_hw, architecture(config).focal_over_image_side))
+    spec = architecture(config)
+    if config.focal_length:
+        return config.focal_length
+    if spec.focal_over_box_side and len(crops):
+        return spec.focal_over_box_side * max(crop.side for crop in crops)
+    return float(default_focal_length(*image_hw, spec.focal_over_image_side))
 
 
 def build_crop_predictor(config, smpl, model=None):
@@ -32,12 +40,14 @@ def build_crop_predictor(config, smpl, model=None):
     checkpoint) returning what the exported graphs return.
     """
     from src.inference.loading import load_model
-    from src.inference.predictors import CheckpointPredictor, check_graph_info, graph_predictor, read_graph_info
+    from src.inference.predictors import (CheckpointPredictor, check_graph_info, graph_decoder, graph_predictor,
+                                          read_graph_info)
     fixed = None
     if config.model_file:
         info = read_graph_info(config.model_file)
         check_graph_info(config.model_file, info, config)
-        predictor = graph_predictor(config.model_file, info.get("batch"), config.cpu_backend)
+        predictor = graph_predictor(config.model_file, info.get("batch"), config.cpu_backend,
+                                    graph_decoder(config, smpl))
         run, fixed = predictor.run_all, predictor.fixed_batch
     else:
         if model is None:

@@ -41,11 +41,10 @@ class SMPLFitter:
         """Meshes of fitted parameters: (vertices (B, V, 3), keypoint joints (B, K, 3), keypoints2d (B, K, 2))."""
         import mindspore as ms
 
-        from HMR.constants import SMPL_TO_LSP14
         from HMR.geometry import weak_perspective_projection
         smpl = self.loss.smpl
         vertices, smpl_joints = smpl(ms.Tensor(np.asarray(betas, np.float32)), ms.Tensor(np.asarray(pose, np.float32)))
-        joints = smpl.regress(vertices, "cocoplus") if self.loss.use_cocoplus else smpl_joints[:, list(SMPL_TO_LSP14)]
+        joints = smpl.keypoints(vertices, smpl_joints)
         keypoints2d = weak_perspective_projection(joints, ms.Tensor(np.asarray(cam, np.float32)))
         return vertices.asnumpy(), joints.asnumpy(), keypoints2d.asnumpy()
 
@@ -70,4 +69,4 @@ def build_fitter(config, smpl):
     weights = {"sigma": config.fit_robust_sigma, "reprojection": config.fit_reprojection_weight,
                "pose": config.fit_pose_weight, "limits": config.fit_limit_weight,
                "shape": config.fit_shape_weight}
-    return SMPLFitter(smpl, "cocoplus" in smpl.regressor_names, config.fit_steps, config.fit_lr, config.img_size, weights)
+    return SMPLFitter(smpl, smpl.has_cocoplus, config.fit_steps, config.fit_lr, config.img_size, weights)

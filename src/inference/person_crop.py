@@ -82,9 +82,14 @@ class PersonCrop:
     def to_crop(self, pixels):
         return to_normalized(transform_points(np.reshape(pixels, (-1, 2)), self.matrix), self.crop_size)
 
+    @property
+    def side(self):
+        """The crop's height in full-image pixels (its square box's side for a square crop)."""
+        return self.scale * BOX_UNIT
+
     def frame(self, image_size, focal_length):
         """The crop's frame vector (``src/data/frame.py``) in an image of (height, width)."""
-        return make_frame(self.center, self.scale * BOX_UNIT, image_size, focal_length)
+        return make_frame(self.center, self.side, image_size, focal_length)
 
     def camera_translation(self, cam, image_size, focal_length):
         """Full-image perspective translation (3,) of a weak-perspective ``cam`` (s, tx, ty).
@@ -94,8 +99,7 @@ class PersonCrop:
         offset from the principal point (image centre).
         """
         s, tx, ty = (float(v) for v in cam)
-        side = self.scale * BOX_UNIT
-        depth = 2.0 * focal_length / (side * s + 1e-9)
+        depth = 2.0 * focal_length / (self.side * s + 1e-9)
         height, width = image_size
         principal = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
         # normalised crop coordinate 0 is the box centre; in pixels it is (crop centre -> image)

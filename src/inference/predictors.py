@@ -7,7 +7,8 @@ ran the model.
 
 Exported graphs (``export.py``) take normalised images (B, 3, H, W) and the architecture's extra inputs
 (``HMR.architectures``; CLIFF's bbox_info (B, 3)) and return ``HMR.outputs.GRAPH_OUTPUTS``
-(``theta (B, 85), vertices, joints3d, keypoints2d``); a static-batch graph gets its last
+(``theta (B, 85), vertices, joints3d, keypoints2d``), or outputs of their own that the graph's decoder
+(``HMR.export_net.GRAPHS``; HybrIK's twelve) turns into those; a static-batch graph gets its last
 batch padded. ``export.py`` writes ``<graph file>.json`` beside each graph (batch, image size,
 normalisation, weights digest); a graph that disagrees with the evaluation's config is refused.
 """
@@ -17,7 +18,7 @@ import os
 
 import numpy as np
 
-from HMR.outputs import GRAPH_OUTPUTS, named, pack_theta, split_theta
+from HMR.outputs import GRAPH_OUTPUTS, graph_outputs_of, named, split_theta
 from model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,31 @@ def graph_outputs(config):
     return GRAPHS.get(architecture(config).graph).fact("outputs")
 
 
+class GraphDecoder:
+    """An exported graph's own outputs and its inputs -> the four ``GRAPH_OUTPUTS`` (numpy), by the graph's
+    decoder Cell (``HMR.export_net.GRAPHS``)."""
+
+    def __init__(self, cell):
+        self.cell = cell
+        cell.set_train(False)
+
+    def __call__(self, outputs, inputs):
+        """outputs: the graph's outputs in order, each (B, ...) (flattened per row is fine); inputs: the graph's
+        inputs (images first, then its extra inputs), each (B, ...)."""
+        import mindspore as ms
+        decoded = self.cell(*(ms.Tensor(np.ascontiguousarray(x, np.float32)) for x in (*outputs, *inputs[1:])))
+        return graph_outputs_of(o.asnumpy() for o in decoded)
+
+
+def graph_decoder(config, smpl):
+    """The :class:`GraphDecoder` of ``config.architecture``'s exported graph, or None when the graph returns
+    ``GRAPH_OUTPUTS`` itself."""
+    from HMR.export_net import GRAPHS
+    from src.builders import architecture
+    decoder = GRAPHS.get(architecture(config).graph).fact("decoder")
+    return None if decoder is None else GraphDecoder(decoder(smpl))
+
+
 def read_graph_info(model_file):
     """The sidecar ``<graph file>.json`` written by export.py, or {} when there is none."""
     path = model_file + ".json"
@@ -54,6 +80,14 @@ def read_graph_info(model_file):
         return {}
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+GRAPH_SETTINGS = ("architecture", "img_size", "img_width", "image_normalization")
+
+
+def with_graph_settings(config, info):
+    """``config`` with the architecture, crop size and normalisation a graph was exported with (its ``info``)."""
+    return config.replace(**{key: info[key] for key in GRAPH_SETTINGS if key in info})
 
 
 def check_graph_info(model_file, info, config):
@@ -92,9 +126,8 @@ class CheckpointPredictor:
         count = len(images)
         if self.pad_to and count < self.pad_to:
             images, *extra = (pad_rows(x, self.pad_to) for x in (images, *extra))
-        out = named(o.asnumpy()[:count] for o in self.model(ms.Tensor(images), None, *(ms.Tensor(x) for x in extra)))
-        return [pack_theta(out["cam"], out["pose"], out["betas"]), out["vertices"], out["joints3d"],
-                out["keypoints2d"]]
+        return graph_outputs_of(o.asnumpy()[:count]
+                                for o in self.model(ms.Tensor(images), None, *(ms.Tensor(x) for x in extra)))
 
     def __call__(self, images, *extra):
         return _meshes_of(self.run_all(images, *extra))
@@ -106,31 +139,43 @@ def _meshes_of(outputs):
     return named_outputs["vertices"], named_outputs["joints3d"]
 
 
-class MindirPredictor:
-    """An exported MINDIR run by ``mindspore.load`` + ``nn.GraphCell`` (the CPU fallback runner)."""
+class _GraphPredictor:
+    """An exported graph: ``run_raw`` gives its own outputs, ``run_all`` the four ``GRAPH_OUTPUTS`` (through
+    ``decode``, a :class:`GraphDecoder`, when the graph has outputs of its own)."""
 
-    def __init__(self, model_file, fixed_batch=None):
-        import mindspore as ms
-        from mindspore import nn
-        if not os.path.isfile(model_file):
-            raise UserInputError(f"--model_file not found: {model_file}")
-        self.graph = nn.GraphCell(ms.load(model_file))
-        self.fixed_batch = fixed_batch
-        self.input_names = tuple(read_graph_info(model_file).get("inputs", (IMAGES_INPUT,)))
+    decode = None
 
     def run_all(self, images, *extra):
-        """All four graph outputs (``GRAPH_OUTPUTS``) as numpy arrays; ``extra``: the graph's extra inputs."""
-        import mindspore as ms
-        return [o.asnumpy() for o in self.graph(*(ms.Tensor(x) for x in (images, *extra)))]
+        """The four ``GRAPH_OUTPUTS`` as numpy arrays; ``extra``: the graph's extra inputs."""
+        outputs = self.run_raw(images, *extra)
+        return self.decode(outputs, (images, *extra)) if self.decode is not None else outputs
 
     def __call__(self, images, *extra):
         return _meshes_of(self.run_all(images, *extra))
 
 
-class OnnxPredictor:
+class MindirPredictor(_GraphPredictor):
+    """An exported MINDIR run by ``mindspore.load`` + ``nn.GraphCell`` (the CPU fallback runner)."""
+
+    def __init__(self, model_file, fixed_batch=None, decode=None):
+        import mindspore as ms
+        from mindspore import nn
+        if not os.path.isfile(model_file):
+            raise UserInputError(f"--model_file not found: {model_file}")
+        self.graph = nn.GraphCell(ms.load(model_file))
+        self.fixed_batch, self.decode = fixed_batch, decode
+        self.input_names = tuple(read_graph_info(model_file).get("inputs", (IMAGES_INPUT,)))
+
+    def run_raw(self, images, *extra):
+        """The graph's outputs as numpy arrays."""
+        import mindspore as ms
+        return [o.asnumpy() for o in self.graph(*(ms.Tensor(x) for x in (images, *extra)))]
+
+
+class OnnxPredictor(_GraphPredictor):
     """An exported ONNX graph run by onnxruntime (CPU)."""
 
-    def __init__(self, model_file, threads=0):
+    def __init__(self, model_file, threads=0, decode=None):
         try:
             import onnxruntime as ort
         except ImportError as err:
@@ -144,13 +189,11 @@ class OnnxPredictor:
         self.input_names = [i.name for i in self.session.get_inputs()]
         batch = self.session.get_inputs()[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) else None
+        self.decode = decode
 
-    def run_all(self, images, *extra):
-        """All four graph outputs (``GRAPH_OUTPUTS``) as numpy arrays; ``extra``: the graph's extra inputs."""
+    def run_raw(self, images, *extra):
+        """The graph's outputs as numpy arrays."""
         return self.session.run(None, dict(zip(self.input_names, (images, *extra))))
-
-    def __call__(self, images, *extra):
-        return _meshes_of(self.run_all(images, *extra))
 
 
 CPU_BACKENDS = ("auto", "mindspore", "onnxruntime", "onnx-int8")
@@ -170,13 +213,14 @@ def onnx_twin(mindir_file, batch=None):
     return twin if info.get("batch") in (None, batch) or batch is None else None
 
 
-def graph_predictor(model_file, fixed_batch=None, cpu_backend="mindspore"):
+def graph_predictor(model_file, fixed_batch=None, cpu_backend="mindspore", decode=None):
     """Predictor of an exported graph on the CPU.
 
     ``.onnx`` runs in onnxruntime. A MINDIR runs in MindSpore (``GraphCell``), except with
     ``cpu_backend`` ``auto``/``onnxruntime`` when its ONNX twin exists: onnxruntime is ~2.9x
     faster on this model on CPU (``scripts/run_bench.sh infer``). ``onnx-int8`` runs the
-    graph's INT8 quantisation ``<stem>_int8.onnx`` (``export.py --quantize int8``).
+    graph's INT8 quantisation ``<stem>_int8.onnx`` (``export.py --quantize int8``). ``decode``: the graph's
+    :class:`GraphDecoder` (:func:`graph_decoder`), for ``run_all``.
     """
     if cpu_backend not in CPU_BACKENDS:
         raise UserInputError(f"--cpu_backend must be one of {CPU_BACKENDS}, got {cpu_backend!r}")
@@ -186,32 +230,34 @@ def graph_predictor(model_file, fixed_batch=None, cpu_backend="mindspore"):
             raise UserInputError(f"--cpu_backend onnx-int8: no {quantized} beside {model_file} "
                                  "(export.py --quantize int8 writes it)")
         logger.info("running the INT8 quantisation %s of %s in onnxruntime", quantized, model_file)
-        return OnnxPredictor(quantized)
+        return OnnxPredictor(quantized, decode=decode)
     if model_file.endswith(".onnx"):
-        return OnnxPredictor(model_file)
+        return OnnxPredictor(model_file, decode=decode)
     if cpu_backend != "mindspore":
         twin = onnx_twin(model_file, fixed_batch)
         if twin:
             logger.info("running %s through its ONNX twin %s (same weights) in onnxruntime", model_file, twin)
-            return OnnxPredictor(twin)
+            return OnnxPredictor(twin, decode=decode)
         if cpu_backend == "onnxruntime":
             raise UserInputError(f"--cpu_backend onnxruntime: no ONNX export of the same weights beside {model_file} "
                                  "(export.py --onnx_twin true writes one)")
-    return MindirPredictor(model_file, fixed_batch)
+    return MindirPredictor(model_file, fixed_batch, decode)
 
 
-def build_predictor(config, model=None):
-    """The predictor for ``config.source`` (``ckpt`` needs the built ``model``)."""
+def build_predictor(config, model=None, smpl=None):
+    """The predictor for ``config.source`` (``ckpt`` needs the built ``model``; an exported graph with outputs of
+    its own needs ``smpl`` for its decoder)."""
     if config.source == "ckpt":
         return CheckpointPredictor(model, config.eval_batch_size)
     if not config.model_file:
         raise UserInputError(f"--source {config.source} needs --model_file (the exported graph)")
     info = read_graph_info(config.model_file)
     check_graph_info(config.model_file, info, config)
+    decode = graph_decoder(config, smpl) if config.source in ("mindir", "onnx") else None
     if config.source == "mindir":
-        return MindirPredictor(config.model_file, info.get("batch"))
+        return MindirPredictor(config.model_file, info.get("batch"), decode)
     if config.source == "onnx":
-        return OnnxPredictor(config.model_file)
+        return OnnxPredictor(config.model_file, decode=decode)
     raise UserInputError(f"--source must be one of {SOURCES}, got {config.source!r}")
 
 

@@ -105,7 +105,7 @@ class HybrIKTargets(nn.Cell):
         vertices, joints24 = self.model.smpl(betas, rotmats)
         joints = ops.concat([joints24, take(vertices, list(HYBRIK_LEAF_VERTICES))], 1)
         root = joints[:, :1]
-        keypoint_set = self.model.keypoint_set(vertices, joints24) - root
+        keypoint_set = self.model.smpl.keypoints(vertices, joints24) - root
         joints = joints - root
         visible = keypoints[:, :, 2:] * valid.reshape(-1, 1, 1)
         offset = box_offset(bbox, image_center)

@@ -62,6 +62,8 @@ def main(rounds=3, repeat=3):
     from tests.benchmarks.bench_hmr2 import infer_rows
     print_table(*infer_rows(os.path.join(folder, "neutral_smpl_with_cocoplus_reg.pkl"),
                             build_body_model(0)["cocoplus_regressor"]))
+    from tests.benchmarks import bench_hybrik
+    print_table(*bench_hybrik.infer_rows(folder))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ CLIFF, 256 x 192 crops with bbox_info, keypoints through the full-image camera:
 (f) the same CLIFF HRNet-W48 step in PyTorch eager (tests/reference/torch_hrnet.py, smplx SMPL).
 
 HMR 2.0 with ViT-B/16: this project vs PyTorch eager (tests/benchmarks/bench_hmr2.py).
+
+HybrIK with HRNet-W48: this project vs PyTorch eager (tests/benchmarks/bench_hybrik.py).
 """
 import os
 import platform
@@ -213,7 +215,7 @@ def _torch_cliff_step(model_path, cocoplus, rng):
     return _torch_trainer(model.parameters(), forward, rng)
 
 
-def main(rounds=3, repeat=3, tables=("hmr", "cliff", "hmr2")):
+def main(rounds=3, repeat=3, tables=("hmr", "cliff", "hmr2", "hybrik")):
     configure_cpu_isa()
     from src.data.synthetic.body_model import build_body_model
     from src.data.synthetic.write_model import write_body_model
@@ -228,6 +230,9 @@ def main(rounds=3, repeat=3, tables=("hmr", "cliff", "hmr2")):
     if "hmr2" in tables:
         from tests.benchmarks.bench_hmr2 import train_rows
         print_table(*train_rows(path, build_body_model(0)["cocoplus_regressor"]))
+    if "hybrik" in tables:
+        from tests.benchmarks import bench_hybrik
+        print_table(*bench_hybrik.train_rows(os.path.dirname(path)))
 
 
 def _hmr_table(path, rng, rounds, repeat):

@@ -110,7 +110,7 @@ class _SMPLCam(nn.Module):
                 pass
         return self.finish(pred_uvd_jts_29, pred_shape, pred_phi, cam_scale, bboxes, img_center)
 
-    def finish(self, pred_uvd_jts_29, pred_shape, pred_phi, cam_scale, bboxes, img_center):
+    def finish(self, pred_uvd_jts_29, pred_shape, pred_phi, cam_scale, bboxes, img_center, naive=False):
         batch_size = pred_uvd_jts_29.shape[0]
         cam_depth = self.focal_length / (self.input_size * cam_scale + 1e-9)
         bbox_center = _bbox_center(bboxes, img_center)
@@ -122,7 +122,7 @@ class _SMPLCam(nn.Module):
         camera_root = pred_xyz_jts_29[:, 0, :] * self.depth_factor
         camera_root[:, 2] += cam_depth[:, 0, 0]
         pred_xyz_jts_29 = pred_xyz_jts_29 - pred_xyz_jts_29[:, [0]]
-        vertices, joints, rotmats, joints17 = self.hybrik(pred_xyz_jts_29, pred_shape, pred_phi)
+        vertices, joints, rotmats, joints17 = self.hybrik(pred_xyz_jts_29, pred_shape, pred_phi, naive)
         return dict(pred_phi=pred_phi, pred_shape=pred_shape, pred_theta_mats=rotmats.reshape(batch_size, 24 * 9),
                     pred_uvd_jts=pred_uvd_jts_29.reshape(batch_size, -1),
                     pred_xyz_jts_29=pred_xyz_jts_29.reshape(batch_size, -1),

@@ -5,61 +5,12 @@ run through eval.py's model loading and through the exported ONNX with the seed 
 import numpy as np
 import pytest
 
+from tests.reference.hybrik_release import photo_inputs, reference_model
+
 SEED_INPUTS = ("input_image", "bbox", "image_center")
 SEED_SHAPES = {"pred_shape": (10,), "pred_theta_mats": (216,), "pred_uvd_jts": (87,), "pred_xyz_jts_29": (87,),
                "pred_xyz_jts_24": (72,), "pred_xyz_jts_24_struct": (72,), "pred_xyz_jts_17": (51,),
                "pred_vertices": (6890, 3), "cam_scale": (1,), "cam_root": (3,), "transl": (3,), "pred_camera": (1,)}
-BATCH = 3
-# the heatmap layer's weights: volumes whose peak holds ~0.3-0.7 of the probability (a sharper one, near one-hot,
-# moves its expectation by whole voxels on float32 rounding, in either framework)
-HEATMAP_WEIGHT_STD = {"hrnet": 0.15, "resnet": 1.0}
-# numerical comparisons on small networks of the releases' layouts (HRNet width 16, ResNet-18 width 16); the
-# full-size releases' key and shape lists convert in test_full_size_releases_convert_key_for_key
-SMALL = {"hrnet": {"width": 16}, "resnet": {"layers": (2, 2, 2, 2), "width": 16}}
-
-
-def _inputs():
-    """Three photographs (scikit-image's astronaut, cat and coffee cup) as normalised 256 x 256 crops, with
-    square boxes in frames of different sizes (one box off-centre to the left)."""
-    import cv2
-    import skimage.data
-    photos = [skimage.data.astronaut(), skimage.data.chelsea(), skimage.data.coffee()]
-    crops = np.stack([cv2.resize(p, (256, 256), interpolation=cv2.INTER_AREA) for p in photos]).astype(np.float32)
-    images = ((crops / 255.0 - 0.45) / 0.225).transpose(0, 3, 1, 2).copy()
-    boxes = np.array([[120, 40, 420, 340], [10, 200, 210, 400], [300, 100, 556, 356]], np.float32)
-    centres = np.array([[320, 240], [400, 300], [480, 270]], np.float32)
-    return images, boxes, centres
-
-
-def _reference(kind, init_shape):
-    """The PyTorch model with random weights made to behave like a trained one on these inputs: BatchNorm
-    statistics measured on them and then perturbed (random statistics leave the deep maps spatially flat), the
-    heatmap layer strong enough that each joint's volume peaks somewhere of its own, with a bias keeping its
-    depth within a few bins of the root's (HybrIK's init N(0, 0.001) puts every joint at the crop centre,
-    where the IK has no bones), sigmas small enough that ``update_scale`` weighs joints."""
-    import torch
-    from tests.reference.torch_hybrik_model import HRNetSMPLCam, Simple3DPoseBaseSMPLCam
-    torch.manual_seed(0)
-    model = (HRNetSMPLCam if kind == "hrnet" else Simple3DPoseBaseSMPLCam)(init_shape, **SMALL[kind])
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    for norm in norms:
-        norm.momentum = None                      # running statistics = the batch's
-    model.train()
-    with torch.no_grad():
-        images = torch.tensor(_inputs()[0])
-        model.preact(images) if kind == "hrnet" else model.deconv_layers(model.preact(images))
-        for norm in norms:
-            norm.running_mean.add_(0.1 * norm.running_var.sqrt() * torch.randn_like(norm.running_mean))
-            norm.running_var.mul_(torch.empty_like(norm.running_var).uniform_(0.8, 1.25))
-        final = model.preact.final_layer if kind == "hrnet" else model.final_layer
-        final.weight.normal_(0, HEATMAP_WEIGHT_STD[kind])
-        depth = torch.arange(64, dtype=torch.float32)
-        centres = 32 + torch.randint(-3, 4, (29, 1)).float()
-        final.bias.copy_((-0.5 * ((depth - centres) / 2.0) ** 2).reshape(-1))
-        model.decsigma.bias.fill_(-3.0)
-        model.decsigma.weight.mul_(0.1)
-        model.deccam.weight.mul_(0.1)
-    return model.eval()
 
 
 @pytest.fixture(scope="module", params=["hrnet", "resnet"])
@@ -71,10 +22,10 @@ def converted(request, body_model_dir, tmp_path_factory):
     kind = request.param
     folder = tmp_path_factory.mktemp(f"hybrik_{kind}")
     init_shape = np.random.default_rng(1).normal(0, 0.5, 10).astype(np.float32)
-    model = _reference(kind, init_shape)
+    model = reference_model(kind, init_shape)
     regressor = torch.tensor(np.load(body_model_dir / "J_regressor_h36m.npy"), dtype=torch.float32)
     model.attach_body(smplx.SMPL(str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl")), regressor)
-    images, boxes, centres = _inputs()
+    images, boxes, centres = photo_inputs()
     want = {}
     with torch.no_grad():
         for flip in (False, True):
@@ -169,7 +120,7 @@ def test_eval_model_path_equals_pytorch(converted, body_model_dir):
     config = _config(result, body_model_dir)
     model = load_model(config, build_smpl(config))
     model.set_train(False)
-    images, boxes, centres = _inputs()
+    images, boxes, centres = photo_inputs()
     for flip in (False, True):
         model.flip_test = flip
         got = dict(zip(HYBRIK_OUTPUTS, (o.asnumpy() for o in model.predict(ms.Tensor(images), ms.Tensor(boxes),
@@ -210,7 +161,7 @@ def test_exported_onnx_has_the_seed_interface_and_equals_pytorch(converted, body
     session = ort.InferenceSession(path)
     assert [i.name for i in session.get_inputs()] == list(SEED_INPUTS)
     assert [o.name for o in session.get_outputs()] == list(SEED_SHAPES)
-    images, boxes, centres = _inputs()
+    images, boxes, centres = photo_inputs()
     for rows in (slice(0, 1), slice(0, 3)):
         outputs = session.run(None, dict(zip(SEED_INPUTS, (images[rows], boxes[rows], centres[rows]))))
         got = dict(zip(SEED_SHAPES, outputs))
