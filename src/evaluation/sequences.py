@@ -33,11 +33,11 @@ def sequence_acceleration_error(pred, gt, groups):
 
 
 def _meshes(smpl, pose, betas):
-    """Vertices (N, V, 3) and cocoplus joints of SMPL parameters (N, 72), (N, 10)."""
-    vertices, _ = smpl.run_numpy(betas, pose)
-    joints = (np.einsum("kv,nvc->nkc", smpl.regressor("cocoplus").asnumpy(), vertices).astype(np.float32)
-              if "cocoplus" in smpl.regressor_names else np.zeros((len(vertices), 19, 3), np.float32))
-    return vertices, joints
+    """Vertices (N, V, 3) and the models' keypoint set (N, K, 3) (``SMPL.keypoints``) of SMPL parameters (N, 72),
+    (N, 10)."""
+    import mindspore as ms
+    vertices, joints = smpl.run_numpy(betas, pose)
+    return vertices, smpl.keypoints(ms.Tensor(vertices), ms.Tensor(joints)).asnumpy()
 
 
 def _aligned_joints(joint_set, vertices, joints):

@@ -5,8 +5,6 @@ smplx SMPL), in one run (called by ``bash scripts/run_bench.sh train`` and ``inf
 - train: one full training step at batch 8 (encoder + discriminator updates, HMR's losses);
 - infer: inference per image at batch 1 (network + SMPL), the checkpoint in graph mode vs torch.no_grad.
 """
-import os
-import platform
 import sys
 import tempfile
 
@@ -70,7 +68,7 @@ def _torch_network(path, cocoplus):
 def train_rows(path, cocoplus, rounds=1, repeat=2):
     import torch
     from tests.benchmarks.bench_train import _torch_trainer
-    from tests.benchmarks.timing import interleaved
+    from tests.benchmarks.timing import against_torch, interleaved
     rng = np.random.default_rng(0)
     ours = _mindspore_train_step(path, rng)
     network, forward = _torch_network(path, cocoplus)
@@ -78,17 +76,15 @@ def train_rows(path, cocoplus, rounds=1, repeat=2):
     images = torch.as_tensor(rng.normal(size=(BATCH, 3, SIDE, SIDE)).astype(np.float32))
     theirs = _torch_trainer(network.parameters(), lambda: forward(images), rng, BATCH)
     times = interleaved({"ours": ours, "torch": theirs}, rounds, repeat)
-    return (f"HMR 2.0 ViT-B/16 training step, batch {BATCH}, {SIDE}x{SIDE - 2 * MARGIN} seen, ms (median), "
-            f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
-            ("this project (graph mode)", "PyTorch eager", "ratio"),
-            [(f"{times['ours']:.0f}", f"{times['torch']:.0f}", f"{times['ours'] / times['torch']:.2f}")])
+    return against_torch(f"HMR 2.0 ViT-B/16 training step, batch {BATCH}, {SIDE}x{SIDE - 2 * MARGIN} seen",
+                         "this project (graph mode)", times)
 
 
 def infer_rows(path, cocoplus, rounds=3, repeat=5):
     import mindspore as ms
     import torch
     from HMR.export_net import export_net
-    from tests.benchmarks.timing import interleaved
+    from tests.benchmarks.timing import against_torch, interleaved
     image = np.random.default_rng(1).normal(size=(1, 3, SIDE, SIDE)).astype(np.float32)
     net = export_net(_model(path))
     net.set_train(False)
@@ -101,10 +97,8 @@ def infer_rows(path, cocoplus, rounds=3, repeat=5):
         with torch.no_grad():
             return forward(torch_image)
     times = interleaved({"ours": lambda: net(tensor)[1].asnumpy(), "torch": theirs}, rounds, repeat)
-    return (f"HMR 2.0 ViT-B/16 inference with SMPL, batch 1, ms per image (median), {platform.machine()}, "
-            f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
-            ("checkpoint, graph mode (this project)", "PyTorch eager (no_grad)", "ratio"),
-            [(f"{times['ours']:.1f}", f"{times['torch']:.1f}", f"{times['ours'] / times['torch']:.2f}")])
+    return against_torch("HMR 2.0 ViT-B/16 inference with SMPL, batch 1, per image",
+                         "checkpoint, graph mode (this project)", times, 1)
 
 
 def main(kinds=("train", "infer")):

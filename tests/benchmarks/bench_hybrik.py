@@ -8,7 +8,6 @@ the PyTorch mirror of ``HRNetSMPLCam`` (tests/reference/torch_hybrik_model.py, s
   graph mode vs torch.no_grad.
 """
 import os
-import platform
 import sys
 import tempfile
 
@@ -93,22 +92,19 @@ def _torch_train_step(folder, rng):
 
 
 def train_rows(folder, rounds=1, repeat=2):
-    import torch
-    from tests.benchmarks.timing import interleaved
+    from tests.benchmarks.timing import against_torch, interleaved
     rng = np.random.default_rng(0)
     times = interleaved({"ours": _mindspore_train_step(folder, rng), "torch": _torch_train_step(folder, rng)},
                         rounds, repeat)
-    return (f"HybrIK HRNet-W48 training step, batch {BATCH}, {SIDE}x{SIDE}, ms (median), {platform.machine()}, "
-            f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
-            ("this project (graph mode)", "PyTorch eager", "ratio"),
-            [(f"{times['ours']:.0f}", f"{times['torch']:.0f}", f"{times['ours'] / times['torch']:.2f}")])
+    return against_torch(f"HybrIK HRNet-W48 training step, batch {BATCH}, {SIDE}x{SIDE}", "this project (graph mode)",
+                         times)
 
 
 def infer_rows(folder, rounds=3, repeat=3):
     import mindspore as ms
     import torch
     from HMR.export_net import export_net
-    from tests.benchmarks.timing import interleaved
+    from tests.benchmarks.timing import against_torch, interleaved
     image = np.random.default_rng(1).normal(size=(1, 3, SIDE, SIDE)).astype(np.float32)
     net = export_net(_model(folder), "hybrik_seed")
     net.set_train(False)
@@ -120,10 +116,8 @@ def infer_rows(folder, rounds=3, repeat=3):
         with torch.no_grad():
             return model(torch_inputs[0], False, *torch_inputs[1:])["pred_vertices"].numpy()
     times = interleaved({"ours": lambda: net(*inputs)[7].asnumpy(), "torch": theirs}, rounds, repeat)
-    return (f"HybrIK HRNet-W48 inference (update_scale, inference IK, SMPL), batch 1, ms per image (median), "
-            f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
-            ("checkpoint, graph mode (this project)", "PyTorch eager (no_grad)", "ratio"),
-            [(f"{times['ours']:.0f}", f"{times['torch']:.0f}", f"{times['ours'] / times['torch']:.2f}")])
+    return against_torch("HybrIK HRNet-W48 inference (update_scale, inference IK, SMPL), batch 1, per image",
+                         "checkpoint, graph mode (this project)", times)
 
 
 def main(kinds=("train", "infer")):

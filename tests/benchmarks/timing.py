@@ -36,3 +36,16 @@ def print_table(title, header, rows):
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(str(c) for c in row) + " |")
+
+
+def against_torch(title, ours, times, digits=0):
+    """``print_table``'s arguments for this project against PyTorch eager: ``title`` + machine and thread counts,
+    columns ``ours`` (the project's label), ``PyTorch eager`` and their ratio; ``times`` {"ours", "torch"} ms."""
+    import os
+    import platform
+
+    import torch
+    return (f"{title}, ms (median), {platform.machine()}, {os.cpu_count()} cores, torch threads "
+            f"{torch.get_num_threads()}", (ours, "PyTorch eager" + (" (no_grad)" if "checkpoint" in ours else ""),
+                                           "ratio"),
+            [(f"{times['ours']:.{digits}f}", f"{times['torch']:.{digits}f}", f"{times['ours'] / times['torch']:.2f}")])
