@@ -48,11 +48,11 @@ class FitLoss(nn.Cell):
     ``target`` and ``keypoint_weight`` come from :meth:`keypoint_terms`; ``prior`` is the packed
     starting point (the network's prediction; its camera is not a prior)."""
 
-    def __init__(self, smpl, use_cocoplus, sigma, reprojection_weight, pose_weight, limit_weight, shape_weight):
+    def __init__(self, smpl, sigma, reprojection_weight, pose_weight, limit_weight, shape_weight):
         super().__init__()
         self.smpl = smpl
-        self.use_cocoplus = use_cocoplus
-        if use_cocoplus:
+        self.use_cocoplus = smpl.has_cocoplus
+        if self.use_cocoplus:
             mixing = regressed_joint_mixing(smpl.regressor("cocoplus").asnumpy(), smpl.template.asnumpy(),
                                             smpl.blend_dirs.asnumpy(), smpl.weights_t.asnumpy())
             self.mixing_dirs, self.mixing_template = Tensor(mixing["mixing_dirs"]), Tensor(mixing["mixing_template"])

@@ -74,7 +74,6 @@ class HybrIKModel(nn.Cell):
         self.body = HybrIKSMPL(smpl)
         self.smpl = smpl
         self.outputs = HybrIKModelOutputs(smpl, camera)
-        self.use_cocoplus, self.num_keypoints = smpl.has_cocoplus, smpl.num_keypoints
         self.refit = refit_scale
         self.flip_test = flip_test
         self.focal, self.input_size, self.depth_factor = HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_DEPTH_FACTOR

@@ -60,7 +60,6 @@ class HMR(nn.Cell):
         self.smpl = smpl
         self.encoder_takes_noise = getattr(self.encoder, "takes_noise", False)
         self.column_margin = column_margin
-        self.use_cocoplus, self.num_keypoints = smpl.has_cocoplus, smpl.num_keypoints
         self.amp_level = "O0"
 
     def use_mixed_precision(self, level):

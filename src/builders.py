@@ -213,7 +213,7 @@ def build_aux_model(config, smpl):
 
 def keypoint_indices(model):
     """J24 indices of the model's 2D keypoint set (cocoplus 19 or LSP 14)."""
-    return J24_TO_COCOPLUS19 if model.use_cocoplus else J24_TO_LSP14
+    return J24_TO_COCOPLUS19 if model.smpl.has_cocoplus else J24_TO_LSP14
 
 
 def dataset_paths(config, names):

@@ -39,7 +39,8 @@ def prediction_batches(config, smpl, test_file, model=None):
             raise UserInputError("--source results needs --result_path (the runner's result folder)")
         input_dir = config.infer_input_path or os.path.join(os.path.dirname(os.path.abspath(config.result_path)),
                                                             "preprocess_Result")
-        return (read_results(config.result_path, input_dir, graph_decoder(config, smpl)), load_dataset_npz(test_file, need_keypoints=False),
+        batches = read_results(config.result_path, input_dir, graph_decoder(config, smpl))
+        return (batches, load_dataset_npz(test_file, need_keypoints=False),
                 {"source": "results", "result_path": config.result_path}, None)
     if config.source == "ckpt" and model is None:
         model = load_model(config, smpl)

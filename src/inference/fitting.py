@@ -25,14 +25,14 @@ class SMPLFitter:
     """``fit(pose, betas, cam, keypoints)`` -> fitted (pose, betas, cam) and errors.
 
     Args:
-        smpl: the SMPL layer; use_cocoplus: keypoints are the cocoplus 19 (else LSP 14).
+        smpl: the SMPL layer; its keypoint set (``SMPL.keypoints``) is what is fitted.
         steps: Adam steps; lr: step size; crop_size: pixels per normalised crop width / 2.
         weights: dict with ``sigma``, ``reprojection``, ``pose``, ``limits``, ``shape``.
     """
 
-    def __init__(self, smpl, use_cocoplus, steps, lr, crop_size, weights):
+    def __init__(self, smpl, steps, lr, crop_size, weights):
         from HMR.fit_loss import FitLoss, FitSteps
-        self.loss = FitLoss(smpl, use_cocoplus, weights["sigma"], weights["reprojection"], weights["pose"],
+        self.loss = FitLoss(smpl, weights["sigma"], weights["reprojection"], weights["pose"],
                             weights["limits"], weights["shape"])
         self.fit_steps = FitSteps(self.loss, steps, lr, ADAM_BETAS, ADAM_EPS)
         self.steps, self.lr, self.crop_size = steps, lr, crop_size
@@ -69,4 +69,4 @@ def build_fitter(config, smpl):
     weights = {"sigma": config.fit_robust_sigma, "reprojection": config.fit_reprojection_weight,
                "pose": config.fit_pose_weight, "limits": config.fit_limit_weight,
                "shape": config.fit_shape_weight}
-    return SMPLFitter(smpl, smpl.has_cocoplus, config.fit_steps, config.fit_lr, config.img_size, weights)
+    return SMPLFitter(smpl, config.fit_steps, config.fit_lr, config.img_size, weights)

@@ -95,10 +95,10 @@ class HybrIKTargets(nn.Cell):
     scale (B, 1); the SMPL weight (B, 1) (has_smpl, valid, a fitted camera).
     """
 
-    def __init__(self, model, num_keypoints):
+    def __init__(self, model):
         super().__init__(auto_prefix=False)
         self.model = model
-        self.limbs = Tensor(_limb_selection(num_keypoints))
+        self.limbs = Tensor(_limb_selection(model.smpl.num_keypoints))
 
     def construct(self, keypoints, pose, betas, has_smpl, valid, bbox, image_center):
         rotmats = batch_rodrigues(pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
@@ -144,10 +144,10 @@ class HybrIKObjective(nn.Cell):
     """The loss of one batch. Inputs: the training columns (``src.data.sources.TRAIN_COLUMNS`` up to ``valid``),
     the dropout noise, then bbox and image_center. Returns (total, uvd, betas, theta, twist, camera scale)."""
 
-    def __init__(self, model, num_keypoints):
+    def __init__(self, model):
         super().__init__(auto_prefix=False)
         self.model = model
-        self.targets = HybrIKTargets(model, num_keypoints)
+        self.targets = HybrIKTargets(model)
 
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, bbox, image_center):
         outputs = self.model.predict(images, bbox, image_center, noise)

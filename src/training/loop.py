@@ -101,7 +101,7 @@ def _hybrik_step(config, smpl, model, parts, make_reducer, scaler):
     """HybrIK's step (``src/training/hybrik_step.py``): one optimiser, no discriminator."""
     from src.training.hybrik_step import HybrIKObjective, HybrIKTrainStep
     enc_opt = parts["opt_e"]
-    objective = HybrIKObjective(model, model.num_keypoints)
+    objective = HybrIKObjective(model)
     step_cell = HybrIKTrainStep(objective, enc_opt, make_reducer(enc_opt.parameters) if make_reducer else None, scaler)
     step_cell.set_train(True)
     return dict(parts, step=step_cell)

@@ -45,7 +45,7 @@ def _mindspore_train_step(folder, rng):
     from mindspore import nn
     from src.training.hybrik_step import HybrIKObjective, HybrIKTrainStep
     model = _model(folder)
-    step = HybrIKTrainStep(HybrIKObjective(model, model.num_keypoints), nn.Adam(model.trainable_params(), 1e-3))
+    step = HybrIKTrainStep(HybrIKObjective(model), nn.Adam(model.trainable_params(), 1e-3))
     step.set_train(True)
     keypoints = np.concatenate([rng.uniform(-0.8, 0.8, (BATCH, 19, 2)), np.ones((BATCH, 19, 1))], 2)
     joints = np.concatenate([rng.normal(0, 0.3, (BATCH, 14, 3)), np.ones((BATCH, 14, 1))], 2)
