@@ -62,6 +62,8 @@ H36M17_NAMES = (
     "right_ankle", "spine", "thorax", "neck_nose", "head", "left_shoulder", "left_elbow",
     "left_wrist", "right_shoulder", "right_elbow", "right_wrist",
 )
+# left/right swapped (hips, knees, ankles 1-3 <-> 4-6; shoulders, elbows, wrists 11-13 <-> 14-16)
+H36M17_FLIP_PERM = (0, 4, 5, 6, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 11, 12, 13)
 H36M_TO_J14 = (6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10)
 # MPI-INF-3DHP's 17 evaluation joints: the 14 above + pelvis, spine, neck/nose (H36M order).
 H36M_TO_J17 = H36M_TO_J14 + (0, 7, 9)

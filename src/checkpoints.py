@@ -247,3 +247,13 @@ def load_aux_weights(config, aux):
         logger.info("auxiliary network loaded from the aux part of %s", path)
     else:
         load_model_weights(path, aux)
+
+
+def weights_digest(model):
+    """SHA-1 over every parameter of ``model`` (name and bytes): identifies the weights a graph holds."""
+    import hashlib
+    digest = hashlib.sha1()
+    for param in sorted(model.get_parameters(), key=lambda p: p.name):
+        digest.update(param.name.encode())
+        digest.update(param.asnumpy().tobytes())
+    return digest.hexdigest()

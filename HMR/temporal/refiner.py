@@ -36,8 +36,6 @@ NUM_POSE_JOINTS = 24
 NUM_BETAS = 10
 POSE_6D = NUM_POSE_JOINTS * 6
 SCALE_EPS = 1e-6
-INPUT_NAMES = ("pose2d", "theta", "shape")
-OUTPUT_NAMES = ("rot_mat", "shape", "vertices", "keypoint_3d")
 
 
 def normalise_keypoints(pose2d):

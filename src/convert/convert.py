@@ -33,6 +33,8 @@ Formats (from the public code; weights are downloaded by users):
 * ``hmr2``, ``vitpose``, ``hap`` -- HMR 2.0's Lightning checkpoint and ViTPose's / HAP's ViT
   backbones: ``src/convert/vit_formats.py``.
 * ``hybrik`` -- HybrIK's HRNet-W48 and ResNet-34 releases: ``src/convert/hybrik_format.py``.
+* ``ehgformer`` -- EHGFormer's mesh refine checkpoints (a temporal refiner; the config written names it with
+  ``temporal_refiner`` and ``temporal_checkpoint``): ``src/convert/ehgformer_format.py``.
 
 SPIN, mmpose, CLIFF and Meta-HMR models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
@@ -48,7 +50,7 @@ from src.convert.vit_formats import VIT_FORMATS
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr", "hybrik") + VIT_FORMATS
+FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr", "hybrik", "ehgformer") + VIT_FORMATS
 METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
 METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
 # Meta-HMR trains and evaluates every release (HMR and CLIFF) with --bbox_type rect: 256 x 192 crops, the
@@ -362,8 +364,21 @@ def _convert_hybrik(data, input_path, output_path):
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
 
 
+def _convert_ehgformer(data, input_path, output_path):
+    """An EHGFormer mesh refine checkpoint (``src/convert/ehgformer_format.py``) -> checkpoint and config."""
+    from src.convert.ehgformer_format import converted
+    arrays, expected, values = converted(data, input_path)
+    mapped = check_against(arrays, expected, input_path)
+    checkpoint = write_checkpoint(mapped, output_path)
+    config = write_config_file(output_path, "ehgformer",
+                               dict(values, temporal_checkpoint=os.path.abspath(output_path)))
+    logger.info("%s (ehgformer, joint labels %s): %d tensors -> %s (config %s); the body model's buffers "
+                "(head.smpl.*) skipped", input_path, values["ehgformer_joint_label"], len(mapped), checkpoint, config)
+    return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
+
+
 # formats whose files convert as a whole by their own function (the names are checkpoint layouts)
-WHOLE_MODEL_CONVERTERS = {"hybrik": _convert_hybrik}
+WHOLE_MODEL_CONVERTERS = {"hybrik": _convert_hybrik, "ehgformer": _convert_ehgformer}
 
 
 def convert(fmt, input_path, output_path):

@@ -29,3 +29,18 @@ def keypoints_2d(data, noise, seed):
     side = (data["scale"] * 200.0)[:, None, None]
     part[:, :, :2] += np.random.default_rng(seed).normal(0.0, 1.0, part[:, :, :2].shape) * noise * side
     return part.astype(np.float32)
+
+
+def frame_sizes(data, path, image_root=None):
+    """(N, 2) (height, width) of every row's image: the file's ``orig_shape``, else read from the image
+    headers once (``src/data/frame.py``, cached beside the file)."""
+    import os
+
+    from src.data.frame import read_image_sizes
+    if "orig_shape" in data:
+        return np.asarray(data["orig_shape"])
+    sizes = read_image_sizes(path, data["imgname"], image_root or os.path.dirname(os.path.abspath(path)))
+    if (sizes < 0).any():
+        raise UserInputError(f"{path}: {int((sizes[:, 0] < 0).sum())} image(s) unreadable; their size is needed "
+                             "to normalise the keypoints (or give the file an 'orig_shape' key)")
+    return sizes

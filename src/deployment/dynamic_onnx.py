@@ -6,7 +6,8 @@ becomes dynamic in both by rewriting what carries them:
 
 - graph inputs and outputs: the two leading axes are named ``N`` and ``T``;
 - a Reshape target ``[N, T, rest...]`` becomes ``Concat(Shape(reference input)[:2], rest)``;
-- a Reshape target ``[N * T, rest...]`` (frames flattened for SMPL) becomes ``[-1, rest...]``.
+- a Reshape target ``[N * T, rest...]`` (frames flattened for SMPL) becomes ``[-1, rest...]``;
+- a Slice ending at T (e.g. the first T rows of a temporal position table) ends at the input's T.
 
 Any other integer constant holding a probe value (or a Reshape target holding a multiple of
 N x T), and any constant tensor of shape (N, T, ...) or (N x T, ...), means the graph depends on N or T in a way
@@ -36,6 +37,22 @@ def _tied(values, probe):
     """Whether shape values hold N x T (alone or times other sizes)."""
     size = probe[0] * probe[1]
     return bool(np.any((np.asarray(values) % size == 0) & (np.asarray(values) != 0)))
+
+
+def _slice_to_time(node, ends, lead, nodes, extra, probe=PROBE):
+    """Rewrite the Slice ``node``'s constant ``ends``: entries equal to the T probe become the input's T
+    (``lead`` holds [N, T]); appends the nodes and constants that compute it."""
+    from onnx import helper, numpy_helper
+    stem = node.output[0]
+    is_time = (ends == probe[1]).astype(np.int64)
+    extra.extend([numpy_helper.from_array(ends * (1 - is_time), f"{stem}_ends_kept"),
+                  numpy_helper.from_array(is_time, f"{stem}_ends_time"),
+                  numpy_helper.from_array(np.array([1], np.int64), f"{stem}_t_start"),
+                  numpy_helper.from_array(np.array([2], np.int64), f"{stem}_t_stop")])
+    nodes.extend([helper.make_node("Slice", [lead, f"{stem}_t_start", f"{stem}_t_stop"], [f"{stem}_t"]),
+                  helper.make_node("Mul", [f"{stem}_ends_time", f"{stem}_t"], [f"{stem}_ends_t"]),
+                  helper.make_node("Add", [f"{stem}_ends_kept", f"{stem}_ends_t"], [f"{stem}_ends"])])
+    node.input[2] = f"{stem}_ends"
 
 
 def make_onnx_axes_dynamic(path, reference_input, probe=PROBE, names=AXIS_NAMES):
@@ -78,6 +95,11 @@ def make_onnx_axes_dynamic(path, reference_input, probe=PROBE, names=AXIS_NAMES)
                 fixed[0] = -1
                 tensors[node.input[1]].CopyFrom(numpy_helper.from_array(fixed, tensors[node.input[1]].name))
                 handled.add(node.input[1])
+        elif node.op_type == "Slice" and len(node.input) > 2 and node.input[2] in tensors:
+            ends = numpy_helper.to_array(tensors[node.input[2]]).astype(np.int64)
+            if np.isin(ends, [t_probe]).any() and not np.isin(ends, [n_probe]).any():
+                _slice_to_time(node, ends, leading[1], nodes, extra)
+                handled.add(node.input[2])
         nodes.append(node)
     for name, tensor in tensors.items():
         if list(tensor.dims[:2]) == [n_probe, t_probe] or (tensor.dims and tensor.dims[0] == n_probe * t_probe):

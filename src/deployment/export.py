@@ -55,6 +55,11 @@ def rename_onnx_values(path, inputs=(), outputs=()):
     import onnx
     model = onnx.load(path)
     graph = model.graph
+    input_names = {value.name for value in graph.input}
+    passed = [i for i, value in enumerate(graph.output) if value.name in input_names]
+    for i in passed:          # an input returned as it is (e.g. a shape passed through) gets its own value
+        graph.node.append(onnx.helper.make_node("Identity", [graph.output[i].name], [f"output{i}_of_input"]))
+        graph.output[i].name = f"output{i}_of_input"
     renames = {value.name: new for value, new in zip(graph.input, inputs)}
     renames.update({value.name: new for value, new in zip(graph.output, outputs)})
     for node in graph.node:
@@ -63,16 +68,6 @@ def rename_onnx_values(path, inputs=(), outputs=()):
     for value in list(graph.input) + list(graph.output):
         value.name = renames.get(value.name, value.name)
     onnx.save(model, path)
-
-
-def weights_digest(model):
-    """SHA-1 over every parameter of ``model`` (name and bytes): identifies the weights a graph holds."""
-    import hashlib
-    digest = hashlib.sha1()
-    for param in sorted(model.get_parameters(), key=lambda p: p.name):
-        digest.update(param.name.encode())
-        digest.update(param.asnumpy().tobytes())
-    return digest.hexdigest()
 
 
 def write_graph(net, inputs, file_name, fmt, finish=None):
@@ -107,6 +102,7 @@ def export_model(config, model, file_name):
     from HMR.export_net import export_net
     from model_utils.atomic_files import write_json
     from src.builders import architecture, crop_size
+    from src.checkpoints import weights_digest
     from src.data.crop import crop_shape
     from src.inference.predictors import graph_inputs, graph_outputs
     fmt = config.file_format.upper()

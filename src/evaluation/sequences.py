@@ -52,7 +52,7 @@ def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None)
     PA-MPJPE, PVE and the acceleration error. Per-frame numbers under the plain keys, the
     others under ``filtered`` and ``refined``."""
     from src.data.schema import load_dataset_npz
-    from src.data.sequences import keypoints_2d, sequences
+    from src.data.sequences import frame_sizes, keypoints_2d, sequences
     from src.evaluation.evaluate import GroundTruthMeshes, run_evaluation
     from src.evaluation.protocols import JointSet
     from src.inference.predictors import frame_predictions
@@ -63,13 +63,16 @@ def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None)
     pose2d = keypoints_2d(data, config.temporal_keypoint_noise, config.seed)
     smoothers = {"filtered": build_filter(config)}
     learned = build_track_smoother(config, smpl)
+    sizes = frame_sizes(data, test_file) if getattr(learned, "keypoints", None) == "frame" else None
     if not isinstance(learned, FilterTrackSmoother):
         smoothers["refined"] = learned
     estimates = {None: (predicted["pose"], predicted["betas"])}
     for name, smoother in smoothers.items():
         pose, betas = np.zeros_like(predicted["pose"]), np.zeros_like(predicted["betas"])
         for rows in groups:
-            pose[rows], betas[rows] = smoother.smooth(pose2d[rows], predicted["pose"][rows], predicted["betas"][rows])
+            frame_size = None if sizes is None else (float(sizes[rows[0], 1]), float(sizes[rows[0], 0]))
+            pose[rows], betas[rows] = smoother.smooth(pose2d[rows], predicted["pose"][rows], predicted["betas"][rows],
+                                                      frame_size=frame_size)
         estimates[name] = (pose, betas)
     meshes = {name: _meshes(smpl, *value) for name, value in estimates.items()}
     rows = np.concatenate(groups)

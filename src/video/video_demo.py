@@ -148,7 +148,9 @@ def _smooth_tracks(config, smpl, records, tracks, timer):
         take = lambda key: np.stack([records[f][key][d] for f, d in members])  # noqa: E731
         theta = split_theta(take("theta"))
         with timer("refiner"):
-            pose, betas = smoother.smooth(take("detected_keypoints"), theta["pose"], theta["betas"])
+            height, width = records[members[0][0]]["size"]
+            pose, betas = smoother.smooth(take("detected_keypoints"), theta["pose"], theta["betas"],
+                                          frame_size=(float(width), float(height)))
             translation = one_euro(take("translation"), config.one_euro_min_cutoff, config.one_euro_beta)
         out[number] = {"track_id": track, "frames": np.array([f for f, _ in members], np.int32),
                        "boxes": take("boxes"), "scores": take("scores"), "pose": pose,
