@@ -69,8 +69,9 @@ class LayerNorm(nn.Cell):
 class Linear(nn.Cell):
     """``x @ weight^T + bias`` over the last axis of x (..., in), leading axes untouched (``ops.dense``: it
     exports as a broadcast MatMul and Add, no reshape, and trains 2.6x faster here than a broadcast
-    ``ops.matmul`` against the transposed weight); weight (out, in) as ``nn.Dense`` names it. Initialisation: He-uniform weight, bias uniform in +-1/sqrt(in) from a
-    generator seeded by the layer's size; ``zero=True`` starts both at zero."""
+    ``ops.matmul`` against the transposed weight); weight (out, in) as ``nn.Dense`` names it.
+    Initialisation: He-uniform weight, bias uniform in +-1/sqrt(in) from a generator seeded by the layer's
+    size; ``zero=True`` starts both at zero."""
 
     def __init__(self, in_dim, out_dim, zero=False):
         super().__init__()

@@ -214,8 +214,9 @@ def _parse_cli_value(text, default):
     return _parse_scalar(text, default)
 
 
-# Short command-line spellings of keys (the demo's documented ``--model FILE``).
-CLI_ALIASES = {"model": "model_file"}
+# Short command-line spellings of keys (the demo's documented ``--model FILE`` and, for the seed's video
+# chain, ``--refiner_model FILE``; in files the latter is the old name of temporal_model, warned about).
+CLI_ALIASES = {"model": "model_file", "refiner_model": "temporal_model"}
 
 # Keys renamed so that SMPL fitting (fit_*), the temporal network (temporal_*) and track
 # smoothing (one_euro_*) no longer share "refine": the old spellings are read, with a warning,

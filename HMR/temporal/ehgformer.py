@@ -21,6 +21,9 @@ pose is encoded from the first two **rows** of each rotation matrix (``matrix_to
 convention, ``[R00, R01, R02, R10, R11, R12]``) and the output decoded as two **columns**
 (``rot6d_to_rotmat``'s ``view(-1, 3, 2)``, SPIN's layout). So decoding an unchanged input gives the
 transposed-basis Gram-Schmidt of R, not R: the network has to learn that difference.
+``pose_encoding="columns"`` encodes columns instead, so that an unchanged input decodes to itself: not
+EHGFormer (its weights do not fit it), a diagnostic of what that difference costs a network trained from
+scratch.
 """
 from mindspore import nn, ops
 
@@ -36,11 +39,16 @@ MILLIMETRES = 1000.0
 BN_MOMENTUM = 0.9                 # PyTorch's momentum 0.1
 
 
-def axis_angle_to_rows_6d(theta):
-    """(N, T, 72) axis-angle -> (N, T, 144): per joint the first two rows of R (``smpl_aa_to_ortho6d``)."""
+POSE_ENCODINGS = ("rows", "columns")
+
+
+def axis_angle_to_6d(theta, encoding="rows"):
+    """(N, T, 72) axis-angle -> (N, T, 144): per joint the first two rows of R (``rows``, EHGFormer's
+    ``smpl_aa_to_ortho6d``) or columns (``columns``, the layout the output is decoded in)."""
     n, t = theta.shape[0], theta.shape[1]
     rotmats = batch_rodrigues(theta.reshape(-1, 3)).reshape(n, t, NUM_POSE_JOINTS, 3, 3)
-    return rotmats[..., :2, :].reshape(n, t, POSE_6D)
+    six = rotmats[..., :2, :] if encoding == "rows" else rotmats[..., :2]
+    return six.reshape(n, t, POSE_6D)
 
 
 def _time_conv(in_ch, out_ch):
@@ -96,14 +104,17 @@ class EHGFormerRefiner(nn.Cell):
         labels: (17,) hyperedge labels (``read_joint_labels('manual1' | 'manual2')``).
         relation_bias, dim, depth, heads, mlp_ratio, drop_path_rate: the backbone's (:class:`MixSTE2`).
         hidden, dropout: the head's width and its feature dropout (EHGFormer: 1024, 0.1).
+        pose_encoding: ``rows`` (EHGFormer's) or ``columns`` (see the module docstring).
     """
 
     def __init__(self, smpl, labels, relation_bias="uniform", dim=128, depth=6, heads=8, mlp_ratio=2.0,
-                 hidden=1024, dropout=0.1, drop_path_rate=0.1):
+                 hidden=1024, dropout=0.1, drop_path_rate=0.1, pose_encoding="rows"):
         super().__init__()
-        self.smpl = smpl
+        if pose_encoding not in POSE_ENCODINGS:
+            raise ValueError(f"pose encoding must be one of {POSE_ENCODINGS}, got {pose_encoding!r}")
+        self.smpl, self.pose_encoding = smpl, pose_encoding
         self.backbone = MixSTE2(labels, relation_bias, dim, depth, heads, mlp_ratio, drop_path_rate)
         self.head = SMPLRegressor(smpl, dim, hidden, dropout)
 
     def construct(self, pose2d, theta, shape):
-        return self.head(self.backbone(pose2d), axis_angle_to_rows_6d(theta), shape)
+        return self.head(self.backbone(pose2d), axis_angle_to_6d(theta, self.pose_encoding), shape)

@@ -108,9 +108,9 @@ class Mlp(nn.Cell):
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
-# Attention over one axis of (N, T, 17, C): q, k, v as (3, ..., heads, L, d) with the other axis leading.
-# Heads split the channels head-major, as the original's reshape(B, L, 3, h, C/h). Every reshape keeps
-# (N, T) in front, the form an exported graph can free (src/deployment/dynamic_onnx.py).
+# Attention over one axis of (N, T, 17, C): q, k and v each reshaped to (N, T, 17, heads, d) - heads split the
+# channels head-major, as the original's reshape(B, L, 3, h, C/h) - and permuted to (N, other axis, heads, L, d).
+# Every reshape keeps (N, T) in front, the form an exported graph can free (src/deployment/dynamic_onnx.py).
 TO_HEADS = {"joints": (0, 1, 3, 2, 4), "frames": (0, 2, 3, 1, 4)}
 FROM_HEADS = {"joints": (0, 1, 3, 2, 4), "frames": (0, 3, 1, 2, 4)}
 

@@ -9,7 +9,12 @@ when the config does not say). Nothing outside this file compares refiner names.
 from dataclasses import dataclass
 from typing import Callable, Tuple
 
-from model_utils.errors import UserInputError
+
+
+class RefinerConfigError(ValueError):
+    """Config values no refiner can be built from (a user-facing, one-line error naming the key)."""
+
+    user_facing = True
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,10 @@ class RefinerSpec:
 def _spacetime(config, smpl):
     from HMR.temporal.refiner import TemporalRefiner
     if config.temporal_dim % config.temporal_heads:
-        raise UserInputError(f"--temporal_dim {config.temporal_dim} must be a multiple of --temporal_heads "
+        raise RefinerConfigError(f"--temporal_dim {config.temporal_dim} must be a multiple of --temporal_heads "
                                  f"{config.temporal_heads}")
     if config.temporal_kernel % 2 != 1:
-        raise UserInputError(f"--temporal_kernel must be odd, got {config.temporal_kernel}")
+        raise RefinerConfigError(f"--temporal_kernel must be odd, got {config.temporal_kernel}")
     return TemporalRefiner(smpl, dim=config.temporal_dim, depth=config.temporal_depth, heads=config.temporal_heads,
                            hidden=config.temporal_hidden, kernel=config.temporal_kernel)
 
@@ -39,11 +44,11 @@ def _ehgformer(config, smpl):
     from HMR.temporal.ehgformer import EHGFormerRefiner
     from HMR.temporal.ehgformer_backbone import read_joint_labels
     if config.ehgformer_dim % config.ehgformer_heads:
-        raise UserInputError(f"--ehgformer_dim {config.ehgformer_dim} must be a multiple of --ehgformer_heads "
+        raise RefinerConfigError(f"--ehgformer_dim {config.ehgformer_dim} must be a multiple of --ehgformer_heads "
                                  f"{config.ehgformer_heads}")
     return EHGFormerRefiner(smpl, read_joint_labels(config.ehgformer_joint_label), config.ehgformer_relation_bias,
                             dim=config.ehgformer_dim, depth=config.ehgformer_depth, heads=config.ehgformer_heads,
-                            hidden=config.ehgformer_hidden)
+                            hidden=config.ehgformer_hidden, pose_encoding=config.ehgformer_pose_encoding)
 
 
 EHGFORMER_CLIP = 16                      # EHGFormer's clip_len (configs/mesh/*.yaml, its ONNX export)
@@ -52,13 +57,14 @@ REFINERS = {
     "spacetime": RefinerSpec("spacetime", _spacetime, ("pose2d", "theta", "shape"),
                              ("rot_mat", "refined_shape", "vertices", "keypoint_3d"), "pixels", 1.0, 0, "spacetime"),
     "ehgformer": RefinerSpec("ehgformer", _ehgformer, ("pose2d", "hybrik_theta", "hybrik_shape"),
-                             ("rot_mat", "shape", "vertices", "keypoint_3d"), "frame", 1e-3, EHGFORMER_CLIP, "ehgformer"),
+                             ("rot_mat", "shape", "vertices", "keypoint_3d"), "frame", 1e-3, EHGFORMER_CLIP,
+                             "ehgformer"),
 }
 
 
 def refiner_spec(name):
     if name not in REFINERS:
-        raise UserInputError(f"--temporal_refiner must be one of {sorted(REFINERS)}, got {name!r}")
+        raise RefinerConfigError(f"--temporal_refiner must be one of {sorted(REFINERS)}, got {name!r}")
     return REFINERS[name]
 
 

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tests.reference.torch_hmr2 import Mlp          # fc1, GELU, fc2: EHGFormer's Mlp without dropout
+
 H36M_PARENTS = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15]
 JOINT_LABELS = {"manual1": [0, 1, 1, 1, 2, 2, 2, 0, 0, 3, 3, 4, 4, 4, 5, 5, 5],
                 "manual2": [0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2]}
@@ -33,15 +35,6 @@ def uniform_graph(parents=H36M_PARENTS):
     linked[hop <= 1] = 1
     degree = linked.sum(0)
     return (linked @ np.diag(1.0 / degree))[None]
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
 
 
 class Attention(nn.Module):
@@ -236,7 +229,8 @@ class MeshRegressor(nn.Module):
         n, t = x.shape[:2]
         rot, shape, verts, joints = self.head(self.backbone.get_representation(x), smpl_aa_to_ortho6d(init_pose),
                                               init_shape)
-        return rot.reshape(n, t, 24, 9), shape.reshape(n, t, -1), verts.reshape(n, t, -1, 3), joints.reshape(n, t, -1, 3)
+        return (rot.reshape(n, t, 24, 9), shape.reshape(n, t, -1), verts.reshape(n, t, -1, 3),
+                joints.reshape(n, t, -1, 3))
 
 
 def randomised(model, seed=0, scale=0.5, floor=0.02):

@@ -155,3 +155,54 @@ def test_frames_folder_run_skips_a_broken_frame_and_resumes_after_a_kill(video_r
     assert listing["unreadable_frames"] == [4] and listing["temporal"] == "filter"
     assert "could not be decoded" in result.stderr and "One-Euro" in result.stderr
     assert listing["tracks"] and all(4 not in track["frames"] for track in listing["tracks"])
+
+
+EHGFORMER = ["--temporal_refiner", "ehgformer", "--ehgformer_dim", "16", "--ehgformer_depth", "1", "--ehgformer_heads",
+             "2", "--ehgformer_hidden", "16"]
+CHAIN_FRAMES = 60
+
+
+def test_ehgformer_refines_the_tracks_from_frame_normalised_keypoints(video_run, tiny_data_dir, tmp_path):
+    """The seed's refiner in the chain (``--refiner_model ehg.onnx``, a small random EHGFormer exported with
+    the seed's names) on the first 60 frames, their detections and per-frame results reused from the
+    200-frame run: the first 8 frames of the longest track (covered by its first 16-frame window only) are
+    onnxruntime's output on the track's keypoints normalised by hand as EHGFormer's data
+    (x / w * 2 - 1, y / w * 2 - h / w)."""
+    import shutil
+
+    import onnxruntime as ort
+    from scipy.spatial.transform import Rotation
+
+    from conftest import tiny_config
+    from src.builders import build_smpl
+    from src.deployment.export_refiner import export_refiner
+    from src.inference.temporal import build_temporal_refiner
+    config = tiny_config(tiny_data_dir, tmp_path, *EHGFORMER, "--file_format", "ONNX")
+    onnx_file = export_refiner(config, build_temporal_refiner(config, build_smpl(config)), str(tmp_path / "ehg"))
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copytree(video_run["out"] / "frames", out / "frames")
+    run = json.loads((video_run["out"] / "run.json").read_text())
+    (out / "run.json").write_text(json.dumps(dict(run, max_frames=CHAIN_FRAMES)))     # frames 0-59 are the same
+    command = [sys.executable, "demo.py", "--data_path", str(tiny_data_dir), *TINY, "--video", VTEST, "--max_frames",
+               str(CHAIN_FRAMES), "--checkpoint_file_path", video_run["checkpoint"], "--refiner_model", onnx_file,
+               "--out_folder", str(out)]
+    result = subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    listing = json.loads((out / "tracks.json").read_text())
+    assert listing["frames"] == CHAIN_FRAMES and listing["temporal"] == "refiner"
+    track = max(listing["tracks"], key=lambda t: len(t["frames"]))
+    assert len(track["frames"]) >= 16
+    saved = np.load(out / track["npz"])
+    pose2d = saved["detected_keypoints"][:16].astype(np.float32)
+    width, height = 768.0, 576.0
+    pose2d[..., 0] = pose2d[..., 0] / width * 2 - 1
+    pose2d[..., 1] = pose2d[..., 1] / width * 2 - height / width
+    pose2d[..., 2] = np.clip(pose2d[..., 2], 0, 1)
+    session = ort.InferenceSession(onnx_file, providers=["CPUExecutionProvider"])
+    rot = session.run(None, {"pose2d": pose2d[None], "hybrik_theta": saved["pose_per_frame"][None, :16],
+                             "hybrik_shape": saved["betas"][None, :16]})[0][0, :8].reshape(-1, 3, 3)
+    refined = Rotation.from_rotvec(saved["pose"][:8].reshape(-1, 3)).as_matrix()
+    np.testing.assert_allclose(refined, rot, atol=1e-4)
+    assert np.abs(saved["pose"] - saved["pose_per_frame"]).max() > 1e-2

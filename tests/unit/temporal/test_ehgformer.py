@@ -10,13 +10,6 @@ import mindspore as ms
 SIZES = ((1, 16), (3, 43))            # (N, T): EHGFormer's clip and a length it was not exported at
 
 
-@pytest.fixture(scope="module")
-def smpl(body_model_dir):
-    from HMR import SMPL
-    return SMPL(str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl"),
-                extra_regressors={"h36m": str(body_model_dir / "J_regressor_h36m.npy")})
-
-
 def _inputs(n, t, seed=0):
     rng = np.random.default_rng(seed + 100 * n + t)
     pose2d = rng.uniform(-1.0, 1.0, (n, t, 17, 3)).astype(np.float32)
@@ -43,20 +36,25 @@ def test_skeleton_graph_is_the_originals_with_its_pelvis_to_wrist_edge():
     np.testing.assert_allclose(ours.sum(0), 1.0)
 
 
-def test_rows_in_columns_out(smpl):
-    """With the residual zeroed the refiner outputs Gram-Schmidt of the rows-6D read as columns (hand-computed
-    from scipy's matrices), not the input rotation: EHGFormer's encoder and decoder disagree, kept as is."""
-    from scipy.spatial.transform import Rotation
-
+def _zero_residual(smpl, encoding):
     from HMR.temporal.ehgformer import EHGFormerRefiner
     from HMR.temporal.ehgformer_backbone import read_joint_labels
-    refiner = EHGFormerRefiner(smpl, read_joint_labels("manual2"), dim=16, depth=1, heads=2, hidden=8)
+    refiner = EHGFormerRefiner(smpl, read_joint_labels("manual2"), dim=16, depth=1, heads=2, hidden=8,
+                               pose_encoding=encoding)
     for name in ("weight", "bias"):
         param = getattr(refiner.head.head_pose, name)
         param.set_data(ms.Tensor(np.zeros(param.shape, np.float32)))
     refiner.set_train(False)
+    return refiner
+
+
+def test_rows_in_columns_out(smpl):
+    """With the residual zeroed the refiner outputs Gram-Schmidt of the rows-6D read as columns (hand-computed
+    from scipy's matrices), not the input rotation: EHGFormer's encoder and decoder disagree, kept as is. The
+    ``columns`` diagnostic returns the input rotation."""
+    from scipy.spatial.transform import Rotation
     pose2d, theta, shape = _inputs(1, 5)
-    rot = refiner(*map(ms.Tensor, (pose2d, theta, shape)))[0].asnumpy().reshape(-1, 3, 3)
+    rot = _zero_residual(smpl, "rows")(*map(ms.Tensor, (pose2d, theta, shape)))[0].asnumpy().reshape(-1, 3, 3)
     matrices = Rotation.from_rotvec(theta.reshape(-1, 3).astype(np.float64)).as_matrix()
     six = matrices[:, :2, :].reshape(-1, 6)                       # rows: R00 R01 R02 R10 R11 R12
     a1, a2 = six[:, 0::2], six[:, 1::2]                           # read as columns (view(-1, 3, 2))
@@ -66,6 +64,8 @@ def test_rows_in_columns_out(smpl):
     want = np.stack([b1, b2, np.cross(b1, b2)], -1)
     np.testing.assert_allclose(rot, want, atol=2e-5)
     assert np.abs(rot - matrices).max() > 0.1
+    same = _zero_residual(smpl, "columns")(*map(ms.Tensor, (pose2d, theta, shape)))[0].asnumpy()
+    np.testing.assert_allclose(same.reshape(-1, 3, 3), matrices, atol=2e-5)
 
 
 @pytest.mark.parametrize("labels", ["manual1", "manual2"])

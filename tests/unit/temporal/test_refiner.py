@@ -8,13 +8,6 @@ import mindspore as ms
 SMALL = {"dim": 16, "depth": 1, "heads": 2, "hidden": 32, "kernel": 5}
 
 
-@pytest.fixture(scope="module")
-def smpl(body_model_dir):
-    from HMR import SMPL
-    return SMPL(str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl"),
-                extra_regressors={"h36m": str(body_model_dir / "J_regressor_h36m.npy")})
-
-
 def _inputs(n, t, seed=0):
     rng = np.random.default_rng(seed + 100 * n + t)
     pose2d = rng.normal(120.0, 30.0, (n, t, 17, 3)).astype(np.float32)
