@@ -24,7 +24,7 @@ SLOW_FILES = ("tasks/test_demo_learns.py", "tasks/test_meta_entry.py", "unit/tes
               "tasks/test_distributed.py", "tasks/test_eval_entry.py", "unit/demo/test_adapt.py",
               "unit/training/test_training.py", "tasks/test_train_entry.py", "tasks/test_photos.py",
               "tasks/test_export_entry.py", "unit/network/test_hybrik_model.py",
-              "unit/training/test_hybrik_training.py")
+              "unit/training/test_hybrik_training.py", "unit/temporal/test_ehgformer.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -110,7 +110,7 @@ def cached_frame_predictions(config, model, path, folder):
     from src.checkpoints import weights_digest
     from src.inference.predictors import frame_predictions
     cache = os.path.join(folder, PREDICTIONS_FILE)
-    key = f"{weights_digest(model)} {os.path.abspath(path)} {os.path.getmtime(path)}"
+    key = f"{weights_digest(model)} {os.path.realpath(path)} {os.path.getmtime(path)}"
     if os.path.isfile(cache):
         with np.load(cache, allow_pickle=False) as stored:
             if str(stored["key"]) == key:
