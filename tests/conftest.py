@@ -71,6 +71,14 @@ def body_model_dir(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def smpl(body_model_dir):
+    """The synthetic SMPL with its H36M regressor (the temporal refiners'); a file may define its own."""
+    from HMR import SMPL
+    return SMPL(str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl"),
+                extra_regressors={"h36m": str(body_model_dir / "J_regressor_h36m.npy")})
+
+
 @pytest.fixture(scope="session")
 def body_model_pkl(body_model_dir):
     return str(body_model_dir / "neutral_smpl_with_cocoplus_reg.pkl")
