@@ -12,16 +12,16 @@ digest of the weights.
 """
 import logging
 
+from HMR.constants import H36M17_NAMES, NUM_BETAS, NUM_POSE_PARAMS
 from model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
 
 SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
-NUM_KEYPOINTS, NUM_POSE, NUM_BETAS = 17, 72, 10
 
 
 def _input_shapes(n, t):
-    return [[n, t, NUM_KEYPOINTS, 3], [n, t, NUM_POSE], [n, t, NUM_BETAS]]
+    return [[n, t, len(H36M17_NAMES), 3], [n, t, NUM_POSE_PARAMS], [n, t, NUM_BETAS]]
 
 
 def export_refiner(config, refiner, file_name):
