@@ -12,7 +12,8 @@ provider in ``src/data/extra_inputs.py``.
 """
 from dataclasses import dataclass, field
 
-from HMR.constants import HMR2_FOCAL_OVER_CROP, HMR2_VIT_WIDTH_FRACTION, HYBRIK_FOCAL, HYBRIK_INPUT_SIZE
+from HMR.constants import (CROWD30_NAMES, CROWD_FOCAL, CROWD_INPUT_SIZE, HMR2_FOCAL_OVER_CROP, HMR2_VIT_WIDTH_FRACTION,
+                           HYBRIK_FOCAL, HYBRIK_INPUT_SIZE)
 from HMR.registry import Component, Registry
 
 
@@ -42,7 +43,8 @@ class ArchitectureSpec:
             the crop's side (HybrIK: 1000 / 256); the image demo renders with the largest person's.
         discriminator_order: ``HMR.discriminator.SCORE_ORDERS`` key of the implementation it follows.
         model: how the network is assembled, a ``src.builders.MODEL_BUILDERS`` name: ``hmr`` (backbone ->
-            iterative or decoder head -> SMPL, ``HMR/model.py``) or ``hybrik`` (heatmaps -> IK, ``HMR/hybrik.py``).
+            iterative or decoder head -> SMPL, ``HMR/model.py``), ``hybrik`` (heatmaps -> IK, ``HMR/hybrik.py``) or
+            ``crowdnet`` (a 2D pose fused between a backbone's halves -> voxels -> graph -> VPoser, ``HMR/crowdnet.py``).
         graph: the exported graph's wrapper, a ``HMR.export_net.GRAPHS`` name (its image input and output names).
     """
 
@@ -78,6 +80,13 @@ ARCHITECTURES = Registry("architecture", {
     "hybrik": Component(ArchitectureSpec(heads={"twist": "hybrik"}, camera="hybrik", model="hybrik",
                                          graph="hybrik_seed", focal_over_box_side=HYBRIK_FOCAL / HYBRIK_INPUT_SIZE,
                                          inputs=(ExtraInput("bbox", (4,)), ExtraInput("image_center", (2,))))),
+    # 3DCrowdNet / HAP: the crop and a 2D pose of the person (30 joints in the 64 x 64 heatmap grid and their
+    # validity) -> voxel joints, graph convolution, VPoser's code; a camera of focal 5000 at the 256 px crop
+    "crowdnet": Component(ArchitectureSpec(heads={"vposer": "crowdnet"}, camera="crop_perspective",
+                                           camera_options={"focal_over_crop": CROWD_FOCAL / CROWD_INPUT_SIZE},
+                                           focal_over_image_side=CROWD_FOCAL / CROWD_INPUT_SIZE, model="crowdnet",
+                                           graph="crowdnet", inputs=(ExtraInput("joints", (len(CROWD30_NAMES), 2)),
+                                                                     ExtraInput("joints_mask", (len(CROWD30_NAMES), 1))))),
 })
 
 

@@ -48,6 +48,38 @@ HYBRIK_DEPTH_DIM = 64
 HYBRIK_INIT_CAM_SCALE = 0.9
 HYBRIK_SIGMA_GAIN = 10.0                    # update_scale's joint weights: clamp(1 - 10 sigma, 0)
 
+# 3DCrowdNet / HAP (common/utils/smpl.py): 30 joints = the 24 SMPL joints, five face points as single vertices
+# (nose, eyes, ears), the head top from J_regressor_extra's row 3; the 15-joint graph PositionNet locates
+# and RotationNet convolves over, its skeleton and flip pairs (the adjacency's edges)
+CROWD30_NAMES = SMPL_JOINT_NAMES + ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "head_top")
+CROWD_FACE_VERTICES = (331, 2802, 6262, 3489, 3990)
+CROWD_HEAD_TOP_EXTRA_ROW = 3                    # J_regressor_extra.npy (9, V): SPIN's 'Top of Head (LSP)'
+CROWD_FLIP_PERM = SMPL_FLIP_PERM + (24, 26, 25, 28, 27, 29)
+CROWD15_NAMES = ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "neck",
+                 "head_top", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+                 "right_wrist")
+CROWD15_FROM_30 = tuple(CROWD30_NAMES.index(n) for n in CROWD15_NAMES)
+CROWD15_SKELETON = ((0, 1), (1, 3), (3, 5), (0, 2), (2, 4), (4, 6), (0, 7), (7, 8), (7, 9), (9, 11), (11, 13),
+                    (7, 10), (10, 12), (12, 14))
+CROWD15_FLIP_PAIRS = ((1, 2), (3, 4), (5, 6), (9, 10), (11, 12), (13, 14))
+# its 72-number pose target's mask (Human36M.py's fit_param_valid): ankles, feet, wrists and hands not supervised
+CROWD_UNSUPERVISED_POSE_JOINTS = tuple(SMPL_JOINT_NAMES.index(n) for n in (
+    "left_ankle", "right_ankle", "left_foot", "right_foot", "left_wrist", "right_wrist", "left_hand", "right_hand"))
+# config.py: 256 px input, 64^3 output heatmap space (the 2D pose input's grid), the Gaussians' sigma in that
+# grid, virtual focal 5000 px, the camera's 2.5 m box (t_z = k sigmoid(c), k = f * 2.5 / 256), the 2 m depth
+# range of the voxel targets; PositionNet's volume is the output space / 8 (8^3)
+CROWD_INPUT_SIZE = 256
+CROWD_HEATMAP_SIZE = 64
+CROWD_HEATMAP_SIGMA = 2.5
+CROWD_FOCAL = 5000.0
+CROWD_CAMERA_3D_SIZE = 2.5
+CROWD_BBOX_3D_SIZE = 2.0
+CROWD_VOXELS = 8
+# VPoser v1 (human_body_prior vposer_smpl.py, the 'snapshot' 3DCrowdNet loads): 32-d code, 512 units, 21 joints
+VPOSER_LATENT = 32
+VPOSER_HIDDEN = 512
+VPOSER_JOINTS = 21
+
 LSP14_NAMES = (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",

@@ -5,6 +5,7 @@ outputs in order, and the decoder (a Cell built from the SMPL layer: the graph's
 from mindspore import nn, ops
 
 from HMR.outputs import BETAS, CAM, GRAPH_OUTPUTS, HYBRIK_SEED_OUTPUTS, JOINTS3D, KEYPOINTS2D, POSE, VERTICES
+from HMR.crowdnet import CROWDNET_OUTPUTS, CrowdNetGraphDecoder
 from HMR.hybrik import HybrIKGraphDecoder
 from HMR.registry import Component, Registry
 
@@ -42,10 +43,25 @@ class HybrIKExportNet(nn.Cell):
         return self.model.predict(input_image, bbox, image_center)[:len(HYBRIK_SEED_OUTPUTS)]
 
 
+class CrowdNetExportNet(nn.Cell):
+    """3DCrowdNet / HAP with the original's input names (``inputs['img']``, ``['joints']``, ``['joints_mask']``):
+    img (B, 3, 256, 256) in [0, 1], joints (B, 30, 2) in the 64 x 64 grid, joints_mask (B, 30, 1) -> its test
+    outputs ``HMR.crowdnet.CROWDNET_OUTPUTS``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def construct(self, img, joints, joints_mask):
+        return self.model.predict(img, joints, joints_mask)
+
+
 GRAPHS = Registry("graph", {
     "theta": Component(ExportNet, {}, {"image_input": "images", "outputs": GRAPH_OUTPUTS, "decoder": None}),
     "hybrik_seed": Component(HybrIKExportNet, {}, {"image_input": "input_image", "outputs": HYBRIK_SEED_OUTPUTS,
                                                    "decoder": HybrIKGraphDecoder}),
+    "crowdnet": Component(CrowdNetExportNet, {}, {"image_input": "img", "outputs": CROWDNET_OUTPUTS,
+                                                  "decoder": CrowdNetGraphDecoder}),
 })
 
 

@@ -143,6 +143,9 @@ def check_backbone(config):
     if head.fact("token_map") and not backbone.fact("token_map"):
         raise UserInputError(f"--architecture {config.architecture} reads a backbone's token map: use --backbone "
                              f"{' | '.join(BACKBONES.with_fact('token_map'))} (got {config.backbone})")
+    if head.fact("splits") and not backbone.fact("splits"):
+        raise UserInputError(f"--architecture {config.architecture} feeds its input between a backbone's halves: use "
+                             f"--backbone {' | '.join(BACKBONES.with_fact('splits'))} (got {config.backbone})")
     if bool(head.fact("volumes")) != bool(backbone.fact("volumes")):
         names = BACKBONES.with_fact("volumes") if head.fact("volumes") else \
             tuple(n for n in BACKBONES.names() if not BACKBONES.get(n).fact("volumes"))
@@ -181,7 +184,23 @@ def build_hybrik(config, smpl, num_iterations=None):
                        camera=architecture(config).camera)
 
 
-MODEL_BUILDERS = Registry("model", {"hmr": build_hmr, "hybrik": build_hybrik})
+def build_crowdnet(config, smpl, num_iterations=None):
+    """3DCrowdNet / HAP (``HMR/crowdnet.py``): its 30-joint regressor from the body model's ``J_regressor``, the face
+    vertices and ``J_regressor_extra.npy``'s head top."""
+    from HMR.crowdnet import CrowdNet, crowd30_regressor
+    from HMR.smpl.layer import load_joint_regressor, load_smpl_model
+    files = resolve_model_files(config)
+    if not files["extra_regressor"]:
+        raise UserInputError("--architecture crowdnet needs J_regressor_extra.npy (its head-top joint, row 3): set "
+                             "--extra_regressor_path or put it in --data_path")
+    extra = load_joint_regressor(files["extra_regressor"], smpl.num_vertices)
+    regressor = crowd30_regressor(load_smpl_model(files["smpl"])["J_regressor"], extra)
+    spec = architecture(config)
+    return CrowdNet(smpl, regressor, config.backbone, backbone_options(config), config.crowdnet_feature_dim,
+                    camera=spec.camera, camera_options=spec.camera_options)
+
+
+MODEL_BUILDERS = Registry("model", {"hmr": build_hmr, "hybrik": build_hybrik, "crowdnet": build_crowdnet})
 
 
 def build_discriminator(config):

@@ -4,7 +4,8 @@ Every backbone exposes ``feature_dim`` (F). Its registry entry says which config
 constructor reads and the facts the builders need: ``crop_multiple`` (the crop's sides must be
 multiples of it), ``takes_crop`` (the constructor takes the encoder's crop (H, W)), ``token_map``
 (it can return its token map (B, C, rows, columns) instead of pooled features: constructor option
-``pooled``), ``volumes`` (HybrIK's: it returns 3D heatmap logits and pooled features). Adding one is a file here plus an entry below, or ``BACKBONES.register(...)``.
+``pooled``), ``volumes`` (HybrIK's: it returns 3D heatmap logits and pooled features), ``splits`` (it has ``early(x)`` and
+``late(features)``, the two halves 3DCrowdNet feeds the 2D pose between; ``early_dim`` channels in between). Adding one is a file here plus an entry below, or ``BACKBONES.register(...)``.
 """
 from HMR.registry import Component, Registry
 
@@ -12,10 +13,10 @@ _RESNET_OPTIONS = {"depth": "backbone_depth", "width": "backbone_width"}
 _VIT_OPTIONS = {"width": "vit_width", "depth": "vit_depth", "heads": "vit_heads", "patch_padding": "vit_patch_padding",
                 "drop_path_rate": "drop_path_rate"}
 _HRNET_STRIDE = 32      # HRNet's lowest-resolution branch: the crop must divide into it exactly
-_VIT = dict(takes_crop=True, token_map=True)
+_VIT = dict(takes_crop=True, token_map=True, splits=True)
 
 BACKBONES = Registry("backbone", {
-    "resnet": Component("HMR.backbones.resnet:ResNet", _RESNET_OPTIONS),
+    "resnet": Component("HMR.backbones.resnet:ResNet", _RESNET_OPTIONS, {"splits": True}),
     "hrnet": Component("HMR.backbones.hrnet:HRNet", _RESNET_OPTIONS, {"crop_multiple": _HRNET_STRIDE}),
     "pose_hrnet": Component("HMR.backbones.pose_hrnet:PoseHRNet", _RESNET_OPTIONS, {"crop_multiple": _HRNET_STRIDE}),
     # HybrIK's: 3D heatmap logits and a pooled feature; the facts size its heads (hidden fc1/fc2 width, camera

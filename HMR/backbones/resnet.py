@@ -99,12 +99,20 @@ class ResNet(nn.Cell):
                 in_ch = stage_width * block.expansion
             stages.append(nn.SequentialCell(layers))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.feature_dim = in_ch
+        self.feature_dim, self.early_dim = in_ch, width
+
+    def early(self, x):
+        """The stem (conv1, bn1, ReLU, max-pool): (B, 3, H, W) -> (B, width, H / 4, W / 4) (3DCrowdNet's early
+        features, ``skip_early=False``); ``early_dim`` = width."""
+        return self.maxpool(self.pad(self.relu(self.bn1(self.conv1(x)))))
+
+    def late(self, x):
+        """The four stages on early features: (B, width, h, w) -> (B, feature_dim, h / 8, w / 8)."""
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
     def feature_map(self, x):
         """The last stage's map (B, feature_dim, H / 32, W / 32), before the pooling."""
-        x = self.maxpool(self.pad(self.relu(self.bn1(self.conv1(x)))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.late(self.early(x))
 
     def construct(self, x):
         return ops.mean(self.feature_map(x), (2, 3))

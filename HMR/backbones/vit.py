@@ -108,6 +108,7 @@ class ViT(nn.Cell):
         rate = default_rate if drop_path_rate < 0 else drop_path_rate
         self.grid = token_grid(crop, patch_padding)
         self.feature_dim, self.depth, self.pooled = width, depth, pooled
+        self.early_dim = width
         self.patch_embed = PatchEmbed(width, patch_padding)
         self.pos_embed = Parameter(initializer(TruncatedNormal(0.02), (1, 1 + self.grid[0] * self.grid[1], width)),
                                    name="pos_embed")
@@ -115,19 +116,39 @@ class ViT(nn.Cell):
         self.blocks = nn.CellList([Block(width, heads, float(r)) for r in rates])
         self.last_norm = LayerNorm(width, NORM_EPS)
 
-    def construct(self, x, noise=None):
+    def _embed(self, x):
+        """Patch embedding and position: images -> tokens (B, rows * cols, C)."""
         tokens = self.patch_embed(x)                                            # (B, C, rows, cols)
         tokens = ops.transpose(tokens.reshape(-1, self.feature_dim, self.grid[0] * self.grid[1]), (0, 2, 1))
-        tokens = tokens + self.pos_embed[:, 1:] + self.pos_embed[:, :1]
-        for i, block in enumerate(self.blocks):
+        return tokens + self.pos_embed[:, 1:] + self.pos_embed[:, :1]
+
+    def _blocks(self, tokens, noise, first, last):
+        for i in range(first, last):
             if noise is None:
-                tokens = block(tokens)
+                tokens = self.blocks[i](tokens)
             else:
-                tokens = block(tokens, noise[0, :, i], noise[1, :, i])
-        tokens = self.last_norm(tokens)
+                tokens = self.blocks[i](tokens, noise[0, :, i], noise[1, :, i])
+        return tokens
+
+    def _to_map(self, tokens):
+        return ops.transpose(tokens, (0, 2, 1)).reshape(-1, self.feature_dim, self.grid[0], self.grid[1])
+
+    def early(self, x, noise=None):
+        """HAP's early features (``forward_features(x)``): patch embedding, position and block 0 -> the token map
+        (B, C, rows, cols); ``early_dim`` = C."""
+        return self._to_map(self._blocks(self._embed(x), noise, 0, 1))
+
+    def late(self, feature_map, noise=None):
+        """HAP's ``forward_features(x, skip_early=True)``: blocks 1.. and ``last_norm`` on a token map
+        (B, C, rows, cols) -> (B, C, rows, cols)."""
+        tokens = ops.transpose(feature_map.reshape(-1, self.feature_dim, self.grid[0] * self.grid[1]), (0, 2, 1))
+        return self._to_map(self.last_norm(self._blocks(tokens, noise, 1, self.depth)))
+
+    def construct(self, x, noise=None):
+        tokens = self.last_norm(self._blocks(self._embed(x), noise, 0, self.depth))
         if self.pooled:
             return ops.mean(tokens, 1)
-        return ops.transpose(tokens, (0, 2, 1)).reshape(-1, self.feature_dim, self.grid[0], self.grid[1])
+        return self._to_map(tokens)
 
 
 def build_vit(name):

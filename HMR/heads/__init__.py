@@ -27,6 +27,8 @@ HEADS = Registry("head", {
                        "dim": "decoder_width", "mlp_dim": "decoder_mlp_dim"}, {"token_map": True}),
     # HybrIK's shape, twist, camera and sigma heads (HMR/hybrik.py builds it with its backbone's sizes)
     "hybrik": Component("HMR.heads.hybrik:HybrIKHead.from_mean_params", {}, {"volumes": True}),
+    # 3DCrowdNet's PositionNet and RotationNet (HMR/crowdnet.py builds them) between a splitting backbone's halves
+    "crowdnet": Component("HMR.heads.crowdnet:RotationNet", {}, {"splits": True}),
 })
 
 

@@ -35,6 +35,8 @@ Formats (from the public code; weights are downloaded by users):
 * ``hybrik`` -- HybrIK's HRNet-W48 and ResNet-34 releases: ``src/convert/hybrik_format.py``.
 * ``ehgformer`` -- EHGFormer's mesh refine checkpoints (a temporal refiner; the config written names it with
   ``temporal_refiner`` and ``temporal_checkpoint``): ``src/convert/ehgformer_format.py``.
+* ``crowdnet`` -- 3DCrowdNet's (ResNet-50) and HAP's (ViT-B) 3D snapshots ``snapshot_{epoch}.pth.tar``:
+  ``src/convert/crowdnet_format.py``.
 
 SPIN, mmpose, CLIFF and Meta-HMR models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
@@ -50,7 +52,7 @@ from src.convert.vit_formats import VIT_FORMATS
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr", "hybrik", "ehgformer") + VIT_FORMATS
+FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr", "hybrik", "ehgformer", "crowdnet") + VIT_FORMATS
 METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
 METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
 # Meta-HMR trains and evaluates every release (HMR and CLIFF) with --bbox_type rect: 256 x 192 crops, the
@@ -377,8 +379,20 @@ def _convert_ehgformer(data, input_path, output_path):
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
 
 
+def _convert_crowdnet(data, input_path, output_path):
+    """A 3DCrowdNet / HAP 3D snapshot (``src/convert/crowdnet_format.py``) -> checkpoint and config."""
+    from src.convert.crowdnet_format import converted
+    arrays, expected, values = converted(data, input_path)
+    mapped = check_against(arrays, expected, input_path)
+    checkpoint = write_checkpoint(mapped, output_path)
+    config = write_config_file(output_path, "crowdnet", dict(values, checkpoint_file_path=os.path.abspath(output_path)))
+    logger.info("%s (crowdnet, %s): %d tensors -> %s (config %s); the body model's buffers (human_model_layer.*) "
+                "and VPoser's encoder skipped", input_path, values["backbone"], len(mapped), checkpoint, config)
+    return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
+
+
 # formats whose files convert as a whole by their own function (the names are checkpoint layouts)
-WHOLE_MODEL_CONVERTERS = {"hybrik": _convert_hybrik, "ehgformer": _convert_ehgformer}
+WHOLE_MODEL_CONVERTERS = {"hybrik": _convert_hybrik, "ehgformer": _convert_ehgformer, "crowdnet": _convert_crowdnet}
 
 
 def convert(fmt, input_path, output_path):

@@ -24,8 +24,14 @@ def _hybrik(x):
     return (x - np.asarray(HYBRIK_MEAN, np.float32)) / np.asarray(IMAGENET_STD[::-1], np.float32)
 
 
-# ``image_normalization``: RGB (H, W, 3) in [0, 1] -> normalised; HMR's [-1, 1], ImageNet's mean/std or HybrIK's
-NORMALIZATIONS = {"hmr": _to_unit_range, "imagenet": _imagenet, "hybrik": _hybrik}
+# ``image_normalization``: RGB (H, W, 3) in [0, 1] -> normalised; HMR's [-1, 1], ImageNet's mean/std, HybrIK's or
+# 3DCrowdNet's (none)
+def _unit(x):
+    """3DCrowdNet / HAP: the image in [0, 1] as it is (``ToTensor()(img) / 255``, no mean or std)."""
+    return x
+
+
+NORMALIZATIONS = {"hmr": _to_unit_range, "imagenet": _imagenet, "hybrik": _hybrik, "unit": _unit}
 
 
 def normalize_image(image, normalization):

@@ -10,6 +10,7 @@ logger = logging.getLogger(__name__)
 SMPL_CANDIDATES = ("neutral_smpl_with_cocoplus_reg.pkl", os.path.join("smpl", "SMPL_NEUTRAL.pkl"),
                    "SMPL_NEUTRAL.pkl", "smpl_neutral.npz")
 H36M_REGRESSOR_CANDIDATES = ("J_regressor_h36m.npy", os.path.join("smpl", "J_regressor_h36m.npy"))
+EXTRA_REGRESSOR_CANDIDATES = ("J_regressor_extra.npy", os.path.join("smpl", "J_regressor_extra.npy"))
 
 
 def _find(explicit, data_path, candidates, what, required):
@@ -44,16 +45,19 @@ def resolve_gendered_models(config):
 
 
 def resolve_model_files(config):
-    """Paths of the SMPL model and the optional H36M regressor for ``config``.
+    """Paths of the SMPL model and the optional H36M and extra (SPIN's 9 joints) regressors for ``config``.
 
     Returns:
-        dict ``{"smpl": path, "h36m_regressor": path or None}``; logs which files were chosen.
+        dict ``{"smpl": path, "h36m_regressor": path or None, "extra_regressor": path or None}``; logs which files
+        were chosen.
     """
     smpl = _find(config.smpl_model_path, config.data_path, SMPL_CANDIDATES, "SMPL model", True)
     h36m = _find(config.h36m_regressor_path, config.data_path, H36M_REGRESSOR_CANDIDATES,
                  "J_regressor_h36m", False)
-    logger.info("body model: %s; H36M regressor: %s", smpl, h36m or "none")
-    return {"smpl": smpl, "h36m_regressor": h36m}
+    extra = _find(config.extra_regressor_path, config.data_path, EXTRA_REGRESSOR_CANDIDATES,
+                  "J_regressor_extra", False)
+    logger.info("body model: %s; H36M regressor: %s; extra regressor: %s", smpl, h36m or "none", extra or "none")
+    return {"smpl": smpl, "h36m_regressor": h36m, "extra_regressor": extra}
 
 
 MEAN_PARAM_CANDIDATES = ("neutral_smpl_mean_params.h5", "smpl_mean_params.npz", os.path.join("smpl", "smpl_mean_params.npz"))

@@ -135,7 +135,7 @@ def test_unknown_component_names_list_the_known_ones(kind):
     with pytest.raises(UnknownComponentError) as err:
         build_backbone("vgg16") if kind == "backbone" else build_head("linear", 2048, {})
     known = "hrnet, hybrik_hrnet, hybrik_resnet, pose_hrnet, resnet, vit_b16, vit_h16, vit_l16" if kind == "backbone" \
-        else "axis_angle, cliff, hmr2, hybrik, rot6d"
+        else "axis_angle, cliff, crowdnet, hmr2, hybrik, rot6d"
     assert str(err.value) == (f"unknown {kind} 'vgg16'; known: {known}" if kind == "backbone" else
                               f"unknown {kind} 'linear'; known: {known}")
 

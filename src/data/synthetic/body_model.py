@@ -268,6 +268,9 @@ _H36M_TARGETS = (
     ("ring", "arms", 0.46, 0.205, -0.03), ("ring", "arms", 0.71, 0.205, -0.02), ("ring", "arms", -0.19, 0.215, -0.02),
     ("ring", "arms", -0.46, 0.205, -0.03), ("ring", "arms", -0.71, 0.205, -0.02),
 )
+# SPIN's J_regressor_extra rows: right hip, left hip, neck (LSP), head top (LSP), pelvis (MPII), thorax (MPII),
+# spine (H36M), jaw (H36M), head (H36M): the synthetic body's matching cocoplus and H36M targets
+_EXTRA_TARGETS = tuple(_COCOPLUS_TARGETS[i] for i in (2, 3, 12, 13)) + tuple(_H36M_TARGETS[i] for i in (0, 8, 7, 9, 10))
 _TUBE_INDEX = {"torso": 0, "arms": 1, "legs": 2}
 
 
@@ -327,7 +330,7 @@ def build_body_model(seed=0):
         seed: integer; the pose blend shapes are drawn from it (everything else is fixed).
     Returns:
         dict with the official SMPL keys (numpy, dense) plus ``cocoplus_regressor`` (19, V),
-        ``J_regressor_h36m`` (17, V), ``synthetic`` and ``description``.
+        ``J_regressor_h36m`` (17, V), ``J_regressor_extra`` (9, V), ``synthetic`` and ``description``.
     """
     rng = np.random.default_rng(seed)
     verts, faces, centres, normals, tube_id = _build_surface(np.zeros(NUM_BETAS))
@@ -361,6 +364,7 @@ def build_body_model(seed=0):
         "J": joints, "weights": weights, "kintree_table": kintree, "f": faces.astype(np.uint32),
         "cocoplus_regressor": _regressor(_COCOPLUS_TARGETS, verts, centres, tube_id),
         "J_regressor_h36m": _regressor(_H36M_TARGETS, verts, centres, tube_id),
+        "J_regressor_extra": _regressor(_EXTRA_TARGETS, verts, centres, tube_id),
         "bs_style": "lbs", "bs_type": "lrotmin", "synthetic": True,
         "description": f"SYNTHETIC SMPL-format body model built by src/data/synthetic (seed {seed}); not SMPL",
     }

@@ -13,33 +13,39 @@ logger = logging.getLogger(__name__)
 
 HMR_MODEL_NAME = "neutral_smpl_with_cocoplus_reg.pkl"
 H36M_REGRESSOR_NAME = "J_regressor_h36m.npy"
+EXTRA_REGRESSOR_NAME = "J_regressor_extra.npy"
 
 
 def smpl_pickle_dict(model):
     """The model as the official pickle holds it: float64 arrays, sparse csc regressors."""
-    out = {k: v for k, v in model.items() if k != "J_regressor_h36m"}
+    out = {k: v for k, v in model.items() if k not in ("J_regressor_h36m", "J_regressor_extra")}
     out["J_regressor"] = scipy.sparse.csc_matrix(model["J_regressor"])
     out["cocoplus_regressor"] = scipy.sparse.csc_matrix(model["cocoplus_regressor"])
     return out
 
 
 def write_body_model(output_dir, seed=0, overwrite=False):
-    """Write ``neutral_smpl_with_cocoplus_reg.pkl`` and ``J_regressor_h36m.npy`` into ``output_dir``.
+    """Write ``neutral_smpl_with_cocoplus_reg.pkl``, ``J_regressor_h36m.npy`` and ``J_regressor_extra.npy`` into
+    ``output_dir``.
 
-    Returns the path of the pickle. Existing files are kept unless ``overwrite``.
+    Returns the path of the pickle. Existing files are kept unless ``overwrite`` (a missing one is added).
     """
     os.makedirs(output_dir, exist_ok=True)
-    pkl_path = os.path.join(output_dir, HMR_MODEL_NAME)
-    reg_path = os.path.join(output_dir, H36M_REGRESSOR_NAME)
-    if not overwrite and os.path.isfile(pkl_path) and os.path.isfile(reg_path):
-        return pkl_path
+    paths = {"pickle": os.path.join(output_dir, HMR_MODEL_NAME),
+             "J_regressor_h36m": os.path.join(output_dir, H36M_REGRESSOR_NAME),
+             "J_regressor_extra": os.path.join(output_dir, EXTRA_REGRESSOR_NAME)}
+    missing = [name for name, path in paths.items() if overwrite or not os.path.isfile(path)]
+    if not missing:
+        return paths["pickle"]
     model = build_body_model(seed)
-    with atomic_write(pkl_path) as handle:
-        pickle.dump(smpl_pickle_dict(model), handle, protocol=2)
-    with atomic_write(reg_path) as handle:
-        np.save(handle, model["J_regressor_h36m"])
-    logger.info("wrote SYNTHETIC body model %s and %s", pkl_path, reg_path)
-    return pkl_path
+    for name in missing:
+        with atomic_write(paths[name]) as handle:
+            if name == "pickle":
+                pickle.dump(smpl_pickle_dict(model), handle, protocol=2)
+            else:
+                np.save(handle, model[name])
+        logger.info("wrote SYNTHETIC body model file %s", paths[name])
+    return paths["pickle"]
 
 
 def ensure_body_model(config):
