@@ -88,6 +88,11 @@ LSP14_NAMES = (
 COCOPLUS19_NAMES = LSP14_NAMES + ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 COCOPLUS19_FLIP_PERM = (5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13, 14, 16, 15, 18, 17)
 
+# COCO's 17 keypoints (PoseFix's joint order)
+COCO17_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+                "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+                "right_knee", "left_ankle", "right_ankle")
+
 # Human3.6M 17-joint order of J_regressor_h36m (SPIN/mmpose).
 H36M17_NAMES = (
     "pelvis", "left_hip", "left_knee", "left_ankle", "right_hip", "right_knee",

@@ -27,7 +27,7 @@ from HMR.constants import (CROWD15_NAMES, CROWD_CAMERA_3D_SIZE, CROWD_FACE_VERTI
                            CROWD_VOXELS, NUM_SMPL_JOINTS, VPOSER_JOINTS)
 from HMR.geometry import batch_rodrigues, rot6d_to_rotmat, rotmat_to_axis_angle
 from HMR.heads.crowdnet import CONV_INIT_STD, PositionNet, RotationNet
-from HMR.precision import as_float32, set_model_precision
+from HMR.precision import as_float32, set_cell_precision
 from HMR.smpl.vposer import VPoserDecoder
 
 CROWD_FEATURE_DIM = 2048
@@ -121,12 +121,23 @@ class CrowdNet(nn.Cell):
         self.amp_level = "O0"
 
     @property
-    def noise_size(self):
-        """Uniform numbers per sample of the training noise (VPoser's dropout, then the ViT's drop path)."""
-        return self.hidden + (2 * self.backbone.depth if self.backbone_takes_noise else 0)
+    def train_noise_shape(self):
+        """Per-sample shape (1, 1, R) of the training noise: VPoser's dropout (512), then the ViT's drop path
+        (2 x depth) (``src.data.sources.TrainSource``)."""
+        return (1, 1, self.hidden + (2 * self.backbone.depth if self.backbone_takes_noise else 0))
+
+    @property
+    def encoder(self):
+        """The backbone, under the name the training options (``freeze_batchnorm``, ``layer_decay``) read."""
+        return self.backbone
 
     def use_mixed_precision(self, level):
-        return set_model_precision(self, level)
+        """The image network (backbone, pose2feat) at AMP ``level`` (``HMR.precision``); the pose-guided features
+        are cast to float32 before PositionNet, RotationNet, VPoser and SMPL."""
+        set_cell_precision(self.backbone, level)
+        set_cell_precision(self.pose2feat, level)
+        self.amp_level = level
+        return self
 
     def _features(self, images, joints, joints_mask, noise):
         """Pose-guided features (B, feature_dim, 8, 8)."""
@@ -134,7 +145,7 @@ class CrowdNet(nn.Cell):
         if noise is not None and self.backbone_takes_noise:
             vit_noise = ops.transpose(noise[:, self.hidden:].reshape(-1, 2, self.backbone.depth), (1, 0, 2))
         early = self.backbone.early(images, vit_noise) if self.backbone_takes_noise else self.backbone.early(images)
-        heatmaps = nearest_subsample(gaussian_heatmaps(joints, joints_mask), early.shape[2])
+        heatmaps = nearest_subsample(gaussian_heatmaps(joints, joints_mask), early.shape[2]).astype(early.dtype)
         fused = self.pose2feat(early, heatmaps)
         late = self.backbone.late(fused, vit_noise) if self.backbone_takes_noise else self.backbone.late(fused)
         (late,) = as_float32(self.amp_level, late)

@@ -187,8 +187,12 @@ def build_hybrik(config, smpl, num_iterations=None):
 def build_crowdnet(config, smpl, num_iterations=None):
     """3DCrowdNet / HAP (``HMR/crowdnet.py``): its 30-joint regressor from the body model's ``J_regressor``, the face
     vertices and ``J_regressor_extra.npy``'s head top."""
+    from HMR.constants import CROWD_INPUT_SIZE
     from HMR.crowdnet import CrowdNet, crowd30_regressor
     from HMR.smpl.layer import load_joint_regressor, load_smpl_model
+    if crop_size(config) != CROWD_INPUT_SIZE:
+        raise UserInputError(f"--architecture crowdnet takes {CROWD_INPUT_SIZE} x {CROWD_INPUT_SIZE} crops (its 2D pose "
+                             f"input lives on their 64 x 64 grid): use --img_size {CROWD_INPUT_SIZE} --img_width 0")
     files = resolve_model_files(config)
     if not files["extra_regressor"]:
         raise UserInputError("--architecture crowdnet needs J_regressor_extra.npy (its head-top joint, row 3): set "
@@ -196,8 +200,34 @@ def build_crowdnet(config, smpl, num_iterations=None):
     extra = load_joint_regressor(files["extra_regressor"], smpl.num_vertices)
     regressor = crowd30_regressor(load_smpl_model(files["smpl"])["J_regressor"], extra)
     spec = architecture(config)
-    return CrowdNet(smpl, regressor, config.backbone, backbone_options(config), config.crowdnet_feature_dim,
-                    camera=spec.camera, camera_options=spec.camera_options)
+    model = CrowdNet(smpl, regressor, config.backbone, backbone_options(config), config.crowdnet_feature_dim,
+                     camera=spec.camera, camera_options=spec.camera_options)
+    load_vposer(config, model.vposer)
+    return model
+
+
+def load_vposer(config, decoder):
+    """VPoser's decoder weights from ``vposer_path`` (default ``DATA_PATH/vposer_v1.ckpt``) into ``decoder`` if the
+    file exists (a whole-model checkpoint loaded afterwards brings its own); a warning otherwise."""
+    import mindspore as ms
+    from src.training.vposer import vposer_file
+    path = vposer_file(config)
+    if not os.path.isfile(path):
+        if config.vposer_path:
+            raise UserInputError(f"--vposer_path not found: {path}")
+        logger.warning("no VPoser checkpoint at %s: the pose decoder keeps its random weights (convert VPoser's "
+                       "snapshot with python -m src.convert --from vposer, or train one: python -m src.training.vposer)",
+                       path)
+        return
+    weights = {name: value for name, value in ms.load_checkpoint(path).items() if name.startswith("bodyprior_dec_")}
+    expected = {p.name.split(".", 1)[1] if p.name.startswith("vposer.") else p.name for p in decoder.get_parameters()}
+    if set(weights) != expected:
+        raise UserInputError(f"{path}: not a VPoser v1 checkpoint (decoder keys {sorted(weights)[:3]}..., expected "
+                             f"{sorted(expected)})")
+    for parameter in decoder.get_parameters():
+        parameter.set_data(weights[parameter.name.split(".", 1)[1] if parameter.name.startswith("vposer.")
+                                   else parameter.name].value())
+    logger.info("VPoser decoder loaded from %s", path)
 
 
 MODEL_BUILDERS = Registry("model", {"hmr": build_hmr, "hybrik": build_hybrik, "crowdnet": build_crowdnet})
@@ -250,7 +280,7 @@ def build_train_source(config, model, num_steps, rank=0, world_size=1):
                        crop_size(config), config.image_normalization, keypoint_indices(model), seed=config.seed,
                        augment=augment, rank=rank, world_size=world_size,
                        image_roots=[r and dataset_paths(config, [r])[0] for r in config.train_image_roots],
-                       noise_shape=(noise_rows(config, model), 2, HIDDEN),
+                       noise_shape=getattr(model, "train_noise_shape", None) or (noise_rows(config, model), 2, HIDDEN),
                        mocap_per_sample=config.regressor_iterations, extra_inputs=extra_inputs(config))
 
 
@@ -260,4 +290,4 @@ def build_eval_source(config, path, keypoint_set=J24_TO_LSP14):
     from src.data.sources import EvalSource
     root = config.eval_image_root and dataset_paths(config, [config.eval_image_root])[0]
     return EvalSource(path, crop_size(config), config.image_normalization, keypoint_set, image_root=root,
-                      extra_inputs=extra_inputs(config))
+                      extra_inputs=extra_inputs(config), input_seed=config.seed if config.eval_pose_corruption else None)

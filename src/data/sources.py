@@ -35,6 +35,7 @@ NOISE_COLUMN = "noise"     # per-sample dropout noise (iterations, 2, hidden); l
 EVAL_COLUMNS = ("image", "joints3d", "pose", "betas", "has_smpl", "has_3d", "valid", "index", "keypoints")
 MOCAP_STREAM = 1000   # permutation-stream id of the mocap file (datasets use 0, 1, ...)
 NOISE_STREAM = 2000   # seed-sequence tag of the dropout noise
+INPUT_STREAM = 3000   # seed-sequence tag of an extra input's corruption (3DCrowdNet's 2D pose)
 
 
 def flip_pose(pose):
@@ -85,14 +86,16 @@ NO_AUGMENTATION = {"scale": 1.0, "rotation": 0.0, "flip": False, "translation": 
                    "colour": np.ones(3, np.float32)}
 
 
-def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None, extra_inputs=()):
+def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, aug=None, extra_inputs=(),
+                  input_seed=None):
     """Crop, augment and normalise one sample.
 
     ``image_size``: the crop, S or (H, W) pixels. ``aug``: None or dict with ``scale``
     (box-side factor), ``rotation`` (degrees), ``flip`` (bool), ``translation`` ((2,) centre
     shift in box sides) and ``colour`` ((3,) gains). ``extra_inputs``: names of the extra graph
     inputs to add (``src/data/extra_inputs.py``), made from the augmented box's frame; a rotation
-    turns the image about the box centre, which leaves the frame unchanged.
+    turns the image about the box centre, which leaves the frame unchanged. ``input_seed``: the seed of any
+    corruption of an extra input made from the sample's keypoints (3DCrowdNet's 2D pose), or None.
     """
     d = dataset.data
     aug = aug or NO_AUGMENTATION
@@ -124,7 +127,8 @@ def sample_arrays(dataset, index, image_size, normalization, keypoint_indices, a
     extra = {}
     if extra_inputs:
         frame = dataset.frame(index, center, scale * BOX_UNIT, aug["flip"])
-        extra = dict(zip(extra_inputs, extra_input_values(extra_inputs, frame)))
+        extra = dict(zip(extra_inputs, extra_input_values(extra_inputs, frame,
+                                                          {"keypoints": part, "seed": input_seed})))
     return extra | {
         "image": image_array,
         "keypoints": part[list(keypoint_indices)].astype(np.float32),
@@ -237,7 +241,8 @@ class TrainSource:
         d, stream_position, index = self.draw(position)
         rng = np.random.default_rng([self.seed, d, stream_position])
         sample = sample_arrays(self.datasets[d], index, self.image_size, self.normalization,
-                               self.keypoint_indices, self._augmentation(rng), self.extra_inputs)
+                               self.keypoint_indices, self._augmentation(rng), self.extra_inputs,
+                               [self.seed, INPUT_STREAM, d, stream_position])
         step, slot = divmod(int(position), self.batch_size)
         first = ((step * self.world_size + self.rank) * self.batch_size + slot) * self.mocap_per_sample
         m = [self._stream_index(MOCAP_STREAM, len(self.mocap["pose"]), first + k) for k in range(self.mocap_per_sample)]
@@ -251,20 +256,24 @@ class TrainSource:
 
 class EvalSource:
     """Deterministic evaluation samples of one dataset: fixed crop, no augmentation, in file order.
-    Columns: ``EVAL_COLUMNS`` then the architecture's ``extra_inputs``."""
+    Columns: ``EVAL_COLUMNS`` then the architecture's ``extra_inputs``; ``input_seed``: corrupt extra inputs made
+    from the keypoints as training does, sample i with the seed ``[input_seed, i]`` (None: as labelled)."""
 
-    def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root="", extra_inputs=()):
+    def __init__(self, dataset_path, image_size, normalization, keypoint_indices, image_root="", extra_inputs=(),
+                 input_seed=None):
         self.dataset = _Dataset(dataset_path, image_root, need_keypoints=False, with_frames=bool(extra_inputs))
         self.image_size, self.normalization = image_size, normalization
         self.keypoint_indices = tuple(keypoint_indices)
         self.extra_inputs = tuple(extra_inputs)
         self.columns = EVAL_COLUMNS + self.extra_inputs
+        self.input_seed = input_seed
 
     def __len__(self):
         return self.dataset.size
 
     def __getitem__(self, index):
+        seed = None if self.input_seed is None else [self.input_seed, INPUT_STREAM, int(index)]
         sample = sample_arrays(self.dataset, int(index), self.image_size, self.normalization, self.keypoint_indices,
-                               extra_inputs=self.extra_inputs)
+                               extra_inputs=self.extra_inputs, input_seed=seed)
         sample["index"] = np.int32(index)
         return tuple(sample[c] for c in self.columns)

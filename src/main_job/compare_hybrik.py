@@ -53,9 +53,9 @@ def keypoint_error(run, smpl, model):
     return float(np.mean(np.concatenate(errors)))
 
 
-def compare(config, smpl):
-    """Train and evaluate both models; returns the summary written to
-    ``<output_path>/hybrik_vs_hmr/summary.json``."""
+def compare(config, smpl, runs=None, folder="hybrik_vs_hmr"):
+    """Train and evaluate each of ``runs`` (``{name: config values}``, default ``RUNS``); returns the summary written
+    to ``<output_path>/<folder>/summary.json``."""
     import mindspore as ms
 
     from model_utils.atomic_files import write_json
@@ -65,7 +65,7 @@ def compare(config, smpl):
     from src.training.loop import train
 
     rows = {}
-    for name, values in RUNS.items():
+    for name, values in (runs or RUNS).items():
         run = config.replace(run_name=f"compare_{name}", **values)
         ms.set_seed(run.seed)
         untrained = build_model(run, smpl)
@@ -81,7 +81,7 @@ def compare(config, smpl):
                     metrics["mpjpe"], metrics["pa_mpjpe"], metrics["pve"], rows[name]["keypoint_error_px"],
                     rows[name]["trained_over_untrained"])
     summary = {"synthetic": bool(smpl.synthetic), "img_size": config.img_size, "rows": rows}
-    path = write_json(os.path.join(config.output_path, "hybrik_vs_hmr", "summary.json"), summary)
+    path = write_json(os.path.join(config.output_path, folder, "summary.json"), summary)
     logger.info("summary: %s", path)
     return summary
 

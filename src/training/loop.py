@@ -107,8 +107,18 @@ def _hybrik_step(config, smpl, model, parts, make_reducer, scaler):
     return dict(parts, step=step_cell)
 
 
+def _crowdnet_step(config, smpl, model, parts, make_reducer, scaler):
+    """3DCrowdNet's step (``src/training/crowdnet_step.py``): one optimiser, no discriminator."""
+    from src.training.crowdnet_step import CrowdNetObjective, CrowdNetTrainStep, keypoint_names
+    enc_opt = parts["opt_e"]
+    step_cell = CrowdNetTrainStep(CrowdNetObjective(model, keypoint_names(model)), enc_opt,
+                                  make_reducer(enc_opt.parameters) if make_reducer else None, scaler)
+    step_cell.set_train(True)
+    return dict(parts, step=step_cell)
+
+
 # the training step of each way a model is assembled (the architecture spec's ``model``)
-TRAIN_STEPS = Registry("training step", {"hmr": _hmr_step, "hybrik": _hybrik_step})
+TRAIN_STEPS = Registry("training step", {"hmr": _hmr_step, "hybrik": _hybrik_step, "crowdnet": _crowdnet_step})
 
 
 def step_on_columns(step_cell):

@@ -1,0 +1,43 @@
+"""3DCrowdNet against HMR on the embedded default: the same encoder size, data, crop and steps.
+
+``python -m src.main_job.compare_crowdnet --config_path src/main_job/demo_config.yaml [--KEY VALUE ...]``
+(``bash scripts/run_compare_crowdnet.sh``). HMR (SPIN's 6D head) and 3DCrowdNet (its 2D pose fused after the stem,
+PositionNet, RotationNet and a VPoser trained on the embedded mocap, ``src/training/vposer.py``) train with the same
+ResNet-18 (width 16: 128-d pose-guided features, so no 1 x 1 lift) on 256 px crops of the embedded default's
+centred splits, 3DCrowdNet's 2D pose input made from the 2D labels corrupted as its training corrupts them, also at
+evaluation (``eval_pose_corruption``). Rows as ``compare_hybrik``'s: MPJPE, PA-MPJPE, PVE, the 2D error of the
+model's keypoints, trained / untrained. ``<output_path>/crowdnet_vs_hmr/summary.json``; an interrupted comparison
+resumes.
+"""
+import logging
+import os
+
+from model_utils.entry import run_entry
+from model_utils.logger import setup_logging
+
+logger = logging.getLogger("compare_crowdnet")
+
+CROP = {"img_size": 256, "img_width": 0}
+RUNS = {
+    "hmr": dict(CROP, architecture="hmr", pose_head="rot6d", backbone="resnet", image_normalization="hmr"),
+    "crowdnet": dict(CROP, architecture="crowdnet", pose_head="vposer", backbone="resnet", image_normalization="unit",
+                     crowdnet_feature_dim=128),
+}
+FOLDER = "crowdnet_vs_hmr"
+
+
+def main(config):
+    from src.builders import set_mindspore_context
+    from src.main_job.compare_hybrik import compare
+    from src.main_job.run import prepare_embedded_default
+    from src.training.vposer import train_vposer, vposer_file
+    setup_logging(os.path.join(config.output_path, FOLDER))
+    set_mindspore_context(config)
+    smpl = prepare_embedded_default(config)
+    if not os.path.isfile(vposer_file(config)):
+        train_vposer(config)
+    return compare(config, smpl, RUNS, FOLDER)
+
+
+if __name__ == "__main__":
+    run_entry(main)
