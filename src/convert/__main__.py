@@ -1,5 +1,5 @@
 """``python -m src.convert --from FORMAT --input FILE --output FILE.ckpt``; FORMAT: spin, mmpose,
-torchvision-resnet50, cliff, metahmr, hybrik, ehgformer, crowdnet, hmr2, vitpose, hap."""
+torchvision-resnet50, cliff, metahmr, hybrik, ehgformer, crowdnet, vposer, hmr2, vitpose, hap."""
 import argparse
 import sys
 

@@ -37,6 +37,8 @@ Formats (from the public code; weights are downloaded by users):
   ``temporal_refiner`` and ``temporal_checkpoint``): ``src/convert/ehgformer_format.py``.
 * ``crowdnet`` -- 3DCrowdNet's (ResNet-50) and HAP's (ViT-B) 3D snapshots ``snapshot_{epoch}.pth.tar``:
   ``src/convert/crowdnet_format.py``.
+* ``vposer`` -- VPoser v1's snapshot (``vposer_v1_0/snapshots/TR00_E096.pt``, the ``state_dict`` of
+  ``human_body_prior``'s ``VPoser``), for ``--vposer_path``: ``src/convert/crowdnet_format.py``.
 
 SPIN, mmpose, CLIFF and Meta-HMR models run with the ``rot6d`` head and ImageNet normalisation: the
 matching config is written beside the checkpoint (``FILE.yaml``) for ``--config_path``.
@@ -52,7 +54,8 @@ from src.convert.vit_formats import VIT_FORMATS
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr", "hybrik", "ehgformer", "crowdnet") + VIT_FORMATS
+FORMATS = ("spin", "mmpose", "torchvision-resnet50", "cliff", "metahmr", "hybrik", "ehgformer", "crowdnet",
+           "vposer") + VIT_FORMATS
 METAHMR_PARTS = {"model": "model.", "model_aux": "aux."}      # Meta-HMR's key -> this project's checkpoint part
 METAHMR_ITERATIONS = {"regressor_iterations": 10, "aux_iterations": 3}
 # Meta-HMR trains and evaluates every release (HMR and CLIFF) with --bbox_type rect: 256 x 192 crops, the
@@ -391,8 +394,18 @@ def _convert_crowdnet(data, input_path, output_path):
     return {"checkpoint": checkpoint, "config": config, "parameters": len(mapped)}
 
 
+def _convert_vposer(data, input_path, output_path):
+    """A VPoser v1 snapshot -> a checkpoint ``vposer_path`` names (no config: it is a part of crowdnet models)."""
+    from src.convert.crowdnet_format import converted_vposer
+    arrays, expected = converted_vposer(data, input_path)
+    checkpoint = write_checkpoint(check_against(arrays, expected, input_path), output_path)
+    logger.info("%s (vposer): %d tensors -> %s (use it as --vposer_path)", input_path, len(arrays), checkpoint)
+    return {"checkpoint": checkpoint, "config": None, "parameters": len(arrays)}
+
+
 # formats whose files convert as a whole by their own function (the names are checkpoint layouts)
-WHOLE_MODEL_CONVERTERS = {"hybrik": _convert_hybrik, "ehgformer": _convert_ehgformer, "crowdnet": _convert_crowdnet}
+WHOLE_MODEL_CONVERTERS = {"hybrik": _convert_hybrik, "ehgformer": _convert_ehgformer, "crowdnet": _convert_crowdnet,
+                          "vposer": _convert_vposer}
 
 
 def convert(fmt, input_path, output_path):

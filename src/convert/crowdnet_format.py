@@ -144,3 +144,36 @@ def converted(data, path):
     state = crowdnet_state(data, path)
     values = crowdnet_config(state, path)
     return map_crowdnet(state, path), expected_shapes(values), values
+
+
+VPOSER_KEYS = ("bodyprior_dec_fc1.weight", "bodyprior_dec_fc2.weight", "bodyprior_dec_out.weight")
+
+
+def vposer_state(data, path):
+    """A VPoser v1 snapshot's state dict (``snapshots/TR00_E096.pt``: the model's ``state_dict()``; a ``module.`` or
+    ``vposer.`` prefix stripped)."""
+    state = data if isinstance(data, dict) else {}
+    for prefix in ("module.", "vposer."):
+        state = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in state.items()}
+    missing = [k for k in VPOSER_KEYS if k not in state]
+    if missing:
+        raise UserInputError(f"{path}: not a VPoser v1 snapshot (no '{missing[0]}'; found {sorted(state)[:6]})")
+    return state
+
+
+def converted_vposer(data, path):
+    """({our name: array}, {name: shape} expected) of a VPoser v1 snapshot: the decoder, and the encoder when the
+    snapshot has it (BatchNorm renamed)."""
+    from HMR.smpl.vposer import VPoserDecoder, VPoserEncoder
+    from src.checkpoints import structural_parameters
+    state = vposer_state(data, path)
+    mapped = {}
+    for key, value in state.items():
+        module, _, leaf = key.rpartition(".")
+        if leaf in DROPPED_SUFFIXES:
+            continue
+        name = f"{module}.{BN_SUFFIXES[leaf]}" if module.startswith("bodyprior_enc_bn") and leaf in BN_SUFFIXES else key
+        mapped[name] = np.asarray(value, np.float32)
+    cells = [VPoserDecoder()] + ([VPoserEncoder()] if any(k.startswith("bodyprior_enc_") for k in state) else [])
+    expected = {k: tuple(p.shape) for cell in cells for k, p in structural_parameters(cell).items()}
+    return mapped, expected

@@ -195,3 +195,35 @@ def test_bad_snapshot_is_named(tmp_path):
     torch.save({"network": {"module.fc.weight": torch.zeros(2, 2)}}, path)
     with pytest.raises(UserInputError, match="not a 3DCrowdNet / HAP snapshot.*position_net"):
         convert("crowdnet", str(path), str(tmp_path / "out.ckpt"))
+
+
+def test_vposer_snapshot_converts_and_decodes_as_human_body_prior(tmp_path, body_model_dir):
+    """A VPoser v1 snapshot (the model's state dict, encoder included) -> ``--from vposer`` -> ``vposer_path``: the
+    crowdnet model's frozen decoder gives human_body_prior's rotations for the same codes."""
+    import mindspore as ms
+    import torch
+    from src.builders import build_model, build_smpl
+    from src.convert.convert import convert
+    from tests.reference.torch_crowdnet import VPoserV1
+    torch.manual_seed(2)
+    vposer = VPoserV1().eval()
+    torch.save(vposer.state_dict(), tmp_path / "TR00_E096.pt")
+    result = convert("vposer", str(tmp_path / "TR00_E096.pt"), str(tmp_path / "vposer.ckpt"))
+    assert result["parameters"] == len([k for k in vposer.state_dict() if not k.endswith("num_batches_tracked")])
+    config = _config({"config": _small_config(tmp_path)}, body_model_dir, "--vposer_path", str(tmp_path / "vposer.ckpt"))
+    model = build_model(config, build_smpl(config))
+    codes = np.random.default_rng(0).normal(0, 1, (3, 32)).astype(np.float32)
+    with torch.no_grad():
+        want = vposer.decode(torch.tensor(codes)).numpy()
+    np.testing.assert_allclose(model.vposer(ms.Tensor(codes)).asnumpy(), want, atol=1e-5)
+    assert not any(p.requires_grad for p in model.vposer.get_parameters())
+
+
+def _small_config(folder):
+    """A small crowdnet's config file (ResNet-18, 64 features)."""
+    import yaml
+    path = folder / "small.yaml"
+    path.write_text(yaml.safe_dump({"architecture": "crowdnet", "pose_head": "vposer", "backbone": "resnet",
+                                    "backbone_depth": 18, "backbone_width": 8, "img_size": 256, "img_width": 0,
+                                    "image_normalization": "unit", "crowdnet_feature_dim": 64}))
+    return str(path)
