@@ -2,7 +2,7 @@
 # Benchmarks, each side by side with a reference in the same run (ratios are what count).
 # Usage: bash scripts/run_bench.sh smpl|train|data|infer|demo|adapt|isa|video|all
 #   smpl   SMPL forward ms at batch 1 and 64: this project (graph and pynative) vs smplx (PyTorch)
-#   train  training step at batch 8: HMR (float32 and amp_level O2) vs bare ResNet-50 (this project) vs HMR in PyTorch eager; CLIFF; HMR 2.0 ViT-B vs PyTorch; HybrIK HRNet-W48 vs PyTorch
+#   train  training step at batch 8: HMR (float32 and amp_level O2) vs bare ResNet-50 (this project) vs HMR in PyTorch eager; CLIFF; HMR 2.0 ViT-B and HAP 3D (3DCrowdNet ViT-B) vs PyTorch; HybrIK HRNet-W48 vs PyTorch
 #   data   training-pipeline samples/s (1 and 2 workers, 224 px) vs what the batch-8 HMR step consumes
 #   infer  per-image inference latency: checkpoint (graph mode) vs MINDIR (GraphCell) vs ONNX (onnxruntime); HMR 2.0 ViT-B and HybrIK HRNet-W48 vs PyTorch
 #   demo   image demo stages on a real photo: detection, landmarks, HMR, refinement

@@ -1,4 +1,5 @@
-"""The encoder's optimiser: HMR's Adam, or AdamW with layer-wise learning-rate decay (the ViT recipes).
+"""The encoder's optimiser: HMR's Adam, AdamW with layer-wise learning-rate decay (the ViT recipes), or plain SGD
+(HAP's 3D recipe: ``torch.optim.SGD`` without momentum).
 
 Layer-wise decay as BEiT / ViTPose (``LayerDecayOptimizerConstructor``) number a ViT's layers: the
 patch and position embeddings are layer 0, block i is layer i + 1, everything after the blocks
@@ -7,7 +8,7 @@ biases, 1-d parameters (norms) or position embeddings (``no_weight_decay`` of th
 """
 import re
 
-ADAM, ADAMW = "adam", "adamw"
+ADAM, ADAMW, SGD = "adam", "adamw", "sgd"
 BLOCK = re.compile(r"^encoder\.blocks\.(\d+)\.")
 EMBEDDINGS = ("encoder.patch_embed.", "encoder.pos_embed")
 NO_DECAY_NAMES = ("pos_embed", "pos_embedding")
@@ -48,11 +49,13 @@ def build_encoder_optimizer(config, model, learning_rate):
     from mindspore import nn
 
     from src.checkpoints import structural_parameters
-    if config.optimizer == ADAM:
+    if config.optimizer in (ADAM, SGD):
         if config.layer_decay != 1.0:
             from model_utils.errors import UserInputError
             raise UserInputError(f"--layer_decay {config.layer_decay} needs --optimizer adamw (the ViT recipes' "
-                                 "optimiser); adam takes one learning rate")
+                                 f"optimiser); {config.optimizer} takes one learning rate")
+        if config.optimizer == SGD:
+            return nn.SGD(model.trainable_params(), learning_rate=learning_rate, weight_decay=config.weight_decay)
         return nn.Adam(model.trainable_params(), learning_rate=learning_rate, weight_decay=config.weight_decay)
     trainable = {id(p) for p in model.trainable_params()}
     named = {name: p for name, p in structural_parameters(model).items() if id(p) in trainable}

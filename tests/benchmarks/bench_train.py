@@ -215,7 +215,7 @@ def _torch_cliff_step(model_path, cocoplus, rng):
     return _torch_trainer(model.parameters(), forward, rng)
 
 
-def main(rounds=3, repeat=3, tables=("hmr", "cliff", "hmr2", "hybrik")):
+def main(rounds=3, repeat=3, tables=("hmr", "cliff", "hmr2", "crowdnet", "hybrik")):
     configure_cpu_isa()
     from src.data.synthetic.body_model import build_body_model
     from src.data.synthetic.write_model import write_body_model
@@ -230,6 +230,9 @@ def main(rounds=3, repeat=3, tables=("hmr", "cliff", "hmr2", "hybrik")):
     if "hmr2" in tables:
         from tests.benchmarks.bench_hmr2 import train_rows
         print_table(*train_rows(path, build_body_model(0)["cocoplus_regressor"]))
+    if "crowdnet" in tables:
+        from tests.benchmarks import bench_crowdnet
+        print_table(*bench_crowdnet.train_rows())
     if "hybrik" in tables:
         from tests.benchmarks import bench_hybrik
         print_table(*bench_hybrik.train_rows(os.path.dirname(path)))
@@ -269,4 +272,4 @@ def _cliff_table(path, rng):
 
 if __name__ == "__main__":
     import sys
-    main(tables=tuple(sys.argv[1:]) or ("hmr", "cliff", "hmr2"))
+    main(tables=tuple(sys.argv[1:]) or ("hmr", "cliff", "hmr2", "crowdnet"))

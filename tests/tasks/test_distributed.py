@@ -94,7 +94,17 @@ def _weights(path):
     return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if k.startswith(("model.", "disc."))}
 
 
-def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp_path):
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_msrun_nodes_equal_one_process_over_their_union(tiny_data_dir, tmp_path):
+    """Two msrun nodes of one worker each on this machine (``--nodes 2 --node_rank 0|1 --master_addr --master_port``,
+    as on two servers; the single-node form with two workers is the Meta-HMR test's) train to the weights of one
+    process on the union batch, interrupted and resumed."""
     # every keypoint visible: the masked loss means then have equal denominators on both ranks,
     # so the mean of the two ranks' gradients is exactly the gradient over the union
     data = dict(np.load(tiny_data_dir / "synthetic" / "synthetic_3d_train.npz"))
@@ -104,13 +114,20 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     logs = tmp_path / "dp" / "msrun_logs"
     # interrupted after 2 steps, then resumed: the distributed run continues like a single-device one
     for extra in (["--stop_after_steps", "2"], ["--resume", "true"]):
-        dist = subprocess.run(["bash", "scripts/run_distributed_train.sh", "--msrun", "2", str(tiny_data_dir),
-                               "--output_path", str(tmp_path / "dp"), *TINY, "--batch_size", "2", *extra], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=1200)
-        assert dist.returncode == 0, dist.stderr[-2000:] + "".join(p.read_text()[-2000:]
-                                                                   for p in logs.glob("worker_*.log"))
+        port = str(_free_port())
+        nodes = [["bash", "scripts/run_distributed_train.sh", "--msrun", "1", "--nodes", "2", "--node_rank", str(rank),
+                  "--master_addr", "127.0.0.1", "--master_port", port, str(tiny_data_dir), "--output_path",
+                  str(tmp_path / "dp"), *TINY, "--batch_size", "2", *extra] for rank in (0, 1)]
+        second = subprocess.Popen(nodes[1], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        first = subprocess.run(nodes[0], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        second_err = second.communicate(timeout=300)[1]
+        worker_logs = "".join(p.read_text()[-2000:] for p in logs.glob("node_*/worker_*.log"))
+        assert first.returncode == 0 and second.returncode == 0, first.stderr[-2000:] + second_err[-2000:] + worker_logs
     assert (tmp_path / "dp" / "train" / "rank_1" / "hmr-step00000002.ckpt").is_file() is False   # newest only
-    assert "resumed from" in (logs / "worker_0.log").read_text()
+    rank_logs = {p.name: p.read_text() for p in logs.glob("node_*/worker_*.log")}
+    assert sorted(rank_logs) == ["worker_0.log", "worker_1.log"], sorted(rank_logs)
+    assert "resumed from" in rank_logs["worker_0.log"]
     single = subprocess.run([sys.executable, "train.py", "--data_path", str(tiny_data_dir), "--output_path",
                              str(tmp_path / "single"), *TINY, "--batch_size", "4"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=1200)
@@ -125,8 +142,8 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     # logs and the step log from rank 0 only; the ranks drew disjoint samples
     steps = [json.loads(line)["step"] for line in (tmp_path / "dp" / "train" / "train_log.jsonl").open()]
     assert steps == list(range(STEPS))
-    assert "step 2 epoch 0" in (logs / "worker_0.log").read_text()
-    assert "step 2 epoch 0" not in (logs / "worker_1.log").read_text()
+    assert "step 2 epoch 0" in rank_logs["worker_0.log"]
+    assert "step 2 epoch 0" not in rank_logs["worker_1.log"]
     from src.data.sources import TrainSource
     seen = []
     for rank in (0, 1):
