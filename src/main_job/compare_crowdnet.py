@@ -6,13 +6,15 @@ PositionNet, RotationNet and a VPoser trained on the embedded mocap, ``src/train
 ResNet-18 (width 16: 128-d pose-guided features, so no 1 x 1 lift) on 256 px crops of the embedded default's
 centred splits, 3DCrowdNet's 2D pose input made from the 2D labels corrupted as its training corrupts them, also at
 evaluation (``eval_pose_corruption``). Rows as ``compare_hybrik``'s: MPJPE, PA-MPJPE, PVE, the 2D error of the
-model's keypoints, trained / untrained. ``<output_path>/crowdnet_vs_hmr/summary.json``; an interrupted comparison
+model's keypoints, trained / untrained; and the errors on ``synthetic_eval_two.npz``, images of the labelled person
+with a second one overlapping (3DCrowdNet's claim: the 2D pose says which person to reconstruct). ``<output_path>/crowdnet_vs_hmr/summary.json``; an interrupted comparison
 resumes.
 """
 import logging
 import os
 
 from model_utils.entry import run_entry
+from model_utils.errors import UserInputError
 from model_utils.logger import setup_logging
 
 logger = logging.getLogger("compare_crowdnet")
@@ -24,6 +26,7 @@ RUNS = {
                      crowdnet_feature_dim=128),
 }
 FOLDER = "crowdnet_vs_hmr"
+TWO_PERSON_SPLIT = "eval_two"
 
 
 def main(config):
@@ -36,7 +39,10 @@ def main(config):
     smpl = prepare_embedded_default(config)
     if not os.path.isfile(vposer_file(config)):
         train_vposer(config)
-    return compare(config, smpl, RUNS, FOLDER)
+    two = os.path.join(config.data_path, "synthetic", f"synthetic_{TWO_PERSON_SPLIT}.npz")
+    if not os.path.isfile(two):
+        raise UserInputError(f"{two} not found: render it with --synthetic_splits [..., {TWO_PERSON_SPLIT}]")
+    return compare(config, smpl, RUNS, FOLDER, {"two_person": two})
 
 
 if __name__ == "__main__":

@@ -53,9 +53,10 @@ def keypoint_error(run, smpl, model):
     return float(np.mean(np.concatenate(errors)))
 
 
-def compare(config, smpl, runs=None, folder="hybrik_vs_hmr"):
-    """Train and evaluate each of ``runs`` (``{name: config values}``, default ``RUNS``); returns the summary written
-    to ``<output_path>/<folder>/summary.json``."""
+def compare(config, smpl, runs=None, folder="hybrik_vs_hmr", subsets=None):
+    """Train and evaluate each of ``runs`` (``{name: config values}``, default ``RUNS``), also on each of ``subsets``
+    (``{name: test file}``: the row gains ``<name>_mpjpe``, ``<name>_pa_mpjpe``, ``<name>_pve``); returns the summary
+    written to ``<output_path>/<folder>/summary.json``."""
     import mindspore as ms
 
     from model_utils.atomic_files import write_json
@@ -77,6 +78,9 @@ def compare(config, smpl, runs=None, folder="hybrik_vs_hmr"):
         rows[name] = dict({k: metrics[k] for k in REPORTED}, keypoint_error_px=keypoint_error(run, smpl, model),
                           untrained_mpjpe=before, trained_over_untrained=round(metrics["mpjpe"] / before, 4),
                           checkpoint=result["checkpoint"], train_steps=result["steps"])
+        for subset, test_file in (subsets or {}).items():
+            extra = evaluate_from_config(run.replace(eval_dataset=test_file), smpl, model)
+            rows[name].update({f"{subset}_{k}": extra[k] for k in ("mpjpe", "pa_mpjpe", "pve")})
         logger.info("%s: MPJPE %.1f mm, PA-MPJPE %.1f mm, PVE %.1f mm, 2D %.2f px, trained/untrained %.2f", name,
                     metrics["mpjpe"], metrics["pa_mpjpe"], metrics["pve"], rows[name]["keypoint_error_px"],
                     rows[name]["trained_over_untrained"])

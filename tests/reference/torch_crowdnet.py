@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tests.reference.torch_hmr import Bottleneck
+from tests.reference.torch_hmr import ResNet50
 from tests.reference.torch_hmr2 import ViT
 
 FOCAL, INPUT, HEATMAP, SIGMA, CAMERA_3D = 5000.0, 256, 64, 2.5, 2.5
@@ -35,23 +35,8 @@ def make_conv_layers(dims, kernel=3, padding=1, bnrelu_final=True):
     return nn.Sequential(*layers)
 
 
-class ResNetBackbone(nn.Module):
-    """``common/nets/resnet.py`` at resnet_type 50: early = stem, late = layer1..4."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        in_ch, layers = 64, []
-        for index, count in enumerate((3, 4, 6, 3)):
-            blocks = []
-            for b in range(count):
-                blocks.append(Bottleneck(in_ch, 64 * 2 ** index, 2 if (b == 0 and index > 0) else 1))
-                in_ch = 64 * 2 ** index * 4
-            layers.append(nn.Sequential(*blocks))
-        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+class ResNetBackbone(ResNet50):
+    """``common/nets/resnet.py`` at resnet_type 50 (torchvision's names): early = stem, late = layer1..4."""
 
     def forward(self, x, skip_early=False):
         if not skip_early:

@@ -48,6 +48,8 @@ FRAME_FOCAL = 220.0       # pixels: 72 degrees across the frame's width
 FRAME_DEPTH_RANGE = (2.5, 5.0)
 YAW_RANGE = np.pi / 2     # body turned up to +-90 degrees from facing the camera
 LEAN = 0.15               # radians of pitch/roll jitter
+TWO_PERSON_LATERAL = (0.3, 0.55)    # metres: the second person's sideways offset in the two-person split
+TWO_PERSON_DEPTH = (-0.3, 0.6)      # metres: its depth offset (negative = in front)
 FRAME_SPLITS = ("frames_train", "frames_eval")
 SEQUENCE_SPLITS = ("seq_train", "seq_eval")        # sizes in sequences of SEQUENCE_LENGTH frames
 SEQUENCE_LENGTH = 48
@@ -160,6 +162,23 @@ def _make_split(smpl, folder, split, num, rng, pool, with_3d, full_frame=False):
     return _write_split(smpl, folder, split, betas, poses, pixels, depth, camera, rng, pool, with_3d)
 
 
+def _make_two_person_split(smpl, folder, split, num, rng, pool):
+    """A centred split whose images each hold a second person beside the labelled one, overlapping it: at the
+    labelled person's depth -0.3..+0.6 m, 0.3..0.55 m to its left or right, any pose; labels (2D, 3D, SMPL, box) are
+    the first person's, its keypoints hidden where the other person covers them."""
+    from src.data.synthetic.poses import sample_betas, sample_body_poses
+    betas, other_betas = sample_betas(rng, num), sample_betas(rng, num)
+    poses, other_poses = (sample_body_poses(rng, num, spread=POSE_SPREAD) for _ in range(2))
+    poses[:, :3], other_poses[:, :3] = _root_orientations(rng, num), _root_orientations(rng, num)
+    pixels, depth, camera = _placement(rng, num, False)
+    side = np.where(rng.random(num) < 0.5, -1.0, 1.0)
+    offset = np.stack([side * rng.uniform(TWO_PERSON_LATERAL[0], TWO_PERSON_LATERAL[1], num),
+                       rng.uniform(-0.1, 0.1, num), rng.uniform(*TWO_PERSON_DEPTH, num)], 1)
+    others, _ = _pose_bodies(smpl, other_betas, other_poses)
+    return _write_split(smpl, folder, split, betas, poses, pixels, depth, camera, rng, pool, True,
+                        others=(others, offset))
+
+
 def _make_sequences(smpl, folder, split, num_sequences, length, rng, pool):
     """``num_sequences`` sequences of ``length`` full frames (:mod:`src.data.synthetic.motion`),
     rows in time order per sequence, labelled ``sequence`` and ``frame``."""
@@ -187,11 +206,13 @@ def _make_sequences(smpl, folder, split, num_sequences, length, rng, pool):
 
 
 def _write_split(smpl, folder, split, betas, poses, pixels, depth, camera, rng, pool, with_3d, labels=None,
-                 seeds=None):
+                 seeds=None, others=None):
     """Pose, place, render and label bodies: ``betas`` (N, 10), ``poses`` (N, 72) camera-frame
     axis-angle, the box centres ``pixels`` (N, 2) at ``depth`` (N,) metres, ``camera`` (shape,
     focal, principal); ``labels``: extra per-sample arrays to store; ``seeds``: (N,) seeds of the
-    background, colour and light of each image (default: drawn from ``rng``, one per image).
+    background, colour and light of each image (default: drawn from ``rng``, one per image);
+    ``others``: (vertices (N, V, 3) of an unlabelled second person posed without translation, the offset (N, 3)
+    m of its bounding box's middle from the labelled person's), rendered into the same images.
     Returns the npz path."""
     num = len(betas)
     vertices, joints = _pose_bodies(smpl, betas, poses)
@@ -204,7 +225,14 @@ def _write_split(smpl, folder, split, betas, poses, pixels, depth, camera, rng, 
     joints = joints + trans[:, None]
     names = [os.path.join("images", f"{split}_{i:05d}.jpg") for i in range(num)]
     seeds = rng.integers(0, 2 ** 31, num) if seeds is None else seeds
-    jobs = [(os.path.join(folder, n), vertices[i], smpl.faces, joints[i], int(seeds[i]), camera)
+    faces = smpl.faces
+    if others is not None:
+        other_vertices, offset = others
+        other_mid = (other_vertices.max(1) + other_vertices.min(1)) / 2
+        placed = other_vertices - other_mid[:, None] + ((vertices.max(1) + vertices.min(1)) / 2 + offset)[:, None]
+        vertices = np.concatenate([vertices, placed.astype(np.float32)], 1)
+        faces = np.concatenate([faces, faces + other_vertices.shape[1]])
+    jobs = [(os.path.join(folder, n), vertices[i], faces, joints[i], int(seeds[i]), camera)
             for i, n in enumerate(names)]
     visible = np.stack(pool.map(_render_sample, jobs, chunksize=8))
     pix = joints[:, :, :2] / joints[:, :, 2:3] * focal + np.asarray(principal)
@@ -241,17 +269,20 @@ def write_mean_params(path, seed):
     return path
 
 
-ALL_SPLITS = ("3d_train", "2d_train", "eval", *FRAME_SPLITS, *SEQUENCE_SPLITS)
+TWO_PERSON_SPLITS = ("eval_two",)
+ALL_SPLITS = ("3d_train", "2d_train", "eval", *FRAME_SPLITS, *SEQUENCE_SPLITS, *TWO_PERSON_SPLITS)
 # the order in which the splits' seeds are spawned from the datasets' seed (the order they were added in)
-SEED_ORDER = ("3d_train", "2d_train", "eval", "mocap", *FRAME_SPLITS, *SEQUENCE_SPLITS)
+SEED_ORDER = ("3d_train", "2d_train", "eval", "mocap", *FRAME_SPLITS, *SEQUENCE_SPLITS, *TWO_PERSON_SPLITS)
 DEFAULT_SIZES = {"3d_train": 1200, "2d_train": 600, "eval": 200, "mocap": 5000, "frames_train": 1200,
-                 "frames_eval": 200, "seq_train": 32, "seq_eval": 8}
+                 "frames_eval": 200, "seq_train": 32, "seq_eval": 8, "eval_two": 100}
 
 
 def _render_split(smpl, folder, split, sizes, rng, pool):
     """Render one split of ``ALL_SPLITS`` with its own generator ``rng``."""
     if split in SEQUENCE_SPLITS:
         _make_sequences(smpl, folder, split, sizes[split], sizes.get("seq_length", SEQUENCE_LENGTH), rng, pool)
+    elif split in TWO_PERSON_SPLITS:
+        _make_two_person_split(smpl, folder, split, sizes[split], rng, pool)
     else:
         _make_split(smpl, folder, split, sizes[split], rng, pool, split != "2d_train", full_frame=split in FRAME_SPLITS)
 
@@ -263,9 +294,9 @@ def write_synthetic_datasets(data_path, smpl, seed=0, sizes=None, workers=2, spl
         data_path: the HMR_DATA folder; outputs go to ``data_path/synthetic``.
         smpl: :class:`HMR.SMPL` with the ``cocoplus`` and ``h36m`` regressors.
         sizes: dict of sample counts (``DEFAULT_SIZES``): ``3d_train``, ``2d_train``, ``eval``, ``mocap``,
-            the full-frame splits ``frames_train``, ``frames_eval`` and the sequence splits ``seq_train``,
-            ``seq_eval`` (in sequences of ``seq_length`` frames, default ``SEQUENCE_LENGTH``); a split
-            absent or 0 here is not written.
+            the full-frame splits ``frames_train``, ``frames_eval``, the sequence splits ``seq_train``,
+            ``seq_eval`` (in sequences of ``seq_length`` frames, default ``SEQUENCE_LENGTH``) and the two-person
+            split ``eval_two``; a split absent or 0 here is not written.
         splits: which of ``ALL_SPLITS`` to render (the mocap poses and mean parameters always).
     Returns:
         dict of the paths of the requested splits, ``mocap`` and ``mean_params``.
