@@ -56,15 +56,16 @@ mkdir -p "$out_root"
 out_root="$(cd "$out_root" && pwd)"
 args+=(--output_path "$out_root")
 bash "$ROOT/scripts/setup.sh"
-# the command each rank runs (tests replace it to inspect the environment)
+# the command each rank runs and the launcher (tests replace them to inspect the environment and the command line)
 read -r -a train_cmd <<< "${HMR_TRAIN_COMMAND:-python $ROOT/train.py}"
+read -r -a msrun_cmd <<< "${HMR_MSRUN_COMMAND:-msrun}"
 
 if [ "$mode" = msrun ]; then
     port="${master_port:-$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
     log_dir="$out_root/msrun_logs"
     [ "$nodes" -gt 1 ] && log_dir="$log_dir/node_$node_rank"
     cd "$ROOT"
-    exec msrun --worker_num=$((workers * nodes)) --local_worker_num="$workers" --node_rank="$node_rank" \
+    exec "${msrun_cmd[@]}" --worker_num=$((workers * nodes)) --local_worker_num="$workers" --node_rank="$node_rank" \
         --master_addr="${master_addr:-127.0.0.1}" --master_port="$port" --join=True --log_dir="$log_dir" \
         "${train_cmd[@]}" "${args[@]}" "$@"
 fi

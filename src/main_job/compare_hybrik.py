@@ -77,7 +77,7 @@ def compare(config, smpl, runs=None, folder="hybrik_vs_hmr", subsets=None):
         metrics = evaluate_from_config(run, smpl, model)
         rows[name] = dict({k: metrics[k] for k in REPORTED}, keypoint_error_px=keypoint_error(run, smpl, model),
                           untrained_mpjpe=before, trained_over_untrained=round(metrics["mpjpe"] / before, 4),
-                          checkpoint=result["checkpoint"], train_steps=result["steps"])
+                          checkpoint=result["checkpoint"], train_steps=result["steps"], img_size=run.img_size)
         for subset, test_file in (subsets or {}).items():
             extra = evaluate_from_config(run.replace(eval_dataset=test_file), smpl, model)
             rows[name].update({f"{subset}_{k}": extra[k] for k in ("mpjpe", "pa_mpjpe", "pve")})
