@@ -39,9 +39,10 @@ def main(config):
     smpl = prepare_embedded_default(config)
     if not os.path.isfile(vposer_file(config)):
         train_vposer(config)
-    two = os.path.join(config.data_path, "synthetic", f"synthetic_{TWO_PERSON_SPLIT}.npz")
-    if not os.path.isfile(two):
-        raise UserInputError(f"{two} not found: render it with --synthetic_splits [..., {TWO_PERSON_SPLIT}]")
+    two = os.path.join("synthetic", f"synthetic_{TWO_PERSON_SPLIT}.npz")          # relative to data_path
+    if not os.path.isfile(os.path.join(config.data_path, two)):
+        raise UserInputError(f"{os.path.join(config.data_path, two)} not found: render it with --synthetic_splits "
+                             f"[..., {TWO_PERSON_SPLIT}]")
     return compare(config, smpl, RUNS, FOLDER, {"two_person": two})
 
 
