@@ -107,7 +107,7 @@ class CrowdNet(nn.Cell):
         self.pose2feat = Pose2Feat(self.backbone.early_dim, joints)
         self.vit_conv_layer = None
         if self.backbone.feature_dim != feature_dim:
-            # HAP: Conv2d(768, 2048, 1) (PyTorch's default initialisation: HAP never trains it, see the README)
+            # HAP: Conv2d(768, 2048, 1); HAP's trainer leaves it out of its optimiser, trained here (README)
             self.vit_conv_layer = nn.Conv2d(self.backbone.feature_dim, feature_dim, 1, has_bias=True)
         self.position_net = PositionNet(feature_dim, len(CROWD15_NAMES), CROWD_VOXELS)
         self.rotation_net = RotationNet(feature_dim, len(CROWD15_NAMES))
@@ -182,6 +182,7 @@ class CrowdNet(nn.Cell):
     def construct(self, images, noise=None, joints=None, joints_mask=None):
         _, _, rotmats, betas, cam_param = self._forward(images, joints, joints_mask, noise)
         return model_outputs(self.smpl, self.camera, betas, rotmats, cam_param)
+
 
 def model_outputs(smpl, camera, betas, rotmats, cam_param):
     """``HMR.outputs.MODEL_OUTPUTS`` of the SMPL parameters and the raw camera: cam (B, 3) = (s, tx, ty) with
