@@ -53,3 +53,18 @@ def read_json(path, default=None):
             return json.load(handle)
     except FileNotFoundError:
         return default
+
+
+def write_checkpoint(arrays, output):
+    """A plain MindSpore checkpoint of ``arrays`` ({name: array}), written atomically."""
+    import mindspore as ms
+    folder = os.path.dirname(os.path.abspath(output))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(output)}")
+    try:
+        ms.save_checkpoint([{"name": k, "data": ms.Tensor(v)} for k, v in arrays.items()], tmp)
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return output

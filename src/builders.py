@@ -6,7 +6,7 @@ import os
 from HMR.constants import J24_TO_COCOPLUS19, J24_TO_LSP14
 from HMR.registry import Registry
 from model_utils.errors import UserInputError
-from src.data.model_files import load_mean_params, resolve_model_files
+from src.data.model_files import load_mean_params, resolve_model_files, vposer_file
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,6 @@ def load_vposer(config, decoder):
     """VPoser's decoder weights from ``vposer_path`` (default ``DATA_PATH/vposer_v1.ckpt``) into ``decoder`` if the
     file exists (a whole-model checkpoint loaded afterwards brings its own); a warning otherwise."""
     import mindspore as ms
-    from src.training.vposer import vposer_file
     path = vposer_file(config)
     if not os.path.isfile(path):
         if config.vposer_path:

@@ -49,6 +49,7 @@ import os
 import numpy as np
 
 from model_utils.errors import UserInputError
+from model_utils.atomic_files import write_checkpoint
 from src.convert.torch_names import BN_SUFFIXES, DROPPED_SUFFIXES, backbone_name, head_name
 from src.convert.vit_formats import VIT_FORMATS
 
@@ -239,21 +240,6 @@ def check_against(mapped, expected, path):
     if extra:
         raise UserInputError(f"{path}: unexpected parameter '{extra[0]}' (shape {mapped[extra[0]].shape})")
     return mapped
-
-
-def write_checkpoint(arrays, output):
-    """A plain MindSpore checkpoint of ``arrays`` ({name: array}), written atomically."""
-    import mindspore as ms
-    folder = os.path.dirname(os.path.abspath(output))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(output)}")
-    try:
-        ms.save_checkpoint([{"name": k, "data": ms.Tensor(v)} for k, v in arrays.items()], tmp)
-        os.replace(tmp, output)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return output
 
 
 def write_config(output, fmt, takes_bbox_info=False, **encoders):

@@ -10,6 +10,7 @@ logger = logging.getLogger(__name__)
 SMPL_CANDIDATES = ("neutral_smpl_with_cocoplus_reg.pkl", os.path.join("smpl", "SMPL_NEUTRAL.pkl"),
                    "SMPL_NEUTRAL.pkl", "smpl_neutral.npz")
 H36M_REGRESSOR_CANDIDATES = ("J_regressor_h36m.npy", os.path.join("smpl", "J_regressor_h36m.npy"))
+VPOSER_FILE = "vposer_v1.ckpt"
 EXTRA_REGRESSOR_CANDIDATES = ("J_regressor_extra.npy", os.path.join("smpl", "J_regressor_extra.npy"))
 
 
@@ -118,3 +119,9 @@ def load_mean_params(config):
         rotmats = Rotation.from_rotvec(pose.reshape(24, 3)).as_matrix()
     logger.info("mean parameters: %s", path or "built-in default")
     return {"rotmats": rotmats, "shape": shape, "cam": cam}
+
+
+def vposer_file(config):
+    """Where the VPoser checkpoint is: ``vposer_path``, else ``DATA_PATH/vposer_v1.ckpt`` (``src/training/vposer.py``
+    writes one there)."""
+    return config.vposer_path or os.path.join(config.data_path, VPOSER_FILE)

@@ -33,7 +33,8 @@ def main(config):
     from src.builders import set_mindspore_context
     from src.main_job.compare_hybrik import compare
     from src.main_job.run import prepare_embedded_default
-    from src.training.vposer import train_vposer, vposer_file
+    from src.data.model_files import vposer_file
+    from src.training.vposer import train_vposer
     setup_logging(os.path.join(config.output_path, FOLDER))
     set_mindspore_context(config)
     smpl = prepare_embedded_default(config)

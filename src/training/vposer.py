@@ -16,14 +16,8 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-VPOSER_FILE = "vposer_v1.ckpt"
 KL_WEIGHT = 0.005
 STEPS, BATCH, LEARNING_RATE = 2000, 256, 1e-3
-
-
-def vposer_file(config):
-    """Where the VPoser checkpoint is: ``vposer_path``, else ``DATA_PATH/vposer_v1.ckpt``."""
-    return config.vposer_path or os.path.join(config.data_path, VPOSER_FILE)
 
 
 def _body_poses(path):
@@ -41,8 +35,9 @@ def train_vposer(config, output=None, steps=STEPS, batch=BATCH):
     from HMR.geometry import batch_rodrigues
     from HMR.smpl.vposer import VPoserDecoder, VPoserEncoder
     from src.builders import dataset_paths
-    from src.convert.convert import write_checkpoint
+    from model_utils.atomic_files import write_checkpoint
     from src.checkpoints import structural_parameters
+    from src.data.model_files import vposer_file
 
     poses = _body_poses(dataset_paths(config, [config.mocap_dataset])[0])
     encoder, decoder = VPoserEncoder(), VPoserDecoder()
