@@ -4,6 +4,8 @@ dict}``, random weights, BatchNorm statistics measured on the inputs and perturb
 ``src.convert --from crowdnet``, run through eval.py's model loading and through the exported ONNX (inputs: the
 image and the 30-joint 2D pose). Full layer sizes; the ViT-B's depth reduced to 2 where a forward runs, its
 full-size key and shape list converted without one."""
+import gc
+
 import numpy as np
 import pytest
 
@@ -78,7 +80,7 @@ def _snapshot(model, path):
 
 @pytest.fixture(scope="module", params=["resnet", "vit"])
 def converted(request, body_model_dir, tmp_path_factory):
-    """(kind, the PyTorch outputs, the conversion's result, folder, the snapshot's state)."""
+    """(kind, the PyTorch outputs, the conversion's result, folder, the snapshot's keys and shapes)."""
     import torch
     from src.convert.convert import convert
     kind = request.param
@@ -88,7 +90,11 @@ def converted(request, body_model_dir, tmp_path_factory):
         want = {k: v.numpy() for k, v in model(*(torch.tensor(a) for a in _inputs())).items()}
     state = _snapshot(model, folder / "snapshot_10.pth.tar")
     result = convert("crowdnet", str(folder / "snapshot_10.pth.tar"), str(folder / "crowd.ckpt"))
-    return kind, want, result, folder, state
+    keys = {k: tuple(v.shape) for k, v in state.items()}        # the tensors themselves are not kept
+    del model, state
+    gc.collect()
+    yield kind, want, result, folder, keys
+    gc.collect()
 
 
 def _config(result, body_model_dir, *extra):
@@ -185,6 +191,8 @@ def test_full_size_hap_snapshot_converts_key_for_key(tmp_path, body_model_dir):
     assert mapped["vit_conv_layer.weight"].shape == (2048, 768, 1, 1)
     np.testing.assert_array_equal(mapped["rotation_net.graph_block.2.graph_block1.bn.moving_variance"][128:256],
                                   state["module.rotation_net.graph_block.2.graph_block1.fcbn_list.1.1.running_var"])
+    del model, state, arrays, mapped
+    gc.collect()
 
 
 def test_bad_snapshot_is_named(tmp_path):
