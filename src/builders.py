@@ -218,14 +218,14 @@ def load_vposer(config, decoder):
                        "snapshot with python -m src.convert --from vposer, or train one: python -m src.training.vposer)",
                        path)
         return
+    from src.checkpoints import structural_parameters
     weights = {name: value for name, value in ms.load_checkpoint(path).items() if name.startswith("bodyprior_dec_")}
-    expected = {p.name.split(".", 1)[1] if p.name.startswith("vposer.") else p.name for p in decoder.get_parameters()}
-    if set(weights) != expected:
+    parameters = structural_parameters(decoder)          # the snapshot's names, whatever cell holds the decoder
+    if set(weights) != set(parameters):
         raise UserInputError(f"{path}: not a VPoser v1 checkpoint (decoder keys {sorted(weights)[:3]}..., expected "
-                             f"{sorted(expected)})")
-    for parameter in decoder.get_parameters():
-        parameter.set_data(weights[parameter.name.split(".", 1)[1] if parameter.name.startswith("vposer.")
-                                   else parameter.name].value())
+                             f"{sorted(parameters)})")
+    for name, parameter in parameters.items():
+        parameter.set_data(weights[name].value())
     logger.info("VPoser decoder loaded from %s", path)
 
 

@@ -21,8 +21,8 @@ import mindspore as ms
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from HMR.constants import (COCOPLUS19_NAMES, CROWD15_FROM_30, CROWD30_NAMES, CROWD_BBOX_3D_SIZE, CROWD_HEATMAP_SIZE,
-                           CROWD_UNSUPERVISED_POSE_JOINTS, LSP14_NAMES, NUM_SMPL_JOINTS)
+from HMR.constants import (CROWD15_FROM_30, CROWD30_NAMES, CROWD_BBOX_3D_SIZE, CROWD_HEATMAP_SIZE,
+                           CROWD_UNSUPERVISED_POSE_JOINTS, J24_NAMES, LSP14_NAMES, NUM_SMPL_JOINTS)
 from HMR.crowdnet import JOINT_CAM, JOINT_IMG, JOINT_PROJ, SMPL_POSE, SMPL_SHAPE
 from HMR.geometry import batch_rodrigues
 from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
@@ -145,5 +145,6 @@ class CrowdNetTrainStep(nn.Cell):
 
 
 def keypoint_names(model):
-    """The names of the model's 2D keypoint set (cocoplus 19 or LSP 14, as ``src.builders.keypoint_indices``)."""
-    return COCOPLUS19_NAMES if model.smpl.has_cocoplus else LSP14_NAMES
+    """The names of the model's 2D keypoint set (``src.builders.keypoint_indices``: cocoplus 19 or LSP 14)."""
+    from src.builders import keypoint_indices
+    return tuple(J24_NAMES[i] for i in keypoint_indices(model))
