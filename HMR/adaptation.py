@@ -9,6 +9,7 @@ Both update the parameters in place and return the loss before their update.
 import mindspore as ms
 from mindspore import nn, ops
 
+from HMR.graph_call import call
 from HMR.heads.iterative import fast_parameters
 from HMR.meta_loss import InnerObjective, keypoint_mse, pseudo_targets
 from HMR.outputs import KEYPOINTS2D
@@ -27,10 +28,10 @@ class FastStep(nn.Cell):
         self.lr = lr
 
     def construct(self, images, keypoints, *extra):
-        targets = pseudo_targets(self.aux(images, None, *extra))
+        targets = pseudo_targets(call(self.aux, (images, None, *extra)))
         every = keypoints[:, 0, 0] * 0.0 + 1.0
         features = self.model.encode(images)
-        (total, kp), grads = self.grad(tuple(self.fast), features, None, keypoints, targets, every, every, *extra)
+        (total, kp), grads = call(self.grad, (tuple(self.fast), features, None, keypoints, targets, every, every, *extra))
         for param, grad in zip(self.fast, grads):
             total = ops.depend(total, ops.assign(param, param - self.lr * grad))
         return total, kp
@@ -44,7 +45,7 @@ class KeypointLoss(nn.Cell):
         self.model = model
 
     def construct(self, images, keypoints, *extra):
-        return keypoint_mse(self.model(images, None, *extra)[KEYPOINTS2D], keypoints)
+        return keypoint_mse(call(self.model, (images, None, *extra))[KEYPOINTS2D], keypoints)
 
 
 class AdamStep(nn.Cell):
@@ -56,5 +57,5 @@ class AdamStep(nn.Cell):
         self.grad = ms.value_and_grad(KeypointLoss(model), None, optimizer.parameters)
 
     def construct(self, images, keypoints, *extra):
-        value, grads = self.grad(images, keypoints, *extra)
+        value, grads = call(self.grad, (images, keypoints, *extra))
         return ops.depend(value, self.optimizer(grads))

@@ -6,6 +6,7 @@ from mindspore import nn, ops
 
 from HMR.outputs import BETAS, CAM, GRAPH_OUTPUTS, HYBRIK_SEED_OUTPUTS, JOINTS3D, KEYPOINTS2D, POSE, VERTICES
 from HMR.crowdnet import CROWDNET_OUTPUTS, CrowdNetGraphDecoder
+from HMR.graph_call import call
 from HMR.hybrik import HybrIKGraphDecoder
 from HMR.registry import Component, Registry
 
@@ -25,7 +26,7 @@ class ExportNet(nn.Cell):
         self.model = model
 
     def construct(self, images, *extra):
-        outputs = self.model(images, None, *extra)
+        outputs = call(self.model, (images, None, *extra))
         theta = ops.concat([outputs[CAM], outputs[POSE], outputs[BETAS]], 1)
         return theta, outputs[VERTICES], outputs[JOINTS3D], outputs[KEYPOINTS2D]
 

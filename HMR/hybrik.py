@@ -21,6 +21,7 @@ from HMR.cameras.hybrik_camera import (back_project, box_offset, camera_depth, c
 from HMR.constants import (H36M_PELVIS, HYBRIK29_FLIP_PERM, HYBRIK29_NAMES, HYBRIK_DEPTH_DIM, HYBRIK_DEPTH_FACTOR,
                            HYBRIK_FOCAL, HYBRIK_INPUT_SIZE, HYBRIK_SIGMA_GAIN, NUM_SMPL_JOINTS, SMPL_FLIP_PERM)
 from HMR.geometry import rotmat_to_axis_angle
+from HMR.graph_call import call
 from HMR.heads import build_head
 from HMR.heads.integral import flip_volumes, integrate_volumes, softmax_volumes
 from HMR.outputs import HYBRIK_SEED_OUTPUTS, PRED_SHAPE, PRED_THETA_MATS, PRED_VERTICES, PRED_XYZ_24_STRUCT, TRANSL
@@ -85,7 +86,7 @@ class HybrIKModel(nn.Cell):
         return set_model_precision(self, level)
 
     def _float32(self, *tensors):
-        return as_float32(self.amp_level, *tensors)
+        return call(as_float32, (self.amp_level, *tensors))
 
     def _volumes(self, logits):
         """(B, K * D, H, W) logits -> (B, K, D, H, W)."""

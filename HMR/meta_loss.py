@@ -20,6 +20,7 @@ Masks are (B,) floats in {0, 1}; a term with no selected sample is 0, as in Meta
 from mindspore import nn, ops
 
 from HMR.constants import LSP14_HIPS
+from HMR.graph_call import call
 from HMR.outputs import BETAS, CAM, JOINTS3D, KEYPOINTS2D, ROTMATS, VERTICES
 
 
@@ -95,6 +96,6 @@ class InnerObjective(nn.Cell):
         self.model, self.loss = model, loss
 
     def construct(self, fast, features, noise, keypoints, targets, has_smpl, has_3d, *extra):
-        outputs = self.model.decode(features, noise, fast, *extra)
+        outputs = call(self.model.decode, (features, noise, fast, *extra))
         terms = self.loss(prediction_of(outputs), keypoints, targets, has_smpl, has_3d)
         return terms[0], terms[1]

@@ -9,6 +9,7 @@ from mindspore import nn
 
 from HMR.backbones import build_backbone
 from HMR.cameras import build_camera
+from HMR.graph_call import call
 from HMR.heads import build_head
 from HMR.outputs import MODEL_OUTPUTS
 from HMR.precision import as_float32, set_model_precision
@@ -68,10 +69,10 @@ class HMR(nn.Cell):
         return set_model_precision(self, level)
 
     def _float32(self, *tensors):
-        return as_float32(self.amp_level, *tensors)
+        return call(as_float32, (self.amp_level, *tensors))
 
     def construct(self, images, noise=None, *extra):
-        return self.forward_all_iterations(images, noise, *extra)[:len(MODEL_OUTPUTS)]
+        return call(self.forward_all_iterations, (images, noise, *extra))[:len(MODEL_OUTPUTS)]
 
     def rotation_matrices(self, pose_params):
         """The head's pose parameters (N, P) -> rotation matrices (N, 24, 3, 3)."""
@@ -90,17 +91,17 @@ class HMR(nn.Cell):
     def forward_all_iterations(self, images, noise=None, *extra):
         """The seven outputs above plus the regressor's every iteration, for the adversarial prior:
         rotmats (I * B, 24, 3, 3) and betas (I * B, 10), iteration-major (``HMR.outputs.ALL_ITERATION_OUTPUTS``)."""
-        return self.decode(self.encode(images, noise), noise, None, *extra)
+        return call(self.decode, (self.encode(images, noise), noise, None, *extra))
 
     def decode(self, features, noise=None, fast=None, *extra):
         """``forward_all_iterations`` from the encoder's features (B, F); ``fast``: tensors in place of
         the head's fast parameters (``HMR.heads.iterative.fast_parameters`` order), or None."""
-        cam, pose_params, betas, stage_poses, stage_betas = self.regressor(features, noise, fast, *extra)
+        cam, pose_params, betas, stage_poses, stage_betas = call(self.regressor, (features, noise, fast, *extra))
         cam, pose_params, betas, stage_poses, stage_betas = self._float32(cam, pose_params, betas, stage_poses,
                                                                           stage_betas)
         pose, rotmats = self.pose_decoder.to_rotations(pose_params)
         vertices, smpl_joints = self.smpl(betas, rotmats)
         joints3d = self.smpl.keypoints(vertices, smpl_joints)
-        keypoints2d = self.camera(joints3d, cam, *extra)
+        keypoints2d = call(self.camera, (joints3d, cam, *extra))
         return (cam, pose, betas, rotmats, vertices, joints3d, keypoints2d,
                 self.pose_decoder.rotation_matrices(stage_poses), stage_betas)

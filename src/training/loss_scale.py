@@ -21,6 +21,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
+from HMR.graph_call import call
+
 LOSS_SCALE_MODES = ("none", "fixed", "dynamic")
 STEP_STAT_NAMES = ("loss_scale", "overflow")     # what a train step reports after its losses
 
@@ -35,7 +37,7 @@ class ScaledObjective(nn.Cell):
         self.objective = objective
 
     def construct(self, *inputs):
-        outputs = self.objective(*inputs[:-1])
+        outputs = call(self.objective, inputs[:-1])
         return (outputs[0] * inputs[-1],) + outputs
 
 

@@ -30,6 +30,7 @@ from mindspore import nn, ops
 
 from HMR.constants import NUM_SMPL_JOINTS
 from HMR.geometry import batch_rodrigues
+from HMR.graph_call import call
 from HMR.heads.iterative import fast_parameters
 from HMR.meta_loss import InnerObjective, prediction_of, pseudo_targets
 from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
@@ -67,14 +68,14 @@ class MetaObjective(nn.Cell):
         fast = tuple(self.fast)
         inner_total = ops.zeros((), ms.float32)           # the first inner step's objective, for the log
         for step in range(self.inner_steps):
-            (value, _), grads = self.inner_grad(fast, inner_features, inner_noise, visible, aux_targets, has_smpl,
-                                                has_3d, *extra)
+            (value, _), grads = call(self.inner_grad, (fast, inner_features, inner_noise, visible, aux_targets,
+                                                      has_smpl, has_3d, *extra))
             if step == 0:
                 inner_total = ops.stop_gradient(value)
             if self.first_order:
                 grads = ops.stop_gradient(grads)
             fast = sgd_update(fast, grads, self.inner_lr)
-        outputs = self.model.decode(features, noise[self.iterations:], fast, *extra)
+        outputs = call(self.model.decode, (features, noise[self.iterations:], fast, *extra))
         gt_rotmats = batch_rodrigues(pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         gt_vertices, _ = self.model.smpl(betas, gt_rotmats)
         targets = (gt_rotmats, betas, gt_vertices, joints3d[:, :, :3], joints3d[:, :, 3:4])
@@ -99,11 +100,11 @@ class MetaTrainStep(nn.Cell):
 
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, mocap_pose, mocap_betas,
                   noise, *extra):
-        aux_outputs = self.aux(images, None, *extra)
+        aux_outputs = call(self.aux, (images, None, *extra))
         scale = self.scaler.scale_value * 1.0     # read before the update below
-        (_, total, kp, j3d, shape, pose_term, betas_term, camera, inner), grads = self.grad(
+        (_, total, kp, j3d, shape, pose_term, betas_term, camera, inner), grads = call(self.grad, (
             images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, pseudo_targets(aux_outputs),
-            *extra, scale)
+            *extra, scale))
         total, overflow = apply_if_finite(self.scaler, self.optimizer, self.reducer(grads), total)
         return ops.stack([total, kp, j3d, shape, pose_term, betas_term, camera, inner, scale, overflow])
 

@@ -12,6 +12,7 @@ from mindspore import nn, ops
 
 from HMR.constants import NUM_BETAS, NUM_SMPL_JOINTS
 from HMR.geometry import batch_rodrigues
+from HMR.graph_call import call
 from HMR.outputs import BETAS, JOINTS3D, KEYPOINTS2D, ROTMATS, STAGE_BETAS, STAGE_ROTMATS
 from src.training.loss_scale import LossScaler, ScaledObjective, apply_if_finite
 from src.training.losses import (AdversarialDiscriminatorLoss, AdversarialEncoderLoss, Joint3DLoss, Keypoint2DLoss,
@@ -33,7 +34,7 @@ class EncoderLoss(nn.Cell):
         self.weights = (keypoint_weight, joint3d_weight, smpl_weight, adversarial_weight)
 
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, *extra):
-        outputs = self.model.forward_all_iterations(images, noise, *extra)
+        outputs = call(self.model.forward_all_iterations, (images, noise, *extra))
         pred_betas, rotmats, pred_joints, pred_keypoints = (outputs[BETAS], outputs[ROTMATS], outputs[JOINTS3D],
                                                             outputs[KEYPOINTS2D])
         fake_rotmats, fake_betas = outputs[STAGE_ROTMATS], outputs[STAGE_BETAS]
@@ -85,8 +86,8 @@ class HMRTrainStep(nn.Cell):
     def construct(self, images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, mocap_pose, mocap_betas,
                   noise, *extra):
         scale = self.scaler.scale_value * 1.0     # read before the update below
-        (_, e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = self.encoder_grad(
-            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, *extra, scale)
+        (_, e_total, kp, j3d, smpl, adv, fake_rotmats, fake_betas), e_grads = call(self.encoder_grad, (
+            images, keypoints, joints3d, pose, betas, has_smpl, has_3d, valid, noise, *extra, scale))
         e_total, overflow = apply_if_finite(self.scaler, self.encoder_optimizer, self.encoder_reducer(e_grads), e_total)
         real_rotmats = batch_rodrigues(mocap_pose.reshape(-1, 3)).reshape(-1, NUM_SMPL_JOINTS, 3, 3)
         (d_total, real, fake), d_grads = self.discriminator_grad(

@@ -167,6 +167,7 @@ def train_temporal(config, smpl, model=None):
     import mindspore as ms
     from mindspore import ops
 
+    from HMR.graph_call import call
     from HMR.temporal.registry import refiner_clip, refiner_spec
     from src.builders import dataset_paths
     from src.checkpoints import list_checkpoints, load_training_checkpoint, save_training_checkpoint
@@ -193,7 +194,7 @@ def train_temporal(config, smpl, model=None):
 
     @ms.jit
     def step(*inputs):
-        (total, *terms), grads = grad(*inputs)
+        (total, *terms), grads = call(grad, inputs)
         return ops.depend(ops.stack([total, *terms]), optimizer(grads))
 
     parts = {"model": refiner, "opt_e": optimizer}

@@ -33,6 +33,7 @@ def train_vposer(config, output=None, steps=STEPS, batch=BATCH):
     from mindspore import nn, ops
 
     from HMR.geometry import batch_rodrigues
+    from HMR.graph_call import call
     from HMR.smpl.vposer import VPoserDecoder, VPoserEncoder
     from src.builders import dataset_paths
     from model_utils.atomic_files import write_checkpoint
@@ -62,7 +63,7 @@ def train_vposer(config, output=None, steps=STEPS, batch=BATCH):
 
     @ms.jit
     def step(*inputs):
-        (total, reconstruction, kl), grads = grad(*inputs)
+        (total, reconstruction, kl), grads = call(grad, inputs)
         return ops.depend(total, optimizer(grads)), reconstruction, kl
 
     rng = np.random.default_rng(config.seed)
