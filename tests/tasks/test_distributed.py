@@ -1,5 +1,7 @@
 """Data-parallel training: the rank-table launcher's environment, and 2 msrun CPU workers (stopped
-and resumed) whose weights equal one process trained on the union of their batches."""
+and resumed; and as two nodes of one worker each) whose weights equal one process trained on the union of their
+batches."""
+import contextlib
 import json
 import os
 import signal
@@ -94,12 +96,25 @@ def _weights(path):
     return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if k.startswith(("model.", "disc."))}
 
 
-def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp_path):
-    # every keypoint visible: the masked loss means then have equal denominators on both ranks,
-    # so the mean of the two ranks' gradients is exactly the gradient over the union
+@pytest.fixture(scope="module")
+def union_run(tiny_data_dir, tmp_path_factory):
+    """One process trained STEPS steps on batches of 4, the union of two ranks' batches of 2: {"data": its data
+    folder, "weights": its step-STEPS checkpoint's model and discriminator weights}. Every keypoint is visible:
+    the masked loss means then have equal denominators on both ranks, so the mean of the two ranks' gradients
+    is exactly the gradient over the union."""
     data = dict(np.load(tiny_data_dir / "synthetic" / "synthetic_3d_train.npz"))
     data["part"][:, :, 2] = 1.0
     np.savez(tiny_data_dir / "synthetic" / "all_visible.npz", **data)
+    out = tmp_path_factory.mktemp("single")
+    single = subprocess.run([sys.executable, "train.py", "--data_path", str(tiny_data_dir), "--output_path", str(out),
+                             *TINY, "--batch_size", "4"], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+                            capture_output=True, text=True, timeout=1200)
+    assert single.returncode == 0, single.stderr[-2000:]
+    return {"data": tiny_data_dir, "weights": _weights(out / "train" / f"hmr-step{STEPS:08d}.ckpt")}
+
+
+def test_two_msrun_workers_equal_one_process_over_their_union(union_run, tmp_path):
+    tiny_data_dir = union_run["data"]
     env = dict(os.environ, PYTHONPATH=ROOT)
     logs = tmp_path / "dp" / "msrun_logs"
     # interrupted after 2 steps, then resumed: the distributed run continues like a single-device one
@@ -111,13 +126,9 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
                                                                    for p in logs.glob("worker_*.log"))
     assert (tmp_path / "dp" / "train" / "rank_1" / "hmr-step00000002.ckpt").is_file() is False   # newest only
     assert "resumed from" in (logs / "worker_0.log").read_text()
-    single = subprocess.run([sys.executable, "train.py", "--data_path", str(tiny_data_dir), "--output_path",
-                             str(tmp_path / "single"), *TINY, "--batch_size", "4"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=1200)
-    assert single.returncode == 0, single.stderr[-2000:]
     name = f"hmr-step{STEPS:08d}.ckpt"
     rank0, rank1 = _weights(tmp_path / "dp" / "train" / name), _weights(tmp_path / "dp" / "train" / "rank_1" / name)
-    reference = _weights(tmp_path / "single" / "train" / name)
+    reference = union_run["weights"]
     assert rank0.keys() == rank1.keys() == reference.keys() and any(k.startswith("disc.") for k in rank0)
     for key in rank0:
         np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)          # identical on both ranks
@@ -144,6 +155,53 @@ def test_two_msrun_workers_equal_one_process_over_their_union(tiny_data_dir, tmp
     initial = build_training(tiny_config(tiny_data_dir, tmp_path / "init", *TINY, "--batch_size", "2"))
     start = {f"model.{k}": v.asnumpy() for k, v in structural_parameters(initial["model"]).items()}
     assert np.abs(rank0["model.encoder.conv1.weight"] - start["model.encoder.conv1.weight"]).max() > 5e-5
+
+
+@contextlib.contextmanager
+def second_host():
+    """A network namespace joined to this one by a veth pair: -> (this side's address, the command prefix that runs
+    a process on the other side). msrun starts a scheduler wherever ``--master_addr`` is a local address, so two
+    nodes on one machine need the second node in a namespace where the master's address is not its own. Skips
+    the test where namespaces cannot be made (not root, no iproute2)."""
+    tag = f"hmr{os.getpid() % 100000}"
+    subnet = f"10.231.{os.getpid() % 250}"
+    commands = [f"ip netns add {tag}", f"ip link add {tag}a type veth peer name {tag}b",
+                f"ip link set {tag}b netns {tag}", f"ip addr add {subnet}.1/24 dev {tag}a", f"ip link set {tag}a up",
+                f"ip netns exec {tag} ip addr add {subnet}.2/24 dev {tag}b", f"ip netns exec {tag} ip link set {tag}b up",
+                f"ip netns exec {tag} ip link set lo up"]
+    try:
+        for command in commands:
+            made = subprocess.run(command.split(), capture_output=True, text=True)
+            if made.returncode != 0:
+                pytest.skip(f"no network namespace here ({command}: {made.stderr.strip()})")
+        yield f"{subnet}.1", ["ip", "netns", "exec", tag]
+    finally:
+        subprocess.run(["ip", "netns", "del", tag], capture_output=True)
+        subprocess.run(["ip", "link", "del", f"{tag}a"], capture_output=True)
+
+
+def test_two_msrun_nodes_equal_one_process_over_their_union(union_run, tmp_path):
+    """``--nodes 2`` with one worker each, node 1 on a second network host (``second_host``): both ranks end with
+    the weights of one process trained on the union of their batches; node 0 alone runs the scheduler."""
+    out, port = tmp_path / "nodes", str(20000 + os.getpid() % 20000)
+    with second_host() as (master, on_second_host):
+        launches = [prefix + ["bash", "scripts/run_distributed_train.sh", "--msrun", "1", "--nodes", "2", "--node_rank",
+                              str(rank), "--master_addr", master, "--master_port", port, str(union_run["data"]),
+                              "--output_path", str(out), *TINY, "--batch_size", "2"]
+                    for rank, prefix in ((0, []), (1, on_second_host))]
+        nodes = [subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for command in launches]
+        outputs = [node.communicate(timeout=1200)[0] for node in nodes]
+    logs = "".join(p.read_text()[-2000:] for p in (out / "msrun_logs").glob("node_*/*.log"))
+    assert [node.returncode for node in nodes] == [0, 0], outputs[0][-1000:] + outputs[1][-1000:] + logs
+    assert (out / "msrun_logs" / "node_0" / "scheduler.log").is_file()
+    assert not (out / "msrun_logs" / "node_1" / "scheduler.log").exists()
+    name = f"hmr-step{STEPS:08d}.ckpt"
+    rank0, rank1 = _weights(out / "train" / name), _weights(out / "train" / "rank_1" / name)
+    assert rank0.keys() == rank1.keys() == union_run["weights"].keys()
+    for key in rank0:
+        np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)
+        np.testing.assert_allclose(rank0[key], union_run["weights"][key], atol=1e-5, err_msg=key)
 
 
 def test_meta_training_on_two_msrun_workers_keeps_identical_weights(tiny_data_dir, tmp_path):
@@ -211,8 +269,7 @@ with open(os.environ["RECORD_FILE"], "w") as handle:
 def test_multi_node_msrun_command(tmp_path, rank):
     """``--msrun N --nodes K --node_rank R --master_addr --master_port``: K x N workers, N on this node, its rank,
     the given master, logs per node; the form missing the master is refused. msrun itself is replaced by a
-    recorder: on one host every node would take the master address for its own and start a scheduler
-    (msrun's ``is_master`` is whether ``master_addr`` is a local address), so two real nodes cannot run here."""
+    recorder (two real nodes: ``test_two_msrun_nodes_equal_one_process_over_their_union``)."""
     recorder = tmp_path / "msrun.py"
     recorder.write_text(MSRUN_RECORDER)
     (tmp_path / "data").mkdir()

@@ -230,6 +230,55 @@ def test_no_code_outside_the_registries_compares_architecture_head_or_camera_nam
     assert not name_comparisons(paths, names), name_comparisons(paths, names)
 
 
+def _is_graph_function(node, cell_class):
+    """A method of a class with a base named ``...Cell``, or a function decorated with ``jit``."""
+    decorators = {d.attr if isinstance(d, ast.Attribute) else getattr(d, "id", "") for d in node.decorator_list}
+    return cell_class or "jit" in decorators
+
+
+def varargs_unpacked_in_graph_code(paths):
+    """``"<file>:<line>"`` of every call in graph code (see ``_is_graph_function``) that star-unpacks the
+    enclosing function's own ``*varargs`` (``HMR.graph_call``: MindSpore then keeps the cell alive)."""
+    found = []
+
+    def visit(node, cell_class, label):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                bases = [b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in child.bases]
+                visit(child, any(b.endswith("Cell") for b in bases), label)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                vararg = child.args.vararg
+                if vararg is not None and _is_graph_function(child, cell_class):
+                    for call in (n for n in ast.walk(child) if isinstance(n, ast.Call)):
+                        for arg in call.args:
+                            if isinstance(arg, ast.Starred) and any(
+                                    isinstance(n, ast.Name) and n.id == vararg.arg for n in ast.walk(arg.value)):
+                                found.append(f"{label}:{call.lineno}")
+                visit(child, False, label)
+            else:
+                visit(child, cell_class, label)
+
+    for label, path in paths.items():
+        visit(ast.parse(open(path, encoding="utf-8").read()), False, label)
+    return sorted(set(found))
+
+
+def test_graph_code_forwards_its_varargs_through_graph_call(tmp_path):
+    """No Cell method or jit function of HMR/ or src/ unpacks its own varargs into a call; the check itself
+    finds them in a fabricated module (a Cell method, a jit function, an expression of the varargs) and
+    leaves plain Python and unpacking of other tuples alone."""
+    paths = {os.path.relpath(p, ROOT): p for p in _modules().values()}
+    assert not varargs_unpacked_in_graph_code(paths), varargs_unpacked_in_graph_code(paths)
+    code = ("import mindspore as ms\nfrom mindspore import nn\n\n"
+            "class A(nn.Cell):\n    def construct(self, x, *extra):\n        y = self.f(x, *extra)\n"
+            "        return self.g(*extra[:-1]), self.h(*x), call(self.f, (x, *extra))\n\n"
+            "@ms.jit\ndef step(*inputs):\n    return grad(*inputs)\n\n"
+            "def python(*args):\n    return run(*args)\n")
+    (tmp_path / "cells.py").write_text(code)
+    assert varargs_unpacked_in_graph_code({"cells.py": str(tmp_path / "cells.py")}) == \
+        ["cells.py:11", "cells.py:6", "cells.py:7"]
+
+
 def test_the_layout_checks_see_imports_inside_functions(tmp_path):
     """The checks themselves, on fabricated modules: a cycle closed by a function-level import, and a job
     folder importing another inside a function, are both reported; the main job may call the jobs."""
