@@ -44,11 +44,22 @@ def pose_input(keypoints, seed=None):
     return joints, mask
 
 
+_LAST_POSE = {}      # the last sample's pose input: the joints and joints_mask providers both ask for it
+
+
 def _sample_pose(sample):
+    """:func:`pose_input` of ``sample`` (computed once for the two providers of one sample; read-only arrays)."""
     if sample is None or "keypoints" not in sample:
         raise UserInputError("architecture crowdnet takes a 2D pose per crop (extra inputs joints, joints_mask): "
                              "this job gives only the crop's box")
-    return pose_input(sample["keypoints"], sample.get("seed"))
+    keypoints, seed = np.asarray(sample["keypoints"], np.float32), sample.get("seed")
+    key = (keypoints.tobytes(), repr(seed))
+    if key not in _LAST_POSE:
+        joints, mask = pose_input(keypoints, seed)
+        joints.flags.writeable = mask.flags.writeable = False
+        _LAST_POSE.clear()
+        _LAST_POSE[key] = joints, mask
+    return _LAST_POSE[key]
 
 
 def input_joints(frame, sample=None):

@@ -107,6 +107,26 @@ def test_corruption_is_seeded_and_keeps_the_mask():
         np.testing.assert_array_equal(a[CROWD_ORDER.index(name)], clean[CROWD_ORDER.index(name)])
 
 
+def test_the_two_providers_of_a_sample_corrupt_it_once(monkeypatch):
+    """``joints`` and ``joints_mask`` of one sample come from one PoseFix draw; a new seed or pose draws again."""
+    import src.data.pose_inputs as pose_inputs
+    from src.data.extra_inputs import extra_input_values
+    calls = []
+    real = pose_inputs.synthesize_pose
+    monkeypatch.setattr(pose_inputs, "synthesize_pose", lambda *args: calls.append(1) or real(*args))
+    rng = np.random.default_rng(1)
+    keypoints = np.concatenate([rng.uniform(-0.6, 0.6, (24, 2)), np.ones((24, 1))], 1).astype(np.float32)
+    frame = np.zeros(6, np.float32)
+    joints, mask = extra_input_values(("joints", "joints_mask"), frame, {"keypoints": keypoints, "seed": [0, 1]})
+    assert len(calls) == 1
+    want_joints, want_mask = pose_inputs.pose_input(keypoints, [0, 1])
+    np.testing.assert_array_equal(joints, want_joints)
+    np.testing.assert_array_equal(mask, want_mask)
+    extra_input_values(("joints", "joints_mask"), frame, {"keypoints": keypoints, "seed": [0, 2]})
+    extra_input_values(("joints",), frame, {"keypoints": keypoints * 0.5, "seed": [0, 2]})
+    assert len(calls) == 4          # the two calls to pose_input above, and one per new sample
+
+
 @pytest.mark.parametrize("missing", ["sample", "keypoints"])
 def test_a_job_without_a_2d_pose_is_told_so(missing):
     from model_utils.errors import UserInputError
