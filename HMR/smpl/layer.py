@@ -227,6 +227,7 @@ class SMPL(nn.Cell):
         self.weights_t = Tensor(consts["weights_t"])
         self.num_joints = len(self.parents)
         self.num_vertices = model["v_template"].shape[0]
+        self.root_regressor = np.asarray(model["J_regressor"][0], np.float64)     # (V,): SMPL's root from a mesh
         regressors = {}
         if "cocoplus_regressor" in model:
             regressors["cocoplus"] = model["cocoplus_regressor"]

@@ -36,7 +36,7 @@ class GroundTruthMeshes:
         return vertices, joints
 
 
-def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_meshes=None):
+def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_meshes=None, pve_root="pelvis"):
     """Evaluate prediction batches against a test file's arrays.
 
     Args:
@@ -47,6 +47,8 @@ def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_
         data: the test file's arrays (``schema.load_dataset_npz``).
         smpl: the SMPL layer (its regressors define the joint sets).
         gt_meshes: GroundTruthMeshes for protocols with SMPL ground truth (default: neutral).
+        pve_root: ``pelvis`` (PVE on meshes centred as the joints are) or ``smpl_root`` (on meshes centred on SMPL's
+            root regressed from each: 3DCrowdNet).
     Returns:
         dict: mean metrics (mm; PCK/AUC as fractions), ``num_samples``, ``skipped``,
         ``joint_set`` and ``breakdown`` tables; per variant a dict of its mean metrics.
@@ -55,6 +57,7 @@ def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_
                             data["S"] if protocol["ground_truth"] == "joints" else None)
     joint_set = JointSet(name, {n: smpl.regressor(n).asnumpy().astype(np.float64) for n in smpl.regressor_names})
     meshes = gt_meshes or GroundTruthMeshes(smpl)
+    root_row = smpl.root_regressor if pve_root == "smpl_root" else None
     has_truth = data["has_smpl"] > 0 if protocol["ground_truth"] == "smpl" else \
         data["S"][:, list(LABEL_SLOTS[name]), 3].sum(1) > 0
     evaluator, skipped, variant_evaluators = Evaluator(), 0, {}
@@ -78,7 +81,7 @@ def run_evaluation(protocol, predictions, data, smpl, joint_set_name="auto", gt_
         for variant, (v, j) in [(None, (vertices, joints))] + list(variants.items()):
             prediction = {"vertices": v[keep].astype(np.float64), "joints": j[keep].astype(np.float64)}
             target = evaluator if variant is None else variant_evaluators.setdefault(variant, Evaluator())
-            target.add(batch_metrics(protocol, joint_set, prediction, truth), groups)
+            target.add(batch_metrics(protocol, joint_set, prediction, truth, root_row), groups)
     summary = evaluator.summary()
     if summary["num_samples"] == 0:
         raise ValueError("no sample with a readable image and ground truth was evaluated")

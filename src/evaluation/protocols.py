@@ -154,13 +154,15 @@ class JointSet:
         return joints, mask, pelvis, mid_hip
 
 
-def batch_metrics(protocol, joint_set, prediction, truth):
+def batch_metrics(protocol, joint_set, prediction, truth, pve_root=None):
     """Per-sample metrics (mm / fractions) of one batch.
 
     Args:
         prediction: dict ``vertices`` (B, V, 3), ``joints`` (B, K, 3) in metres.
         truth: dict with either ``S`` (B, 24, 4) or ``vertices`` (B, V, 3) + ``smpl_joints``
             (B, 24, 3) (meshes of the ground-truth SMPL parameters; the protocols with ``pve``).
+        pve_root: (V,) a regressor row whose point on each mesh centres that mesh for PVE (3DCrowdNet: SMPL's
+            root, ``SMPL.root_regressor``), or None: the joints' root (the pelvis they are aligned by).
     Returns:
         dict of (B,) arrays: mpjpe, pa_mpjpe, and pck/auc or pve when the protocol has them.
     """
@@ -187,6 +189,9 @@ def batch_metrics(protocol, joint_set, prediction, truth):
         out["pck"] = pck(pred_aligned, gt_aligned, mask=mask)
         out["auc"] = auc(pred_aligned, gt_aligned, mask=mask)
     if protocol.get("pve"):
+        if pve_root is not None:
+            pred_root = np.einsum("v,bvc->bc", pve_root, prediction["vertices"])[:, None]
+            gt_pelvis = np.einsum("v,bvc->bc", pve_root, gt_vertices)[:, None]
         out["pve"] = pve((prediction["vertices"] - pred_root) * METRES_TO_MM,
                          (gt_vertices - gt_pelvis) * METRES_TO_MM)
     return out

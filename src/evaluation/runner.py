@@ -70,7 +70,7 @@ def evaluate_from_config(config, smpl, model=None):
         return _evaluate_sequences(config, smpl, protocol, test_file, model)
     batches, data, described, test_time = prediction_batches(config, smpl, test_file, model)
     summary = run_evaluation(protocol, batches, data, smpl, config.eval_joint_set,
-                             build_gt_meshes(config, smpl, protocol, data))
+                             build_gt_meshes(config, smpl, protocol, data), config.eval_pve_root)
     summary.update(described, test_file=test_file, synthetic=bool(smpl.synthetic))
     if test_time is not None:     # 2D fit of every evaluated image to the test file's keypoints, crop pixels
         summary[test_time.variant].update({k: float(np.mean(np.concatenate(v))) for k, v in test_time.errors.items()},

@@ -78,7 +78,7 @@ def evaluate_sequences(config, smpl, protocol, test_file, model, gt_meshes=None)
     rows = np.concatenate(groups)
     predictions = [(rows, meshes[None][0][rows], meshes[None][1][rows], np.ones(len(rows)),
                     {name: (v[rows], j[rows]) for name, (v, j) in meshes.items() if name is not None})]
-    summary = run_evaluation(protocol, predictions, data, smpl, config.eval_joint_set, gt_meshes)
+    summary = run_evaluation(protocol, predictions, data, smpl, config.eval_joint_set, gt_meshes, config.eval_pve_root)
     joint_set = JointSet(summary["joint_set"], {n: smpl.regressor(n).asnumpy().astype(np.float64)
                                                 for n in smpl.regressor_names})
     gt_vertices, gt_smpl_joints = (gt_meshes or GroundTruthMeshes(smpl))(data["pose"], data["shape"])

@@ -148,3 +148,26 @@ def test_breakdown_labels_from_image_names():
     hp = get_protocol("mpi-inf-3dhp")
     assert group_labels(hp, {"imgname": np.array(["mpi_inf_3dhp_test_set/TS3/imageSequence/img_000001.jpg"])},
                         [0]).tolist() == ["TS3"]
+
+
+def test_pve_on_meshes_centred_on_the_smpl_root(smpl, body_model_pkl):
+    """``pve_root="smpl_root"`` (3DCrowdNet's 3DPW evaluation): both meshes centred on row 0 of SMPL's own joint
+    regressor, read here from the model file with pickle; a mesh that differs from the truth only by a translation
+    scores 0 that way, while the pelvis-centred PVE counts how far the deformed pelvis moved."""
+    import pickle
+    with open(body_model_pkl, "rb") as handle:
+        regressor = pickle.load(handle, encoding="latin1")["J_regressor"]          # scipy sparse, as in SMPL's files
+    root_row = np.asarray(regressor.toarray() if hasattr(regressor, "toarray") else regressor, np.float64)[0]
+    pose, betas, truth_vertices, _ = _meshes(smpl, 6, count=4)
+    rng = np.random.default_rng(7)
+    predicted = truth_vertices + rng.normal(0, 0.01, truth_vertices.shape)          # 1 cm noise per coordinate
+    predicted_cocoplus = np.einsum("kv,bvc->bkc", smpl.regressor("cocoplus").asnumpy(), predicted)
+    data = _data(pose=pose, betas=betas, names=[f"imageFiles/courtyard_hug_00/image_{i:05d}.jpg" for i in range(4)])
+    got = run_evaluation(get_protocol("3dpw"), _batches(predicted, predicted_cocoplus, shift=(0.3, -0.2, 1.0)), data,
+                         smpl, pve_root="smpl_root")
+    gt_vertices, _ = GroundTruthMeshes(smpl)(pose, betas)
+    centre = lambda v: v - np.einsum("v,bvc->bc", root_row, v)[:, None]               # noqa: E731
+    want = np.linalg.norm(centre(predicted + [0.3, -0.2, 1.0]) - centre(gt_vertices.astype(np.float64)), axis=-1)
+    assert got["pve"] == pytest.approx(1000.0 * want.mean(), rel=1e-5)
+    pelvis_centred = run_evaluation(get_protocol("3dpw"), _batches(predicted, predicted_cocoplus), data, smpl)
+    assert pelvis_centred["mpjpe"] == pytest.approx(got["mpjpe"]) and pelvis_centred["pve"] != pytest.approx(got["pve"])
