@@ -1,5 +1,5 @@
 """``python -m src.convert --from FORMAT --input FILE --output FILE.ckpt``; FORMAT: spin, mmpose,
-torchvision-resnet50, cliff, metahmr, hybrik, ehgformer, crowdnet, vposer, hmr2, vitpose, hap."""
+torchvision-resnet50, cliff, metahmr, hybrik, ehgformer, crowdnet, vposer, hmr2, vitpose, hap, hap2d."""
 import argparse
 import sys
 

@@ -30,8 +30,9 @@ Formats (from the public code; weights are downloaded by users):
   (``--bbox_type rect``, for the HMR releases too) and each network's encoder (``backbone``,
   ``aux_backbone``).
 
-* ``hmr2``, ``vitpose``, ``hap`` -- HMR 2.0's Lightning checkpoint and ViTPose's / HAP's ViT
-  backbones: ``src/convert/vit_formats.py``.
+* ``hmr2``, ``vitpose``, ``hap``, ``hap2d`` -- HMR 2.0's Lightning checkpoint, ViTPose's and HAP's ViT
+  backbones (HAP's pre-training, and its 2D pose model as HAP's 3D model starts from it):
+  ``src/convert/vit_formats.py``.
 * ``hybrik`` -- HybrIK's HRNet-W48 and ResNet-34 releases: ``src/convert/hybrik_format.py``.
 * ``ehgformer`` -- EHGFormer's mesh refine checkpoints (a temporal refiner; the config written names it with
   ``temporal_refiner`` and ``temporal_checkpoint``): ``src/convert/ehgformer_format.py``.

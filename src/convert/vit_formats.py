@@ -17,6 +17,11 @@
   ViTPose initialises from MAE weights, the position grid is resized bicubically to 16 x 12
   (``F.interpolate``, ``align_corners=False``), the class token is dropped, and the patch
   convolution runs with ViTPose's padding 2. Encoder only.
+* ``hap2d`` -- HAP's 2D pose estimation checkpoint (mmpose ViTPose: ``state_dict`` with ``backbone.*`` and
+  ``keypoint_head.*``), as HAP's 3D model (3DCrowdNet with a ViT-B) starts from it (``common/nets/vit.py``
+  ``init_weights``): the ``backbone.`` keys without ViTPose+'s ``mlp.experts``, the 16 x 12 position grid of its
+  256 x 192 crops resized bicubically to the 16 x 16 of the 3D model's 256 x 256 ones (``interpolate_pos_embed``:
+  ``F.interpolate``, ``align_corners=False``, the class slot kept). Encoder only, with a ``crowdnet`` config.
 
 The ViT size is read from the weights (width from ``pos_embed``, depth from the blocks, heads from
 the standard size of that width); the decoder's from its layers (heads = inner width / 64, HMR 2.0's
@@ -29,16 +34,20 @@ import numpy as np
 
 from model_utils.errors import UserInputError
 
-VIT_FORMATS = ("hmr2", "vitpose", "hap")
+VIT_FORMATS = ("hmr2", "vitpose", "hap", "hap2d")
 WHOLE_MODEL_FORMATS = VIT_FORMATS[:1]     # 4D-Humans' Lightning checkpoint: ViT, decoder head and discriminator
 WIDTH_TO_SIZE = {768: "vit_b16", 1024: "vit_l16", 1280: "vit_h16"}
 HMR2_GRID = (16, 12)                   # 256 x 192 input, patch 16, padding 2
+HAP3D_GRID = (16, 16)                  # HAP's 3D model: 256 x 256 input, patch 16, padding 2
+HAP3D_CONFIG = {"architecture": "crowdnet", "pose_head": "vposer", "img_size": 256, "img_width": 0,
+                "image_normalization": "unit"}
 DECODER_HEAD_DIM = 64
 BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")
 DECODER_LAYER_KEY = re.compile(r"^transformer\.transformer\.layers\.(\d+)\.")
 # non-weight buffers of 4D-Humans' HMR2 module: key prefix (ends in '.') or whole key -> what it is
 HMR2_NON_WEIGHTS = {"smpl.": "the body model's buffers", "initialized": "HMR2's ActNorm initialisation flag"}
 VITPOSE_IGNORED = ("keypoint_head.",)
+VITPOSE_EXPERTS = ".mlp.experts."      # ViTPose+'s per-dataset expert layers, which HAP's 3D model drops
 HAP_IGNORED = ("cls_token", "mask_token", "decoder_")
 # 4D-Humans discriminator -> HMR/discriminator.py (same layers; the 1x1 convolutions are dense here)
 DISCRIMINATOR_NAMES = {"D_conv1": "joint_fc1", "D_conv2": "joint_fc2", "betas_fc1": "shape_fc1",
@@ -173,15 +182,22 @@ def describe_skipped(keys):
 
 
 def backbone_state(fmt, data, path):
-    """The ViT's state dict in 4D-Humans' names of a ``vitpose`` or ``hap`` checkpoint."""
-    if fmt == "vitpose":
+    """The ViT's state dict in 4D-Humans' names of a ``vitpose``, ``hap2d`` or ``hap`` checkpoint."""
+    if fmt in ("vitpose", "hap2d"):
         state = data.get("state_dict", data)
         encoder = {}
         for key, value in state.items():
             if key.startswith("backbone."):
-                encoder[key[len("backbone."):]] = value
+                if not (fmt == "hap2d" and VITPOSE_EXPERTS in key):
+                    encoder[key[len("backbone."):]] = value
             elif not key.startswith(VITPOSE_IGNORED):
                 raise UserInputError(f"{path}: unexpected key '{key}' (shape {np.shape(value)})")
+        if fmt == "hap2d" and "pos_embed" in encoder:
+            pos = np.asarray(encoder["pos_embed"], np.float32)
+            if pos.shape[1] - 1 != HMR2_GRID[0] * HMR2_GRID[1]:
+                raise UserInputError(f"{path}: 'pos_embed' holds {pos.shape[1] - 1} patch positions; HAP's 2D "
+                                     f"model has {HMR2_GRID[0]} x {HMR2_GRID[1]}")
+            encoder["pos_embed"] = resize_position_grid(pos, HMR2_GRID, HAP3D_GRID)
         return encoder
     state = data["model"] if isinstance(data.get("model"), dict) else data
     encoder = {}
@@ -212,7 +228,8 @@ def converted(fmt, data, path):
         return arrays, values, skipped
     encoder = backbone_state(fmt, data, path)
     name, _, depth = vit_size(encoder, path)
-    values = dict(vit_config(name, depth), img_size=256, img_width=192, image_normalization="imagenet")
+    crop = HAP3D_CONFIG if fmt == "hap2d" else {"img_size": 256, "img_width": 192, "image_normalization": "imagenet"}
+    values = dict(vit_config(name, depth), **crop)
     return {f"encoder.{k}": v for k, v in encoder.items()}, values, []
 
 
@@ -222,7 +239,7 @@ def expected_shapes(fmt, values, with_discriminator):
     from src import builders
     from src.checkpoints import structural_parameters
     from HMR.backbones import build_backbone
-    config = load_config([]).replace(**dict(values, pose_head="rot6d"))
+    config = load_config([]).replace(**dict({"pose_head": "rot6d"}, **values))
     encoder = build_backbone(config.backbone, **builders.backbone_options(config))
     if fmt not in WHOLE_MODEL_FORMATS:
         return {f"encoder.{k}": tuple(p.shape) for k, p in structural_parameters(encoder).items()}

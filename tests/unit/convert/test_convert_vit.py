@@ -231,3 +231,43 @@ def test_hap_pretraining_checkpoint_resizes_its_position_grid(body_model_pkl, tm
         want = network(torch.from_numpy(images)).numpy().mean((2, 3))
     _, got = _encoder_features(result["config"], body_model_pkl, images)
     _close(got, want)
+
+
+def test_hap_2d_checkpoint_initialises_the_crowdnet_vit(body_model_pkl, body_model_dir, tmp_path):
+    """HAP's 2D pose checkpoint (mmpose ViTPose: ``backbone.*``, ViTPose+ ``mlp.experts`` and ``keypoint_head.*``)
+    as HAP's 3D model loads it: experts and head dropped, the 16 x 12 grid resized bicubically to 16 x 16. The
+    crowdnet model built from the written config, its weights loaded as train.py loads them, gives the features
+    of the same ViT in PyTorch at 256 x 256 with HAP's ``interpolate_pos_embed`` applied."""
+    import mindspore as ms
+    import torch.nn.functional as F
+    from model_utils.config import load_config
+    from HMR import SMPL
+    from src.builders import build_model
+    from src.checkpoints import load_model_weights
+    from src.convert.convert import convert
+    from tests.reference.torch_hmr2 import ViT
+    source = _vit_reference(11)
+    state = {f"backbone.{k}": v for k, v in source.state_dict().items()}
+    state["backbone.blocks.0.mlp.experts.0.weight"] = torch.zeros(192, 3072)
+    state["keypoint_head.final_layer.weight"] = torch.zeros(17, 256, 1, 1)
+    torch.save({"meta": {}, "state_dict": state}, tmp_path / "hap_2d.pth")
+    result = convert("hap2d", str(tmp_path / "hap_2d.pth"), str(tmp_path / "hap2d.ckpt"))
+    # HAP's interpolate_pos_embed, written out here
+    grid = source.pos_embed[:, 1:].detach().reshape(1, 16, 12, 768).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(16, 16), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+    network = ViT((256, 256), 768, 2, 12).eval()
+    weights = {k: v for k, v in source.state_dict().items() if k != "pos_embed"}
+    weights["pos_embed"] = torch.cat([source.pos_embed[:, :1].detach(), grid.reshape(1, 256, 768)], 1)
+    network.load_state_dict(weights)
+    config = load_config(["--config_path", result["config"], "--crowdnet_feature_dim", "64",
+                          "--extra_regressor_path", str(body_model_dir / "J_regressor_extra.npy")])
+    assert (config.architecture, config.backbone, config.img_size, config.img_width, config.image_normalization) == \
+        ("crowdnet", "vit_b16", 256, 0, "unit")
+    model = build_model(config, SMPL(body_model_pkl))
+    load_model_weights(config.checkpoint_file_path, model)
+    model.set_train(False)
+    images = np.random.default_rng(12).normal(size=(2, 3, 256, 256)).astype(np.float32)
+    with torch.no_grad():
+        want = network(torch.from_numpy(images)).numpy()
+    backbone = model.backbone                      # 3DCrowdNet runs it in two halves, the 2D pose fused between
+    _close(backbone.late(backbone.early(ms.Tensor(images))).asnumpy(), want)
