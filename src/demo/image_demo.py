@@ -119,7 +119,8 @@ def run_image_demo(config, smpl, model=None, inputs=None):
         focal = default_focal(config, image.shape[:2], crops)
         files, meshes, keypoint_records = {}, [], []
         for k, ((box, person), crop) in enumerate(zip(people, crops)):
-            batch, extra_inputs = crop_inputs(config, crop, image, focal)
+            batch, extra_inputs = crop_inputs(config, crop, image, focal,
+                                              None if person is None else person.keypoints("j24"))
             prediction = {key: v[0] for key, v in predict(batch, extra_inputs).items()}
             extra = {"image": os.path.abspath(path), "synthetic_body_model": bool(smpl.synthetic),
                      "model": config.model_file or config.checkpoint_file_path,

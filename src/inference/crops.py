@@ -5,15 +5,23 @@ import numpy as np
 from HMR.outputs import GRAPH_OUTPUTS
 
 
-def crop_inputs(config, crop, image, focal):
+def crop_inputs(config, crop, image, focal, keypoints=None):
     """Graph inputs of one :class:`src.inference.person_crop.PersonCrop` of ``image`` (H, W, 3) RGB:
     (images (1, 3, H, W) normalised, [each extra input (1, ...)]), the extras made from the crop's frame
-    with the full-image focal length ``focal`` (pixels)."""
+    with the full-image focal length ``focal`` (pixels) and, for the inputs made from a 2D pose (3DCrowdNet's),
+    from the person's detected ``keypoints`` (24, 3): J24 image pixels and visibility (0/1), or None (a box alone:
+    such an architecture then stops with a one-line error)."""
     from src.builders import extra_inputs
     from src.data.extra_inputs import extra_input_values
     from src.data.images import normalize_image
     batch = np.ascontiguousarray(normalize_image(crop.crop(image), config.image_normalization)[None])
-    extra = [value[None] for value in extra_input_values(extra_inputs(config), crop.frame(image.shape[:2], focal))]
+    sample = None
+    if keypoints is not None:
+        in_crop = np.array(keypoints, np.float32)
+        in_crop[:, :2] = crop.to_crop(in_crop[:, :2])
+        sample = {"keypoints": in_crop, "seed": None}
+    frame = crop.frame(image.shape[:2], focal)
+    extra = [value[None] for value in extra_input_values(extra_inputs(config), frame, sample)]
     return batch, extra
 
 

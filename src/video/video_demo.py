@@ -76,7 +76,7 @@ def _people_of_frame(config, image, detector, predict, timer):
     rows = {k: [] for k in ("boxes", "scores", "detected_keypoints", "theta", "translation", "keypoints2d")}
     for person in people:
         crop = PersonCrop(person.box, crop_size(config))
-        batch, extra_inputs = crop_inputs(config, crop, image, focal)
+        batch, extra_inputs = crop_inputs(config, crop, image, focal, person.keypoints("j24"))
         with timer("per-frame model"):
             out = {k: v[0] for k, v in predict(batch, extra_inputs).items()}
         theta = np.asarray(out["theta"], np.float64)

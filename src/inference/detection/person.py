@@ -12,12 +12,16 @@ BLAZEPOSE33_NAMES = (
     "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
     "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
     "left_heel", "right_heel", "left_foot_index", "right_foot_index")
-# J24 slots BlazePose has directly; the neck is the shoulder midpoint; the rest are invisible.
+# J24 slots BlazePose has directly (the neck and pelvis are midpoints, MIDPOINT_SLOTS; the rest are invisible).
 J24_FROM_BLAZEPOSE = {J24_NAMES.index(n): BLAZEPOSE33_NAMES.index(n) for n in (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "right_wrist", "right_elbow",
     "right_shoulder", "left_shoulder", "left_elbow", "left_wrist", "nose", "left_eye", "right_eye", "left_ear",
     "right_ear")}
 SHOULDERS = (BLAZEPOSE33_NAMES.index("left_shoulder"), BLAZEPOSE33_NAMES.index("right_shoulder"))
+# J24 slots at the midpoint of two landmarks (visible when both are): the neck between the shoulders, the pelvis
+# between the hips (as 3DCrowdNet adds it to OpenPose's joints for its 2D pose input)
+MIDPOINT_SLOTS = {J24_NAMES.index("neck"): SHOULDERS,
+                  J24_NAMES.index("pelvis"): (BLAZEPOSE33_NAMES.index("left_hip"), BLAZEPOSE33_NAMES.index("right_hip"))}
 # H36M joints from BlazePose landmarks: the limbs directly; pelvis, thorax, head as midpoints of
 # the hips, shoulders and ears; the spine halfway between pelvis and thorax; neck/nose the nose
 _MIDPOINTS = {"pelvis": ("left_hip", "right_hip"), "thorax": ("left_shoulder", "right_shoulder"),
@@ -40,8 +44,9 @@ class Person:
         if self.landmarks is not None:
             for slot, index in J24_FROM_BLAZEPOSE.items():
                 j24[slot] = self.landmarks[index]
-            shoulders = self.landmarks[list(SHOULDERS)]
-            j24[J24_NAMES.index("neck")] = [*shoulders[:, :2].mean(0), shoulders[:, 2].min()]
+            for slot, (a, b) in MIDPOINT_SLOTS.items():
+                ends = self.landmarks[[a, b]]
+                j24[slot] = [*ends[:, :2].mean(0), ends[:, 2].min()]
         j24[:, 2] = (j24[:, 2] >= min_visibility).astype(np.float64)
         j24[j24[:, 2] == 0, :2] = 0.0
         return j24[list(KEYPOINT_SETS[keypoint_set])]

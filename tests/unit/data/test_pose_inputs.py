@@ -134,3 +134,31 @@ def test_a_job_without_a_2d_pose_is_told_so(missing):
     sample = None if missing == "sample" else {"seed": None}
     with pytest.raises(UserInputError, match="takes a 2D pose per crop"):
         extra_input_values(("joints",), np.zeros(6, np.float32), sample)
+
+
+def test_a_detected_person_gives_the_crop_its_2d_pose(tmp_path):
+    """The demos' path (``src.inference.crops.crop_inputs``): a detected person's J24 pixels, brought into the crop,
+    become 3DCrowdNet's ``joints`` in the 64-grid of the 256 px crop by joint name; joints the detector lacks (the
+    head top here) and those outside the crop are masked."""
+    from model_utils.config import load_config
+    from src.inference.crops import crop_inputs
+    from src.inference.person_crop import PersonCrop
+    from HMR.constants import J24_NAMES
+    config = load_config(["--architecture", "crowdnet", "--pose_head", "vposer", "--img_size", "256",
+                          "--image_normalization", "unit", "--data_path", str(tmp_path)])
+    image = np.zeros((480, 640, 3), np.uint8)
+    crop = PersonCrop(np.array([200.0, 100.0, 200.0, 300.0]), (256, 256))
+    rng = np.random.default_rng(3)
+    keypoints = np.concatenate([rng.uniform([220, 120], [380, 380], (24, 2)), np.ones((24, 1))], 1)
+    keypoints[J24_NAMES.index("head_top"), 2] = 0
+    keypoints[J24_NAMES.index("left_wrist"), :2] = [5.0, 5.0]                    # far outside the crop
+    batch, (joints, mask) = crop_inputs(config, crop, image, 1000.0, keypoints)
+    assert batch.shape == (1, 3, 256, 256) and joints.shape == (1, 30, 2) and mask.shape == (1, 30, 1)
+    grid = (crop.to_crop(keypoints[:, :2]) + 1.0) * 32.0
+    for j24_name, crowd_name in (("right_ankle", "R_Ankle"), ("left_knee", "L_Knee"), ("pelvis", "Pelvis"),
+                                 ("neck", "Neck"), ("nose", "Nose"), ("right_ear", "R_Ear")):
+        np.testing.assert_allclose(joints[0, CROWD_ORDER.index(crowd_name)], grid[J24_NAMES.index(j24_name)],
+                                   rtol=1e-5, err_msg=crowd_name)
+        assert mask[0, CROWD_ORDER.index(crowd_name), 0] == 1.0
+    assert mask[0, CROWD_ORDER.index("Head_top"), 0] == 0 and mask[0, CROWD_ORDER.index("L_Wrist"), 0] == 0
+    assert mask[0, CROWD_ORDER.index("Torso"), 0] == 0                        # no J24 joint of that name

@@ -55,6 +55,10 @@ def test_person_keypoint_sets():
     assert J24_NAMES[11] == "left_wrist" and np.allclose(j24[11], [left_wrist * 10.0, 5.0, 1.0])
     shoulders = [BLAZEPOSE33_NAMES.index(n) * 10.0 for n in ("left_shoulder", "right_shoulder")]
     np.testing.assert_allclose(j24[J24_NAMES.index("neck")], [np.mean(shoulders), 5.0, 1.0])
+    hips = [BLAZEPOSE33_NAMES.index(n) * 10.0 for n in ("left_hip", "right_hip")]
+    np.testing.assert_allclose(j24[J24_NAMES.index("pelvis")], [np.mean(hips), 5.0, 1.0])      # 3DCrowdNet's pelvis
+    landmarks[BLAZEPOSE33_NAMES.index("right_hip"), 2] = 0.1
+    assert Person(np.zeros(4), 1.0, landmarks).keypoints("j24")[J24_NAMES.index("pelvis"), 2] == 0
     assert j24[J24_NAMES.index("head_top"), 2] == 0 and j24[J24_NAMES.index("left_knee"), 2] == 0
     lsp = Person(np.zeros(4), 1.0, landmarks).keypoints("lsp14")
     assert lsp.shape == (14, 3) and lsp[LSP14_NAMES.index("left_wrist"), 0] == left_wrist * 10.0
