@@ -74,6 +74,9 @@ class HMRTrainStep(nn.Cell):
     def __init__(self, encoder_loss, discriminator_loss, encoder_optimizer, discriminator_optimizer,
                  encoder_reducer=None, discriminator_reducer=None, scaler=None):
         super().__init__(auto_prefix=False)
+        # the losses as sub-cells, so that set_train reaches the model (BatchNorm's batch statistics, the transformer
+        # kit's training kernels); without a prefix, parameter names stay the model's
+        self.encoder_loss, self.discriminator_loss = encoder_loss, discriminator_loss
         self.encoder_optimizer, self.discriminator_optimizer = encoder_optimizer, discriminator_optimizer
         self.encoder_grad = ms.value_and_grad(ScaledObjective(encoder_loss), None, encoder_optimizer.parameters,
                                               has_aux=True)

@@ -40,6 +40,10 @@ def test_one_step_changes_encoder_and_discriminator(tiny_data_dir, tmp_path):
         assert not np.array_equal(before_model[name], after_model[name]), name
     for name in ("joint_fc1.weight", "pose_out.weight", "shape_out.weight", "joint_head_weight"):
         assert not np.array_equal(before_disc[name], after_disc[name]), name
+    # the model trains in training mode: BatchNorm normalised by the batch and moved its running statistics
+    assert parts["model"].training and parts["model"].encoder.bn1.training
+    for name in ("encoder.bn1.moving_mean", "encoder.layer4.1.bn2.moving_variance"):
+        assert not np.array_equal(before_model[name], after_model[name]), name
 
 
 def test_spin_head_keeps_its_mean_buffers_frozen(tiny_data_dir, tmp_path):
