@@ -71,12 +71,20 @@ class HMRTrainStep(nn.Cell):
 
     loss_names = LOSS_NAMES
 
+    def set_train(self, mode=True):
+        """The step's mode, and its losses' (the model's and the discriminator's): they are held by the gradient
+        functions, not as sub-cells, so ``Cell.set_train`` alone would leave them in inference mode (BatchNorm on its
+        running statistics, the transformer kit's export forms)."""
+        super().set_train(mode)
+        for cell in self.loss_cells:
+            cell.set_train(mode)
+        return self
+
     def __init__(self, encoder_loss, discriminator_loss, encoder_optimizer, discriminator_optimizer,
                  encoder_reducer=None, discriminator_reducer=None, scaler=None):
         super().__init__(auto_prefix=False)
-        # the losses as sub-cells, so that set_train reaches the model (BatchNorm's batch statistics, the transformer
-        # kit's training kernels); without a prefix, parameter names stay the model's
-        self.encoder_loss, self.discriminator_loss = encoder_loss, discriminator_loss
+        # the loss cells, for set_train; not sub-cells (the step would then rename their parameters as it compiles)
+        object.__setattr__(self, "loss_cells", (encoder_loss, discriminator_loss))
         self.encoder_optimizer, self.discriminator_optimizer = encoder_optimizer, discriminator_optimizer
         self.encoder_grad = ms.value_and_grad(ScaledObjective(encoder_loss), None, encoder_optimizer.parameters,
                                               has_aux=True)

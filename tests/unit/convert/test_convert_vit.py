@@ -260,7 +260,7 @@ def test_hap_2d_checkpoint_initialises_the_crowdnet_vit(body_model_pkl, body_mod
     weights["pos_embed"] = torch.cat([source.pos_embed[:, :1].detach(), grid.reshape(1, 256, 768)], 1)
     network.load_state_dict(weights)
     config = load_config(["--config_path", result["config"], "--crowdnet_feature_dim", "64",
-                          "--extra_regressor_path", str(body_model_dir / "J_regressor_extra.npy")])
+                          "--data_path", str(body_model_dir)])
     assert (config.architecture, config.backbone, config.img_size, config.img_width, config.image_normalization) == \
         ("crowdnet", "vit_b16", 256, 0, "unit")
     model = build_model(config, SMPL(body_model_pkl))

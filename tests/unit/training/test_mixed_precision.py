@@ -92,8 +92,9 @@ def test_o2_losses_follow_o0(tiny_data_dir, tmp_path, o0_losses):
 @pytest.mark.parametrize("mode", ["dynamic", "fixed"])
 def test_overflowing_steps_are_skipped_and_counted(tiny_data_dir, tmp_path, mode):
     """A scale of 2^40 makes float16 gradients overflow (float16 ends at 65504): the encoder's
-    update is skipped (weights and Adam state unchanged), the discriminator still trains, and the
-    dynamic scale halves each time (2^40, 2^39, 2^38); the fixed one stays."""
+    update is skipped (weights and Adam state unchanged; BatchNorm's running statistics move, as the forward
+    ran, as under PyTorch's GradScaler), the discriminator still trains, and the dynamic scale halves each time
+    (2^40, 2^39, 2^38); the fixed one stays."""
     parts, batch = _setup(tiny_data_dir, tmp_path, "--amp_level", "O2", "--loss_scale", mode,
                           "--loss_scale_value", str(2.0 ** 40))
     model, disc = _snapshot(parts["model"]), _snapshot(parts["disc"])
@@ -104,7 +105,9 @@ def test_overflowing_steps_are_skipped_and_counted(tiny_data_dir, tmp_path, mode
     assert out[:, 8].tolist() == expected
     assert int(parts["scaler"].overflow_steps.asnumpy()) == 3
     after = _snapshot(parts["model"])
-    assert all(np.array_equal(model[k], after[k]) for k in model)
+    weights = [k for k, p in structural_parameters(parts["model"]).items() if p.requires_grad]
+    assert all(np.array_equal(model[k], after[k]) for k in weights)
+    assert not np.array_equal(model["encoder.bn1.moving_mean"], after["encoder.bn1.moving_mean"])
     assert all(np.array_equal(m, p.asnumpy()) for m, p in zip(moments, parts["opt_e"].moment1))
     after_disc = _snapshot(parts["disc"])
     assert any(not np.array_equal(disc[k], after_disc[k]) for k in disc)
@@ -127,10 +130,10 @@ def _log(folder):
 
 
 def test_resume_restores_the_loss_scale_state(tiny_data_dir, tmp_path):
-    """Start at 4096 with window 2: the first steps overflow, the scale settles, grows, overflows
+    """Start at 2^16 with window 2: the first steps overflow, the scale settles, grows, overflows
     again; resumed from its checkpoint of step 3, a run logs the same scales, skips and losses."""
     common = ("--epochs", "1", "--steps_per_epoch", "6", "--save_every", "3", "--amp_level", "O2",
-              "--loss_scale", "dynamic", "--loss_scale_value", "4096", "--loss_scale_window", "2")
+              "--loss_scale", "dynamic", "--loss_scale_value", "65536", "--loss_scale_window", "2")
     ms.set_seed(0)
     full = train(tiny_config(tiny_data_dir, tmp_path / "full", *common))
     stopped_copy(tmp_path / "full" / "train", 3, tmp_path / "cut" / "train")
