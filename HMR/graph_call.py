@@ -6,7 +6,7 @@ and for expressions of it such as ``*extra[:-1]``); the cell, its parameters and
 then never freed, and ``mindspore.ms_memory_recycle`` does not release them. Unpacking an ordinary
 argument does not do this, so graph code forwards varargs through :func:`call`. Measured: each training
 step built in one process kept ~180 MB, and two test processes grew past 11 GB
-(``tests/unit/network/test_graph_memory.py`` checks that a compiled model is freed).
+(``tests/unit/training/test_graph_memory.py`` checks that a compiled model is freed).
 """
 
 

@@ -189,9 +189,10 @@ def batch_metrics(protocol, joint_set, prediction, truth, pve_root=None):
         out["pck"] = pck(pred_aligned, gt_aligned, mask=mask)
         out["auc"] = auc(pred_aligned, gt_aligned, mask=mask)
     if protocol.get("pve"):
+        pred_centre, gt_centre = pred_root, gt_pelvis
         if pve_root is not None:
-            pred_root = np.einsum("v,bvc->bc", pve_root, prediction["vertices"])[:, None]
-            gt_pelvis = np.einsum("v,bvc->bc", pve_root, gt_vertices)[:, None]
-        out["pve"] = pve((prediction["vertices"] - pred_root) * METRES_TO_MM,
-                         (gt_vertices - gt_pelvis) * METRES_TO_MM)
+            pred_centre = np.einsum("v,bvc->bc", pve_root, prediction["vertices"])[:, None]
+            gt_centre = np.einsum("v,bvc->bc", pve_root, gt_vertices)[:, None]
+        out["pve"] = pve((prediction["vertices"] - pred_centre) * METRES_TO_MM,
+                         (gt_vertices - gt_centre) * METRES_TO_MM)
     return out
